@@ -1,0 +1,152 @@
+//! district-node settings: the common sections from `bangban_kit::node` plus the database URL,
+//! which selects SQLite (the embedded default) or PostgreSQL (production, several replicas).
+
+use std::path::{Path, PathBuf};
+
+use bangban_domain::calendar::WorkingCalendar;
+use bangban_domain::station::{StationCode, Tier};
+use bangban_kit::config::{
+    LogSettings, SettingsError, base_dir, check_cron, check_file_to_create, load,
+};
+use bangban_kit::db::{Backend, sqlite_url};
+use bangban_kit::node::{HttpSettings, NodeSettings, PolicySettings};
+use serde::Deserialize;
+
+const DEFAULTS: &str = include_str!("defaults.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub node: NodeSettings,
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub policy: PolicySettings,
+    pub log: LogSettings,
+    pub jobs: JobSettings,
+}
+
+/// `[database]`: `sqlite://FILE` (relative to the config file's folder) or `postgres://…`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+}
+
+// The URL may hold a password: never print it.
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redact_url(&self.url))
+            .finish()
+    }
+}
+
+/// `[jobs]`: cron schedules (seconds first) of the scheduled jobs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    pub reconcile: String,
+}
+
+/// Checked settings, ready to run on.
+#[derive(Clone)]
+pub struct Config {
+    pub code: StationCode,
+    pub name: String,
+    pub http: HttpSettings,
+    /// The URL sqlx connects to (for SQLite, an absolute file URL).
+    pub database_url: String,
+    pub backend: Backend,
+    pub calendar: WorkingCalendar,
+    pub log: LogSettings,
+    pub reconcile: cron::Schedule,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("code", &self.code)
+            .field("name", &self.name)
+            .field("http", &self.http)
+            .field("database_url", &redact_url(&self.database_url))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The database URL with any password replaced, for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Settings {
+    pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        load(DEFAULTS, file)
+    }
+
+    /// Checks every setting; relative paths are taken from the config file's folder.
+    pub fn check(self, file: Option<&Path>) -> Result<Config, SettingsError> {
+        let base = base_dir(file);
+        let code = self.node.station_code()?;
+        if code.tier() != Tier::District {
+            return Err(SettingsError::invalid(
+                "node.code",
+                format!("{code} is not a district code (it must end in 000000)"),
+            ));
+        }
+        self.node.validate_name()?;
+        self.http.validate()?;
+        self.log.validate()?;
+        let (database_url, backend) = check_database_url(&self.database.url, base.as_deref())?;
+        let reconcile = check_cron("jobs.reconcile", &self.jobs.reconcile)?;
+        let calendar = self.policy.load_calendar(base.as_deref())?;
+        Ok(Config {
+            code,
+            name: self.node.name,
+            http: self.http,
+            database_url,
+            backend,
+            calendar,
+            log: self.log,
+            reconcile,
+        })
+    }
+}
+
+fn check_database_url(raw: &str, base: Option<&Path>) -> Result<(String, Backend), SettingsError> {
+    const KEY: &str = "database.url";
+    match Backend::from_url(raw) {
+        Some(Backend::Sqlite) => {
+            let path = raw
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
+            let path = path.split('?').next().unwrap_or_default();
+            let path = check_file_to_create(KEY, &PathBuf::from(path), base)?;
+            Ok((sqlite_url(&path), Backend::Sqlite))
+        }
+        Some(Backend::Postgres) => {
+            let url = url::Url::parse(raw).map_err(|e| {
+                SettingsError::invalid(KEY, format!("`{}` is not a URL: {e}", redact_url(raw)))
+            })?;
+            if url.host().is_none() || url.path().trim_start_matches('/').is_empty() {
+                return Err(SettingsError::invalid(
+                    KEY,
+                    "a PostgreSQL URL needs a host and a database name: postgres://user:password@host/dbname",
+                ));
+            }
+            Ok((raw.to_owned(), Backend::Postgres))
+        }
+        None => Err(SettingsError::invalid(
+            KEY,
+            format!(
+                "`{}` must start with sqlite:// or postgres://",
+                redact_url(raw)
+            ),
+        )),
+    }
+}

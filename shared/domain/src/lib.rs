@@ -1,0 +1,23 @@
+//! Bangban's domain core: the vocabulary both nodes share.
+//!
+//! Pure by construction: no I/O, no clock and no randomness that is not passed in as an argument.
+//! Everything here must be testable to the last branch without a runtime, a database or a network.
+
+pub mod calendar;
+pub mod case;
+pub mod event;
+pub mod ident;
+pub mod station;
+
+/// An error an operator may read: English via `Display`, Chinese via [`Bilingual::message_zh`],
+/// and a stable machine-readable code for clients and tests.
+pub trait Bilingual: std::fmt::Display {
+    /// Stable code such as `station_code.length`; never localised, safe to match on.
+    fn code(&self) -> &'static str;
+    /// The message in Simplified Chinese, for the operator UI.
+    fn message_zh(&self) -> String;
+    /// The message in English; the `Display` text by default.
+    fn message_en(&self) -> String {
+        self.to_string()
+    }
+}

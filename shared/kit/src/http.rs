@@ -1,0 +1,219 @@
+//! HTTP plumbing both nodes share: problem+json errors with Chinese and English messages, the
+//! health endpoints, request tracing named by route, and a JSON extractor whose rejections are
+//! problems too.
+//!
+//! Internals (SQL, file paths, stack traces) never reach a response body: they are logged and the
+//! caller gets a generic message with the request's trace.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, MatchedPath, Request};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use bangban_domain::Bilingual;
+use serde::Serialize;
+
+/// The media type of RFC 9457 problem details.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem document, extended with a stable `code` and the message in both languages.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str, message_zh: String, message_en: String) -> Self {
+        Problem {
+            kind: format!("https://bangban.invalid/problems/{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: message_en.clone(),
+            code: code.to_owned(),
+            message_zh,
+            message_en,
+        }
+    }
+
+    /// A problem from a domain error, which knows its own code and both messages.
+    pub fn from_domain(status: StatusCode, err: &dyn Bilingual) -> Self {
+        Problem::new(status, err.code(), err.message_zh(), err.message_en())
+    }
+
+    pub fn not_found(what_zh: &str, what_en: &str) -> Self {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("未找到{what_zh}"),
+            format!("{what_en} not found"),
+        )
+    }
+
+    pub fn bad_request(
+        code: &str,
+        message_zh: impl Into<String>,
+        message_en: impl Into<String>,
+    ) -> Self {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            code,
+            message_zh.into(),
+            message_en.into(),
+        )
+    }
+
+    /// For failures that are ours, not the caller's. The cause is logged, never sent.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "系统内部错误，请稍后重试；如持续出现请联系管理员".to_owned(),
+            "internal error; please retry later and contact the administrator if it persists"
+                .to_owned(),
+        )
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        (status, [(header::CONTENT_TYPE, PROBLEM_JSON)], body).into_response()
+    }
+}
+
+/// A JSON body extractor whose every rejection (wrong content type, malformed JSON, a field of
+/// the wrong type, a body over the limit) is a problem document rather than plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::JsonRejection;
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(match rejection {
+                JsonRejection::MissingJsonContentType(_) => Problem::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "request.content_type",
+                    "请求须为 JSON（Content-Type: application/json）".to_owned(),
+                    "the request body must be JSON (Content-Type: application/json)".to_owned(),
+                ),
+                JsonRejection::JsonSyntaxError(e) => Problem::bad_request(
+                    "request.json_syntax",
+                    format!("请求内容不是有效的 JSON：{}", e.body_text()),
+                    format!("the request body is not valid JSON: {}", e.body_text()),
+                ),
+                JsonRejection::JsonDataError(e) => Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "request.json_data",
+                    format!("请求内容不符合要求：{}", e.body_text()),
+                    format!("the request body does not fit: {}", e.body_text()),
+                ),
+                other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request.too_large",
+                    "请求内容过大".to_owned(),
+                    "the request body is too large".to_owned(),
+                ),
+                other => Problem::bad_request(
+                    "request.body",
+                    format!("无法读取请求内容：{}", other.body_text()),
+                    format!("cannot read the request body: {}", other.body_text()),
+                ),
+            }),
+        }
+    }
+}
+
+/// Answers unknown routes with a problem document.
+pub async fn fallback() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "route.not_found",
+        "没有这个地址".to_owned(),
+        "no such route".to_owned(),
+    )
+}
+
+/// One line of a readiness report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    /// Whether a failure of this check makes the node not ready (a parent link that is down
+    /// does not: a station keeps taking in cases offline).
+    pub required: bool,
+    pub detail: String,
+}
+
+/// What `/readyz` reports; the node decides what to check.
+pub trait Readiness: Send + Sync + 'static {
+    fn checks(&self) -> impl std::future::Future<Output = Vec<Check>> + Send;
+}
+
+#[derive(Serialize)]
+struct ReadyBody {
+    ready: bool,
+    checks: Vec<Check>,
+}
+
+/// `/healthz` (the process answers) and `/readyz` (its dependencies are usable), for any node.
+pub fn health_routes<R: Readiness>(readiness: Arc<R>) -> Router {
+    Router::new()
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route(
+            "/readyz",
+            get(move || {
+                let readiness = readiness.clone();
+                async move {
+                    let checks = readiness.checks().await;
+                    let ready = checks.iter().all(|c| c.ok || !c.required);
+                    let status = if ready {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    (status, Json(ReadyBody { ready, checks }))
+                }
+            }),
+        )
+}
+
+/// A tracing layer whose spans are named by the matched route (not the raw path, which may carry
+/// identifiers) and that logs status and latency.
+pub fn trace_layer() -> tower_http::trace::TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    impl Fn(&Request) -> tracing::Span + Clone,
+> {
+    tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &Request| {
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_else(|| "unmatched".to_owned());
+        tracing::info_span!("http", method = %req.method(), route = %route)
+    })
+}

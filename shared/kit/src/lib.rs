@@ -1,0 +1,13 @@
+//! What both Bangban nodes run: configuration loading, telemetry, the case store, HTTP plumbing
+//! (problem+json errors, health endpoints) and graceful shutdown.
+//!
+//! Written once so that the district's hall and a village centre handle a case with the same code.
+//! Domain rules live in `bangban-domain`; this crate must never re-decide them.
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod node;
+pub mod shutdown;
+pub mod store;
+pub mod telemetry;

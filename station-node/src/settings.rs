@@ -1,0 +1,99 @@
+//! station-node settings: the common sections from `bangban_kit::node` plus the SQLite file and
+//! the parent link. Checked once at start; the rest of the node works on [`Config`].
+
+use std::path::{Path, PathBuf};
+
+use bangban_domain::calendar::WorkingCalendar;
+use bangban_domain::station::{StationCode, Tier};
+use bangban_kit::config::{
+    LogSettings, SettingsError, base_dir, check_cron, check_file_to_create, check_url, load,
+};
+use bangban_kit::node::{HttpSettings, NodeSettings, PolicySettings};
+use serde::Deserialize;
+
+const DEFAULTS: &str = include_str!("defaults.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub node: NodeSettings,
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub parent: ParentSettings,
+    pub policy: PolicySettings,
+    pub log: LogSettings,
+    pub jobs: JobSettings,
+}
+
+/// `[database]`: the station's SQLite file (created when missing).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub path: PathBuf,
+}
+
+/// `[parent]`: the inter-node address of this station's parent (a town's, or the district's).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParentSettings {
+    pub url: String,
+}
+
+/// `[jobs]`: cron schedules (seconds first) of the scheduled jobs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    pub reconcile: String,
+}
+
+/// Checked settings, ready to run on.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub code: StationCode,
+    pub name: String,
+    pub http: HttpSettings,
+    pub database_path: PathBuf,
+    pub parent_url: Option<url::Url>,
+    pub calendar: WorkingCalendar,
+    pub log: LogSettings,
+    pub reconcile: cron::Schedule,
+}
+
+impl Settings {
+    pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        load(DEFAULTS, file)
+    }
+
+    /// Checks every setting; relative paths are taken from the config file's folder.
+    pub fn check(self, file: Option<&Path>) -> Result<Config, SettingsError> {
+        let base = base_dir(file);
+        let code = self.node.station_code()?;
+        if code.tier() == Tier::District {
+            return Err(SettingsError::invalid(
+                "node.code",
+                format!("{code} is a district code; run district-node for the district"),
+            ));
+        }
+        self.node.validate_name()?;
+        self.http.validate()?;
+        self.log.validate()?;
+        let database_path =
+            check_file_to_create("database.path", &self.database.path, base.as_deref())?;
+        let parent_url = match self.parent.url.trim() {
+            "" => None,
+            url => Some(check_url("parent.url", url)?),
+        };
+        let reconcile = check_cron("jobs.reconcile", &self.jobs.reconcile)?;
+        let calendar = self.policy.load_calendar(base.as_deref())?;
+        Ok(Config {
+            code,
+            name: self.node.name,
+            http: self.http,
+            database_path,
+            parent_url,
+            calendar,
+            log: self.log,
+            reconcile,
+        })
+    }
+}

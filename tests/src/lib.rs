@@ -1,0 +1,1 @@
+//! Cross-tier test helpers.
