@@ -8,6 +8,7 @@ pub mod case;
 pub mod event;
 pub mod ident;
 pub mod station;
+pub mod topology;
 
 /// An error an operator may read: English via `Display`, Chinese via [`Bilingual::message_zh`],
 /// and a stable machine-readable code for clients and tests.

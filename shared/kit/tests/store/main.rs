@@ -1,0 +1,83 @@
+//! The district storage contract: every test runs against a temporary SQLite file and against a
+//! fresh database on the real PostgreSQL server named by `PG_TEST_URL` (scripts/test.sh starts
+//! one). A missing server fails the PostgreSQL half loudly; it is never skipped.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+mod contract;
+
+/// Generates `sqlite` and `postgres` variants of a contract test `contract::$name(store)`.
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, _guard) = crate::support::sqlite_store().await;
+                    crate::contract::$name(store).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, guard) = crate::support::postgres_store().await;
+                    crate::contract::$name(store).await;
+                    guard.drop_database().await;
+                }
+            )*
+        }
+    };
+}
+
+both_backends!(
+    migrations_are_idempotent,
+    opening_event_creates_the_case_and_its_projection,
+    storing_the_same_event_twice_is_a_no_op,
+    reusing_an_event_id_with_other_content_is_refused_and_changes_nothing,
+    illegal_transition_is_refused_and_changes_nothing,
+    only_the_holder_changes_state,
+    lifecycle_updates_holder_stage_and_due_date,
+    lists_filter_by_subtree_holder_and_stage,
+    case_numbers_count_per_station_and_day,
+    concurrent_appends_to_one_case_are_all_kept_in_order,
+    unknown_case_reads_as_none,
+);
+
+#[tokio::test]
+async fn sqlite_connections_use_wal_and_foreign_keys() {
+    use sqlx::Row;
+    let (store, _guard) = support::sqlite_store().await;
+    let row = sqlx::query("PRAGMA journal_mode")
+        .fetch_one(store.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(row.try_get::<String, _>(0).unwrap().to_lowercase(), "wal");
+    let row = sqlx::query("PRAGMA foreign_keys")
+        .fetch_one(store.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(row.try_get::<i64, _>(0).unwrap(), 1);
+    let row = sqlx::query("PRAGMA busy_timeout")
+        .fetch_one(store.db().pool())
+        .await
+        .unwrap();
+    assert!(row.try_get::<i64, _>(0).unwrap() >= 1000);
+}
+
+#[tokio::test]
+async fn sqlite_data_survives_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("station.sqlite");
+    let case = support::CaseBuilder::village();
+    {
+        let store = support::open_sqlite(&path).await;
+        store.append(&case.application(), support::now()).await.unwrap();
+        store.db().close().await;
+    }
+    let store = support::open_sqlite(&path).await;
+    let (state, events) = store.case(case.case_id).await.unwrap().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(state.case_no, case.case_no);
+}
