@@ -73,14 +73,21 @@ impl std::fmt::Debug for Config {
     }
 }
 
-/// The database URL with any password replaced, for logs and messages.
+/// The database URL with any credentials replaced, for logs and messages. A URL that does not
+/// even parse loses everything between the scheme and the last `@`.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some("***"));
             u.to_string()
         }
-        _ => url.to_owned(),
+        Ok(_) => url.to_owned(),
+        Err(_) => match (url.find("://"), url.rfind('@')) {
+            (Some(scheme_end), Some(at)) if at > scheme_end => {
+                format!("{}***{}", &url[..scheme_end + 3], &url[at..])
+            }
+            _ => url.to_owned(),
+        },
     }
 }
 

@@ -1,1 +1,162 @@
-//! Cross-tier test helpers.
+//! Helpers for cross-tier tests: real node binaries started as child processes on loopback, each
+//! with its own folder, config and SQLite file, waited on through their readiness endpoints.
+//!
+//! A node is killed when its handle drops, so a failing test never leaves processes behind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The folder holding the workspace's built binaries (next to this test executable).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> → target/<profile>
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target folder")
+        .to_path_buf()
+}
+
+/// The path of a workspace binary, built by `cargo test --workspace` / `cargo nextest run`.
+pub fn binary(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build the workspace first (cargo build --workspace)",
+        path.display()
+    );
+    path
+}
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// A free loopback port (bound then released; good enough on a test machine).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Which binary a node runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    District,
+    Station,
+}
+
+impl Kind {
+    fn binary(self) -> &'static str {
+        match self {
+            Kind::District => "district-node",
+            Kind::Station => "station-node",
+        }
+    }
+}
+
+/// A node process.
+pub struct Node {
+    pub kind: Kind,
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub ui_url: String,
+    child: Option<Child>,
+}
+
+impl Node {
+    /// Writes `config_toml` into `dir` and starts the node's `serve`.
+    pub fn start(kind: Kind, dir: &Path, port: u16, config_toml: &str) -> Node {
+        std::fs::create_dir_all(dir).expect("node folder");
+        let config = dir.join("node.toml");
+        std::fs::write(&config, config_toml).expect("node config");
+        let mut node = Node {
+            kind,
+            dir: dir.to_path_buf(),
+            config,
+            ui_url: format!("http://127.0.0.1:{port}"),
+            child: None,
+        };
+        node.spawn();
+        node
+    }
+
+    /// Starts (or restarts) the process on the same folder and config.
+    pub fn spawn(&mut self) {
+        let log = std::fs::File::create(self.dir.join("node.log")).expect("log file");
+        let child = Command::new(binary(self.kind.binary()))
+            .arg("--config")
+            .arg(&self.config)
+            .arg("serve")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start node");
+        self.child = Some(child);
+    }
+
+    /// Waits until `/readyz` answers 200, or panics with the node's log.
+    pub async fn wait_ready(&mut self, timeout: Duration) {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!("{:?} node exited with {status}:\n{}", self.kind, self.log());
+            }
+            if let Ok(res) = client.get(format!("{}/readyz", self.ui_url)).send().await
+                && res.status() == 200
+            {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("{:?} node not ready in {timeout:?}:\n{}", self.kind, self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// The node's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
+    }
+
+    /// Asks the node to stop (SIGTERM) and waits for it.
+    pub fn stop(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        child.wait().ok()
+    }
+
+    /// Kills the node with SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -130,7 +130,7 @@ pub enum TransitionError {
         author: StationCode,
         holder: StationCode,
     },
-    #[error("station {author} is not on this case's path from its origin {origin}")]
+    #[error("station {author} is not on this case's path from its origin station")]
     OutsideChain {
         author: StationCode,
         origin: StationCode,
@@ -190,8 +190,8 @@ impl Bilingual for TransitionError {
             TransitionError::NotHolder { author, holder } => format!(
                 "本站（{author}）不是该办件的当前承办站点（当前为 {holder}），不能变更办件状态"
             ),
-            TransitionError::OutsideChain { author, origin } => {
-                format!("站点 {author} 不在该办件（发起站点 {origin}）的上报链路上")
+            TransitionError::OutsideChain { author, .. } => {
+                format!("站点 {author} 不在该办件的上报链路上，无权查看或登记")
             }
             TransitionError::OtherCase => "该事件不属于此办件".to_owned(),
             TransitionError::NoEvents => "办件没有任何记录".to_owned(),
@@ -239,6 +239,8 @@ pub struct CaseState {
     #[serde(skip)]
     pub suspensions: Vec<calendar::Suspension>,
     pub last_review: Option<PreReview>,
+    /// Personal data (recipient, address, phone): never serialised with the state.
+    #[serde(skip)]
     pub delivery: Option<Delivery>,
     pub termination: Option<TerminationReason>,
     pub closed_at: Option<OffsetDateTime>,
@@ -335,17 +337,17 @@ impl CaseState {
         if ev.case_id != self.case_id {
             return Err(TransitionError::OtherCase);
         }
-        if kind.changes_state() {
-            if ev.author != self.holder {
-                return Err(TransitionError::NotHolder {
-                    author: ev.author,
-                    holder: self.holder,
-                });
-            }
-        } else if !self.in_chain(&ev.author) {
+        // Stations off the origin's path learn nothing about the case, not even its holder.
+        if !self.in_chain(&ev.author) {
             return Err(TransitionError::OutsideChain {
                 author: ev.author,
                 origin: self.origin,
+            });
+        }
+        if kind.changes_state() && ev.author != self.holder {
+            return Err(TransitionError::NotHolder {
+                author: ev.author,
+                holder: self.holder,
             });
         }
         let illegal = || TransitionError::Illegal {
@@ -418,10 +420,19 @@ impl CaseState {
             }
             (EventBody::HandlingStarted(_), S::Delegated) => s.stage = S::InProgress,
             (EventBody::Suspended(_), S::Delegated | S::InProgress) => {
-                s.suspensions.push(calendar::Suspension {
-                    from: ev.occurred_at,
-                    until: None,
-                });
+                // Clocks of different nodes may disagree (the holder that suspends need not be
+                // the one that accepted or resumed): a suspension never starts before the case
+                // was accepted nor before the previous one ended, or the deadline of an accepted
+                // log could not be computed at all.
+                let from = [
+                    self.accepted_at,
+                    self.suspensions.last().and_then(|last| last.until),
+                ]
+                .into_iter()
+                .flatten()
+                .fold(ev.occurred_at, OffsetDateTime::max);
+                s.suspensions
+                    .push(calendar::Suspension { from, until: None });
             }
             (EventBody::Resumed(_), _) if self.is_suspended() => {
                 if let Some(last) = s.suspensions.last_mut() {

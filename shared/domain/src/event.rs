@@ -881,6 +881,7 @@ impl Bilingual for EventError {
 fn field_zh(field: &str) -> &'static str {
     match field {
         "topic" => "咨询事项",
+        "answer" => "答复内容",
         "item.code" => "事项编码",
         "item.name" => "事项名称",
         "applicant.name" => "申请人姓名/名称",
@@ -902,6 +903,13 @@ fn field_zh(field: &str) -> &'static str {
         "received_by" => "签收人",
         "text" => "内容",
         "actor" => "经办人",
+        "remark" => "材料备注",
+        "note" => "备注",
+        "procedure" => "特别程序",
+        "certificate_no" => "证照编号",
+        "explanation" => "结果说明",
+        "tracking_no" => "快递单号",
+        "comment" => "评价意见",
         _ => "字段",
     }
 }
@@ -944,7 +952,10 @@ impl ItemRef {
 impl Event {
     /// Checks what one event can be checked for alone. The state machine checks the rest.
     pub fn validate(&self) -> Result<(), EventError> {
-        optional("actor", self.actor.as_deref(), MAX_SHORT)?;
+        // An actor, when given, names a person: a blank one is a bug in the caller, not "nobody".
+        if let Some(actor) = &self.actor {
+            required("actor", actor, MAX_SHORT)?;
+        }
         match &self.body {
             EventBody::ConsultationRecorded(c) => {
                 self.check_case_no(&c.case_no)?;

@@ -1,0 +1,64 @@
+//! The real binary refuses bad settings at start, naming the setting, and exits with status 2.
+
+use std::process::Command;
+
+use crate::helpers::write_config;
+
+fn check_config(file: &std::path::Path, env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_station-node"));
+    cmd.arg("--config").arg(file).arg("check-config");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_good_config_is_accepted_and_summarised() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_config(dir.path(), "[parent]\nurl = \"https://127.0.0.1:9443\"\n");
+    let (code, out, err) = check_config(&file, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("410402001001"), "{out}");
+    assert!(out.contains("https://127.0.0.1:9443"), "{out}");
+}
+
+#[test]
+fn bad_settings_are_refused_with_the_setting_named() {
+    let dir = tempfile::tempdir().unwrap();
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        ("[http]\nlisten_on = \"x\"\n", &[], "listen_on"),
+        ("", &[("BANGBAN_DATABSE__PATH", "x.sqlite")], "databse"),
+        ("", &[("BANGBAN_NODE__CODE", "41040200100")], "node.code"),
+        ("", &[("BANGBAN_NODE__CODE", "410402000000")], "district"),
+        (
+            "",
+            &[("BANGBAN_DATABASE__PATH", "/no/such/folder/s.sqlite")],
+            "database.path",
+        ),
+        ("[parent]\nurl = \"town-node:9443\"\n", &[], "parent.url"),
+        ("", &[("BANGBAN_JOBS__RECONCILE", "every hour")], "jobs.reconcile"),
+        ("", &[("BANGBAN_POLICY__CALENDAR", "/no/calendar.json")], "policy.calendar"),
+        ("", &[("BANGBAN_LOG__FORMAT", "xml")], "format"),
+        ("", &[("BANGBAN_HTTP__LISTEN", "localhost")], "listen"),
+    ];
+    for (extra, env, needle) in cases {
+        let file = write_config(dir.path(), extra);
+        let (code, _, err) = check_config(&file, env);
+        assert_eq!(code, 2, "{extra} {env:?} should be refused: {err}");
+        assert!(err.contains(needle), "message for {extra} {env:?} names `{needle}`: {err}");
+    }
+}
+
+#[test]
+fn a_missing_config_file_is_refused() {
+    let (code, _, err) = check_config(std::path::Path::new("/no/such/station.toml"), &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/no/such/station.toml"), "{err}");
+}

@@ -1,0 +1,102 @@
+//! Real node processes on loopback: they start, answer health checks, stop on SIGTERM, and the
+//! shipped example configurations are accepted as they are.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+use std::time::Duration;
+
+use bangban_tests::{Kind, Node, binary, free_port, workspace};
+
+fn calendar() -> String {
+    workspace()
+        .join("deploy/policy/calendar.json")
+        .display()
+        .to_string()
+}
+
+#[tokio::test]
+async fn district_and_station_processes_start_answer_health_and_stop_cleanly() {
+    let root = tempfile::tempdir().unwrap();
+    let (dport, sport) = (free_port(), free_port());
+    let mut district = Node::start(
+        Kind::District,
+        &root.path().join("district"),
+        dport,
+        &format!(
+            "[node]\ncode = \"410402000000\"\nname = \"新华区\"\n\
+             [http]\nlisten = \"127.0.0.1:{dport}\"\n\
+             [database]\nurl = \"sqlite://district.sqlite\"\n\
+             [policy]\ncalendar = \"{}\"\n",
+            calendar()
+        ),
+    );
+    let mut station = Node::start(
+        Kind::Station,
+        &root.path().join("village"),
+        sport,
+        &format!(
+            "[node]\ncode = \"410402001001\"\nname = \"第1社区\"\n\
+             [http]\nlisten = \"127.0.0.1:{sport}\"\n\
+             [policy]\ncalendar = \"{}\"\n",
+            calendar()
+        ),
+    );
+    district.wait_ready(Duration::from_secs(20)).await;
+    station.wait_ready(Duration::from_secs(20)).await;
+
+    for node in [&district, &station] {
+        let res = reqwest::get(format!("{}/healthz", node.ui_url))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    assert!(root.path().join("district/district.sqlite").is_file());
+    assert!(root.path().join("village/station.sqlite").is_file());
+
+    for node in [&mut district, &mut station] {
+        let status = node.stop().unwrap();
+        assert!(status.success(), "clean exit on SIGTERM: {status}\n{}", node.log());
+        assert!(node.log().contains("SIGTERM"), "{}", node.log());
+    }
+}
+
+#[test]
+fn shipped_example_configs_are_accepted() {
+    for (bin, file) in [
+        ("station-node", "deploy/config/station.example.toml"),
+        ("district-node", "deploy/config/district.example.toml"),
+    ] {
+        let out = Command::new(binary(bin))
+            .arg("--config")
+            .arg(workspace().join(file))
+            .arg("check-config")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn migrate_creates_the_database_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("s.toml");
+    std::fs::write(
+        &config,
+        "[node]\ncode = \"410402100200\"\nname = \"焦店镇某村\"\n[database]\npath = \"s.sqlite\"\n",
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let out = Command::new(binary("station-node"))
+            .arg("--config")
+            .arg(&config)
+            .arg("migrate")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(dir.path().join("s.sqlite").is_file());
+}
