@@ -117,7 +117,11 @@ impl Node {
                 return;
             }
             if Instant::now() > deadline {
-                panic!("{:?} node not ready in {timeout:?}:\n{}", self.kind, self.log());
+                panic!(
+                    "{:?} node not ready in {timeout:?}:\n{}",
+                    self.kind,
+                    self.log()
+                );
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }

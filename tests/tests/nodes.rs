@@ -55,7 +55,11 @@ async fn district_and_station_processes_start_answer_health_and_stop_cleanly() {
 
     for node in [&mut district, &mut station] {
         let status = node.stop().unwrap();
-        assert!(status.success(), "clean exit on SIGTERM: {status}\n{}", node.log());
+        assert!(
+            status.success(),
+            "clean exit on SIGTERM: {status}\n{}",
+            node.log()
+        );
         assert!(node.log().contains("SIGTERM"), "{}", node.log());
     }
 }
@@ -96,7 +100,11 @@ fn migrate_creates_the_database_and_is_idempotent() {
             .arg("migrate")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     assert!(dir.path().join("s.sqlite").is_file());
 }

@@ -49,9 +49,8 @@ async fn serves_on_sqlite_by_default() {
 
 #[tokio::test]
 async fn serves_on_postgres_when_the_url_says_so() {
-    let admin = std::env::var("PG_TEST_URL").expect(
-        "PG_TEST_URL is not set: run ./scripts/test.sh, which starts a PostgreSQL server",
-    );
+    let admin = std::env::var("PG_TEST_URL")
+        .expect("PG_TEST_URL is not set: run ./scripts/test.sh, which starts a PostgreSQL server");
     let name = format!("bangban_district_{}", uuid::Uuid::now_v7().simple());
     let admin_db = bangban_kit::db::Db::connect(&admin).await.unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
@@ -102,7 +101,10 @@ fn bad_database_urls_and_codes_are_refused_by_name() {
         let (code, _, err) = check_config(&file, &env);
         assert_eq!(code, 2, "{url} {env:?}: {err}");
         assert!(err.contains(needle), "{url}: {err}");
-        assert!(!err.contains("secret"), "passwords are never printed: {err}");
+        assert!(
+            !err.contains("secret"),
+            "passwords are never printed: {err}"
+        );
     }
 }
 
@@ -113,5 +115,8 @@ fn passwords_in_the_database_url_are_never_printed() {
     let (code, out, err) = check_config(&file, &[]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("127.0.0.1"), "{out}");
-    assert!(!out.contains("s3cret") && !err.contains("s3cret"), "{out}{err}");
+    assert!(
+        !out.contains("s3cret") && !err.contains("s3cret"),
+        "{out}{err}"
+    );
 }

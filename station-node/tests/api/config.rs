@@ -43,8 +43,16 @@ fn bad_settings_are_refused_with_the_setting_named() {
             "database.path",
         ),
         ("[parent]\nurl = \"town-node:9443\"\n", &[], "parent.url"),
-        ("", &[("BANGBAN_JOBS__RECONCILE", "every hour")], "jobs.reconcile"),
-        ("", &[("BANGBAN_POLICY__CALENDAR", "/no/calendar.json")], "policy.calendar"),
+        (
+            "",
+            &[("BANGBAN_JOBS__RECONCILE", "every hour")],
+            "jobs.reconcile",
+        ),
+        (
+            "",
+            &[("BANGBAN_POLICY__CALENDAR", "/no/calendar.json")],
+            "policy.calendar",
+        ),
         ("", &[("BANGBAN_LOG__FORMAT", "xml")], "format"),
         ("", &[("BANGBAN_HTTP__LISTEN", "localhost")], "listen"),
     ];
@@ -52,7 +60,10 @@ fn bad_settings_are_refused_with_the_setting_named() {
         let file = write_config(dir.path(), extra);
         let (code, _, err) = check_config(&file, env);
         assert_eq!(code, 2, "{extra} {env:?} should be refused: {err}");
-        assert!(err.contains(needle), "message for {extra} {env:?} names `{needle}`: {err}");
+        assert!(
+            err.contains(needle),
+            "message for {extra} {env:?} names `{needle}`: {err}"
+        );
     }
 }
 

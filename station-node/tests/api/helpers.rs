@@ -46,7 +46,10 @@ pub fn write_config(dir: &Path, extra: &str) -> std::path::PathBuf {
 }
 
 pub fn load(file: &Path) -> Config {
-    Settings::load(Some(file)).unwrap().check(Some(file)).unwrap()
+    Settings::load(Some(file))
+        .unwrap()
+        .check(Some(file))
+        .unwrap()
 }
 
 /// Starts a node whose config and database live in `dir` (reusing what is there).

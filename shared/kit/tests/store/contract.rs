@@ -41,7 +41,10 @@ pub async fn opening_event_creates_the_case_and_its_projection(store: CaseStore)
     assert_eq!(row.holder, VILLAGE);
     // Lists never show personal data in full.
     assert_eq!(row.applicant.as_deref(), Some("张*"));
-    assert_eq!(row.due_date, None, "no deadline before the materials are complete");
+    assert_eq!(
+        row.due_date, None,
+        "no deadline before the materials are complete"
+    );
 }
 
 pub async fn storing_the_same_event_twice_is_a_no_op(store: CaseStore) {

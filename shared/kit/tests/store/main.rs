@@ -3,8 +3,8 @@
 //! one). A missing server fails the PostgreSQL half loudly; it is never skipped.
 #![allow(clippy::unwrap_used)]
 
-mod support;
 mod contract;
+mod support;
 
 /// Generates `sqlite` and `postgres` variants of a contract test `contract::$name(store)`.
 macro_rules! both_backends {
@@ -73,7 +73,10 @@ async fn sqlite_data_survives_reopening_the_file() {
     let case = support::CaseBuilder::village();
     {
         let store = support::open_sqlite(&path).await;
-        store.append(&case.application(), support::now()).await.unwrap();
+        store
+            .append(&case.application(), support::now())
+            .await
+            .unwrap();
         store.db().close().await;
     }
     let store = support::open_sqlite(&path).await;
