@@ -2,7 +2,8 @@
 # The local demo tree on loopback: one district, two towns, two villages under each town. Every
 # node is its own process with its own folder, config and SQLite file under .demo/.
 #
-#   deploy/demo.sh start    build (release), start the tree, print URLs and logins
+#   deploy/demo.sh start    build (release), start the tree, print URLs and logins, and write
+#                           .demo/manifest.json for scripts and plain tools such as curl
 #   deploy/demo.sh stop     stop every node (SIGTERM); the data stays for the next start
 #   deploy/demo.sh status   show which nodes run
 set -euo pipefail
@@ -26,37 +27,28 @@ field() { echo "$1" | cut -d'|' -f"$2"; }
 running() { [ -f "$1/pid" ] && kill -0 "$(cat "$1/pid")" 2>/dev/null; }
 
 write_config() {
-  local code=$1 tier=$2 name=$3 parent=$4 ui=$5 dir=$6 parent_api=$7
-  if [ "$tier" = district ]; then
-    cat >"$dir/node.toml" <<TOML
-# Demo district node; see deploy/config/district.example.toml for every setting.
-[node]
-code = "$code"
-name = "$name"
-[http]
-listen = "127.0.0.1:$ui"
-[database]
-url = "sqlite://node.sqlite"
-[policy]
-calendar = "$ROOT/deploy/policy/calendar.json"
-TOML
-  else
-    cat >"$dir/node.toml" <<TOML
-# Demo station node; see deploy/config/station.example.toml for every setting.
-[node]
-code = "$code"
-name = "$name"
-[http]
-listen = "127.0.0.1:$ui"
-[database]
-path = "node.sqlite"
-[parent]
-url = "${parent_api}"
-[policy]
-calendar = "$ROOT/deploy/policy/calendar.json"
-TOML
-  fi
+  local code=$1 tier=$2 name=$3 ui=$4 api=$5 dir=$6 parent_api=$7
+  local internode="" db
+  [ -n "$api" ] && internode="127.0.0.1:$api"
+  if [ "$tier" = district ]; then db='url = "sqlite://node.sqlite"'; else db='path = "node.sqlite"'; fi
+  {
+    echo "# Demo $tier node; see deploy/config/*.example.toml for every setting."
+    echo "[node]"; echo "code = \"$code\""; echo "name = \"$name\""
+    echo "[http]"; echo "listen = \"127.0.0.1:$ui\""
+    echo "[database]"; echo "$db"
+    if [ "$tier" != district ]; then echo "[parent]"; echo "url = \"$parent_api\""; fi
+    echo "[internode]"; echo "listen = \"$internode\""
+    echo "[tls]"; echo 'cert = "tls/node.pem"'; echo 'key = "tls/node.key"'; echo 'ca = "tls/ca.pem"'
+    echo "[policy]"
+    echo "calendar = \"$ROOT/deploy/policy/calendar.json\""
+    echo "topology = \"$ROOT/deploy/topology/xinhua.json\""
+    echo "catalogue = \"$ROOT/deploy/policy/catalogue.json\""
+  } >"$dir/node.toml"
 }
+
+# Demo logins: one operator per node, the same password everywhere (demo only).
+DEMO_PASSWORD="bangban-demo-2026"
+username_of() { echo "op$1"; }
 
 wait_ready() {
   local url=$1 dir=$2 i
@@ -85,17 +77,29 @@ start() {
   echo "building the nodes (release)…"
   (cd "$ROOT" && cargo build --release -q -p district-node -p station-node)
   mkdir -p "$DEMO"
-  local entry code tier name parent ui dir bin parent_api
+  if [ ! -f "$DEMO/ca/ca.pem" ]; then
+    "$BIN/district-node" ca init --dir "$DEMO/ca" --district 410402000000 >/dev/null
+  fi
+  local entry code tier name parent ui api dir bin parent_api
   for entry in "${TREE[@]}"; do
     code=$(field "$entry" 1); tier=$(field "$entry" 2); name=$(field "$entry" 3)
-    parent=$(field "$entry" 4); ui=$(field "$entry" 5)
+    parent=$(field "$entry" 4); ui=$(field "$entry" 5); api=$(field "$entry" 6)
     dir="$DEMO/$code"
     mkdir -p "$dir"
     parent_api=""
     [ -n "$parent" ] && parent_api="https://127.0.0.1:$(api_port_of "$parent")"
-    write_config "$code" "$tier" "$name" "$parent" "$ui" "$dir" "$parent_api"
+    write_config "$code" "$tier" "$name" "$ui" "$api" "$dir" "$parent_api"
     if running "$dir"; then echo "  $code already running"; continue; fi
     bin="$BIN/station-node"; [ "$tier" = district ] && bin="$BIN/district-node"
+    if [ ! -f "$dir/tls/node.pem" ]; then
+      "$BIN/district-node" ca issue --dir "$DEMO/ca" --station "$code" --out "$dir/tls" >/dev/null
+    fi
+    if [ ! -f "$dir/.operator" ]; then
+      "$bin" --config "$dir/node.toml" user add --username "$(username_of "$code")" \
+        --display-name "演示操作员" --role "$([ "$tier" = district ] && echo district_admin || echo station_operator)" \
+        --password "$DEMO_PASSWORD" >/dev/null
+      touch "$dir/.operator"
+    fi
     # Relative paths in node.toml are taken from its folder, so no cd is needed.
     setsid "$bin" --config "$dir/node.toml" serve >>"$dir/node.log" 2>&1 </dev/null &
     echo $! >"$dir/pid"
@@ -105,14 +109,43 @@ start() {
     code=$(field "$entry" 1); ui=$(field "$entry" 5)
     wait_ready "http://127.0.0.1:$ui" "$DEMO/$code"
   done
+  write_manifest
   echo
-  echo "Bangban demo tree is up (data in $DEMO):"
+  echo "Bangban demo tree is up (data in $DEMO, manifest $DEMO/manifest.json):"
   for entry in "${TREE[@]}"; do
-    printf '  %-8s %s %-28s http://127.0.0.1:%s/\n' "$(field "$entry" 2)" "$(field "$entry" 1)" \
-      "$(field "$entry" 3)" "$(field "$entry" 5)"
+    code=$(field "$entry" 1)
+    printf '  %-8s %s  http://127.0.0.1:%s/  login %s / %s  %s\n' "$(field "$entry" 2)" "$code" \
+      "$(field "$entry" 5)" "$(username_of "$code")" "$DEMO_PASSWORD" "$(field "$entry" 3)"
   done
   echo
+  echo "API: POST /api/v1/login, then /api/v1/cases (see /api/v1/openapi.json)."
   echo "Health: curl http://127.0.0.1:8100/readyz    Stop: deploy/demo.sh stop"
+}
+
+json_str() { printf '"%s"' "$1"; }
+
+write_manifest() {
+  local entry code tier first=1 api parent
+  {
+    echo '{"nodes": ['
+    for entry in "${TREE[@]}"; do
+      code=$(field "$entry" 1); tier=$(field "$entry" 2); api=$(field "$entry" 6)
+      parent=$(field "$entry" 4)
+      [ $first -eq 1 ] || echo ','
+      first=0
+      printf '  {"code": %s, "tier": %s, "name": %s, "parent": %s, "ui_url": %s, "api_url": %s,' \
+        "$(json_str "$code")" "$(json_str "$tier")" "$(json_str "$(field "$entry" 3)")" \
+        "$([ -n "$parent" ] && json_str "$parent" || echo null)" \
+        "$(json_str "http://127.0.0.1:$(field "$entry" 5)")" \
+        "$([ -n "$api" ] && json_str "https://127.0.0.1:$api" || echo null)"
+      printf ' "cert": %s, "key": %s, "ca": %s, "username": %s, "password": %s}' \
+        "$(json_str "$DEMO/$code/tls/node.pem")" "$(json_str "$DEMO/$code/tls/node.key")" \
+        "$(json_str "$DEMO/$code/tls/ca.pem")" "$(json_str "$(username_of "$code")")" \
+        "$(json_str "$DEMO_PASSWORD")"
+    done
+    echo
+    echo ']}'
+  } >"$DEMO/manifest.json"
 }
 
 stop() {

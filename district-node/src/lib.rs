@@ -1,69 +1,79 @@
 //! district-node: the district hall. Its own cases and those escalated to it, on SQLite or
-//! PostgreSQL; later issues add policy, the agent registry, inspection, the CA and enrollment,
-//! and the inter-node listener its towns dial.
+//! PostgreSQL, and the mTLS listener its towns dial; the district CA. Later issues add policy
+//! publishing, the agent registry, inspection and enrollment. The machinery is `bangban_kit`'s,
+//! shared with the stations; this crate reads its settings and assembles the node.
 
 pub mod settings;
 
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use bangban_kit::auth::AuthStore;
 use bangban_kit::db::Db;
-use bangban_kit::http::{fallback, health_routes, trace_layer};
-use bangban_kit::node::{StoreReadiness, serve_router};
+use bangban_kit::node::NodeRuntime;
 use bangban_kit::store::CaseStore;
 use tokio::net::TcpListener;
 
 pub use settings::{Config, Settings};
 
-/// What request handlers share.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub store: CaseStore,
-}
-
 /// Opens and migrates the district's database (SQLite or PostgreSQL).
-pub async fn open_store(config: &Config) -> anyhow::Result<CaseStore> {
+pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
-    Ok(CaseStore::new(db, Arc::new(config.calendar.clone())))
+    Ok(db)
 }
 
-/// The UI/API router.
-pub fn build_router(state: AppState) -> Router {
-    let readiness = Arc::new(StoreReadiness {
-        store: state.store.clone(),
-    });
-    Router::new()
-        .merge(health_routes(readiness))
-        .fallback(fallback)
-        .layer(DefaultBodyLimit::max(
-            state.config.http.body_limit_kib * 1024,
-        ))
-        .layer(trace_layer())
-}
-
-/// Runs the node on `listener` until `shutdown` completes.
+/// Runs the node on `ui_listener` until `shutdown` completes; binds the inter-node listener
+/// from the settings.
 pub async fn serve(
     config: Config,
-    listener: TcpListener,
+    ui_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
-    let state = AppState {
-        config: Arc::new(config),
-        store: store.clone(),
+    let internode = match config.internode_listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("internode.listen: cannot listen on {addr}: {e}"))?,
+        ),
+        None => None,
     };
-    tracing::info!(
-        code = %state.config.code,
-        backend = ?state.config.backend,
-        listen = %listener.local_addr()?,
-        "district node ready"
-    );
-    serve_router(listener, build_router(state), shutdown).await?;
-    store.db().close().await;
+    serve_with(config, ui_listener, internode, shutdown).await
+}
+
+/// As [`serve`], with the inter-node listener given (tests).
+pub async fn serve_with(
+    config: Config,
+    ui_listener: TcpListener,
+    internode: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    bangban_kit::tls::install_crypto_provider();
+    let db = open_db(&config).await?;
+    let credentials = match &config.tls {
+        Some(t) => Some(bangban_kit::tls::NodeCredentials::load(
+            &t.cert, &t.key, &t.ca,
+        )?),
+        None => None,
+    };
+    let internode = match (internode, &config.topology) {
+        (Some(listener), Some(topology)) => Some((listener, Arc::new(topology.clone()))),
+        (Some(_), None) => anyhow::bail!("policy.topology is required to serve the towns"),
+        (None, _) => None,
+    };
+    tracing::info!(backend = ?config.backend, "district database open");
+    let rt = NodeRuntime {
+        me: config.code,
+        name: config.name.clone(),
+        store: CaseStore::new(db.clone(), Arc::new(config.calendar.clone())),
+        auth: AuthStore::new(db),
+        catalogue: Arc::new(config.catalogue.clone()),
+        credentials,
+        internode,
+        parent: None,
+        body_limit_bytes: config.http.body_limit_kib * 1024,
+    };
+    bangban_kit::node::run(rt, ui_listener, shutdown).await?;
     tracing::info!("district node stopped");
     Ok(())
 }

@@ -1,10 +1,13 @@
 //! district-node command line: thin on purpose, everything lives in the library.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use bangban_domain::station::StationCode;
+use bangban_kit::cli::UserCommand;
 use clap::{Parser, Subcommand};
 use district_node::Settings;
+use district_node::settings::redact_url;
 
 /// Bangban district node (the district hall: policy, registry, inspection, escalated cases).
 #[derive(Parser)]
@@ -25,10 +28,64 @@ enum Command {
     Migrate,
     /// Check the settings, print a summary and exit.
     CheckConfig,
+    /// Operator accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// The district certificate authority. Its key never leaves the district.
+    #[command(subcommand)]
+    Ca(CaCommand),
+}
+
+#[derive(Subcommand)]
+enum CaCommand {
+    /// Create the district CA (ca.pem, ca.key) in --dir. Refuses to replace an existing one.
+    Init {
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// The district's 12-digit code (default: node.code from the settings).
+        #[arg(long)]
+        district: Option<String>,
+        #[arg(long, default_value_t = 3650)]
+        days: u32,
+    },
+    /// Issue a node certificate for a station (the district itself, a town or a village),
+    /// writing node.pem, node.key and ca.pem into --out.
+    Issue {
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        #[arg(long)]
+        station: String,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 825)]
+        days: u32,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The CA commands need no settings beyond an optional district code.
+    if let Command::Ca(cmd) = &cli.command {
+        let district = match cmd {
+            CaCommand::Init {
+                district: Some(d), ..
+            } => Some(d.clone()),
+            _ => None,
+        };
+        let district = match district {
+            Some(d) => Some(d),
+            None => Settings::load(cli.config.as_deref())
+                .ok()
+                .map(|s| s.node.code),
+        };
+        return match run_ca(cmd, district.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("district-node: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config =
         match Settings::load(cli.config.as_deref()).and_then(|s| s.check(cli.config.as_deref())) {
             Ok(c) => c,
@@ -38,6 +95,7 @@ fn main() -> ExitCode {
             }
         };
     bangban_kit::telemetry::init(&config.log);
+    bangban_kit::tls::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -52,28 +110,46 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve => {
-                let listener = tokio::net::TcpListener::bind(config.http.listen).await?;
+                let listener = tokio::net::TcpListener::bind(config.http.listen)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!("http.listen: cannot listen on {}: {e}", config.http.listen)
+                    })?;
                 district_node::serve(config, listener, bangban_kit::shutdown::signal()).await
             }
             Command::Migrate => {
-                let store = district_node::open_store(&config).await?;
-                store.db().close().await;
+                let db = district_node::open_db(&config).await?;
+                db.close().await;
                 println!(
                     "database {} is up to date",
-                    district_node::settings::redact_url(&config.database_url)
+                    redact_url(&config.database_url)
                 );
                 Ok(())
             }
             Command::CheckConfig => {
                 println!(
-                    "district {} ({}) listens on {}; database {}",
+                    "district {} ({}) listens on {}; database {}; towns {}",
                     config.code,
                     config.name,
                     config.http.listen,
-                    district_node::settings::redact_url(&config.database_url),
+                    redact_url(&config.database_url),
+                    config
+                        .internode_listen
+                        .map_or("not served".to_owned(), |a| format!("served on {a} (mTLS)")),
                 );
                 Ok(())
             }
+            Command::User(cmd) => {
+                let db = district_node::open_db(&config).await?;
+                let result = bangban_kit::cli::run_user_command(
+                    &bangban_kit::auth::AuthStore::new(db.clone()),
+                    cmd,
+                )
+                .await;
+                db.close().await;
+                result
+            }
+            Command::Ca(_) => Ok(()),
         }
     });
     match result {
@@ -83,5 +159,66 @@ fn main() -> ExitCode {
             eprintln!("district-node: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn run_ca(cmd: &CaCommand, district: Option<&str>) -> anyhow::Result<()> {
+    use bangban_kit::pki::{Ca, identity_uri, new_node_key_and_cert};
+    bangban_kit::tls::install_crypto_provider();
+    let now = time::OffsetDateTime::now_utc();
+    match cmd {
+        CaCommand::Init { dir, days, .. } => {
+            let district = district.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "give --district CODE or a --config whose node.code is the district"
+                )
+            })?;
+            let district = StationCode::parse(district)?;
+            std::fs::create_dir_all(dir)?;
+            let ca = Ca::generate(district, now, *days)?;
+            ca.save(dir)?;
+            println!(
+                "district CA for {district} created in {} (keep ca.key on the district only)",
+                dir.display()
+            );
+        }
+        CaCommand::Issue {
+            dir,
+            station,
+            out,
+            days,
+        } => {
+            let ca = Ca::load(dir)?;
+            let station = StationCode::parse(station)?;
+            let (cert, key) = new_node_key_and_cert(&ca, station, now, *days)?;
+            std::fs::create_dir_all(out)?;
+            write_private(&out.join("node.key"), &key)?;
+            std::fs::write(out.join("node.pem"), cert)?;
+            std::fs::write(out.join("ca.pem"), ca.cert_pem())?;
+            println!("issued {} into {}", identity_uri(station), out.display());
+        }
+    }
+    Ok(())
+}
+
+/// Writes a private key readable by its owner only.
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        f.write_all(contents.as_bytes())?;
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::write(path, contents)?;
+        Ok(())
     }
 }

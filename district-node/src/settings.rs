@@ -4,12 +4,16 @@
 use std::path::{Path, PathBuf};
 
 use bangban_domain::calendar::WorkingCalendar;
+use bangban_domain::catalogue::Catalogue;
 use bangban_domain::station::{StationCode, Tier};
+use bangban_domain::topology::Topology;
 use bangban_kit::config::{
     LogSettings, SettingsError, base_dir, check_cron, check_file_to_create, load,
 };
 use bangban_kit::db::{Backend, sqlite_url};
-use bangban_kit::node::{HttpSettings, NodeSettings, PolicySettings};
+use bangban_kit::node::{
+    HttpSettings, InternodeSettings, NodeSettings, PolicySettings, TlsFiles, TlsSettings,
+};
 use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("defaults.toml");
@@ -20,6 +24,8 @@ pub struct Settings {
     pub node: NodeSettings,
     pub http: HttpSettings,
     pub database: DatabaseSettings,
+    pub internode: InternodeSettings,
+    pub tls: TlsSettings,
     pub policy: PolicySettings,
     pub log: LogSettings,
     pub jobs: JobSettings,
@@ -57,7 +63,12 @@ pub struct Config {
     /// The URL sqlx connects to (for SQLite, an absolute file URL).
     pub database_url: String,
     pub backend: Backend,
+    /// Where the towns dial the district.
+    pub internode_listen: Option<std::net::SocketAddr>,
+    pub tls: Option<TlsFiles>,
     pub calendar: WorkingCalendar,
+    pub topology: Option<Topology>,
+    pub catalogue: Catalogue,
     pub log: LogSettings,
     pub reconcile: cron::Schedule,
 }
@@ -111,14 +122,43 @@ impl Settings {
         self.log.validate()?;
         let (database_url, backend) = check_database_url(&self.database.url, base.as_deref())?;
         let reconcile = check_cron("jobs.reconcile", &self.jobs.reconcile)?;
+        let internode_listen = self.internode.check()?;
+        let tls = self.tls.check(base.as_deref())?;
+        if internode_listen.is_some() && tls.is_none() {
+            return Err(SettingsError::invalid(
+                "tls",
+                "internode.listen needs tls.cert, tls.key and tls.ca",
+            ));
+        }
         let calendar = self.policy.load_calendar(base.as_deref())?;
+        let topology = self.policy.load_topology(base.as_deref())?;
+        match &topology {
+            None if internode_listen.is_some() => {
+                return Err(SettingsError::invalid(
+                    "policy.topology",
+                    "the district needs its tree to know its towns",
+                ));
+            }
+            Some(t) if t.district() != code => {
+                return Err(SettingsError::invalid(
+                    "policy.topology",
+                    format!("the tree is of district {}, not {code}", t.district()),
+                ));
+            }
+            _ => {}
+        }
+        let catalogue = self.policy.load_catalogue(base.as_deref())?;
         Ok(Config {
             code,
             name: self.node.name,
             http: self.http,
             database_url,
             backend,
+            internode_listen,
+            tls,
             calendar,
+            topology,
+            catalogue,
             log: self.log,
             reconcile,
         })

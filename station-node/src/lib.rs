@@ -1,69 +1,97 @@
-//! station-node: a town or village centre. Local intake of cases into its own SQLite file; later
-//! issues add the operator UI, the outbox to its parent, the pull from its parent and, for towns,
-//! serving its own children.
+//! station-node: a town or village centre. It takes cases in locally into its own SQLite file,
+//! pushes the cases it escalates to its parent and pulls their results back; a town also serves
+//! its own villages on an mTLS listener. The machinery is `bangban_kit`'s, shared with the
+//! district; this crate only reads its settings and assembles the node.
 
 pub mod settings;
 
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use bangban_kit::auth::AuthStore;
 use bangban_kit::db::{Db, sqlite_url};
-use bangban_kit::http::{fallback, health_routes, trace_layer};
-use bangban_kit::node::{StoreReadiness, serve_router};
+use bangban_kit::node::NodeRuntime;
 use bangban_kit::store::CaseStore;
+use bangban_kit::sync::client::LinkOptions;
 use tokio::net::TcpListener;
 
 pub use settings::{Config, Settings};
 
-/// What request handlers share.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub store: CaseStore,
-}
-
 /// Opens (creating when missing) and migrates the station's database.
-pub async fn open_store(config: &Config) -> anyhow::Result<CaseStore> {
+pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
     let db = Db::connect(&sqlite_url(&config.database_path)).await?;
     db.migrate().await?;
-    Ok(CaseStore::new(db, Arc::new(config.calendar.clone())))
+    Ok(db)
 }
 
-/// The UI/API router.
-pub fn build_router(state: AppState) -> Router {
-    let readiness = Arc::new(StoreReadiness {
-        store: state.store.clone(),
-    });
-    Router::new()
-        .merge(health_routes(readiness))
-        .fallback(fallback)
-        .layer(DefaultBodyLimit::max(
-            state.config.http.body_limit_kib * 1024,
-        ))
-        .layer(trace_layer())
+/// The case store of this station, queuing for its parent when it has one.
+pub fn case_store(config: &Config, db: Db) -> CaseStore {
+    let store = CaseStore::new(db, Arc::new(config.calendar.clone()));
+    if config.parent_url.is_some() {
+        store.with_uplink(config.code)
+    } else {
+        store
+    }
 }
 
-/// Runs the node on `listener` until `shutdown` completes.
+/// Runs the node on `ui_listener` until `shutdown` completes; binds the inter-node listener
+/// from the settings when this is a town.
 pub async fn serve(
     config: Config,
-    listener: TcpListener,
+    ui_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
-    let state = AppState {
-        config: Arc::new(config),
-        store: store.clone(),
+    let internode = match config.internode_listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("internode.listen: cannot listen on {addr}: {e}"))?,
+        ),
+        None => None,
     };
-    tracing::info!(
-        code = %state.config.code,
-        tier = state.config.code.tier().as_str(),
-        listen = %listener.local_addr()?,
-        "station node ready"
-    );
-    serve_router(listener, build_router(state), shutdown).await?;
-    store.db().close().await;
+    serve_with(
+        config,
+        ui_listener,
+        internode,
+        LinkOptions::default(),
+        shutdown,
+    )
+    .await
+}
+
+/// As [`serve`], with the inter-node listener and link behaviour given (tests).
+pub async fn serve_with(
+    config: Config,
+    ui_listener: TcpListener,
+    internode: Option<TcpListener>,
+    link: LinkOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    bangban_kit::tls::install_crypto_provider();
+    let db = open_db(&config).await?;
+    let credentials = match &config.tls {
+        Some(t) => Some(bangban_kit::tls::NodeCredentials::load(
+            &t.cert, &t.key, &t.ca,
+        )?),
+        None => None,
+    };
+    let internode = match (internode, &config.topology) {
+        (Some(listener), Some(topology)) => Some((listener, Arc::new(topology.clone()))),
+        (Some(_), None) => anyhow::bail!("policy.topology is required to serve children"),
+        (None, _) => None,
+    };
+    let rt = NodeRuntime {
+        me: config.code,
+        name: config.name.clone(),
+        store: case_store(&config, db.clone()),
+        auth: AuthStore::new(db),
+        catalogue: Arc::new(config.catalogue.clone()),
+        credentials,
+        internode,
+        parent: config.parent_url.clone().map(|u| (u, link)),
+        body_limit_bytes: config.http.body_limit_kib * 1024,
+    };
+    bangban_kit::node::run(rt, ui_listener, shutdown).await?;
     tracing::info!("station node stopped");
     Ok(())
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use bangban_kit::cli::UserCommand;
 use clap::{Parser, Subcommand};
 use station_node::Settings;
 
@@ -25,6 +26,9 @@ enum Command {
     Migrate,
     /// Check the settings, print a summary and exit.
     CheckConfig,
+    /// Operator accounts.
+    #[command(subcommand)]
+    User(UserCommand),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
             }
         };
     bangban_kit::telemetry::init(&config.log);
+    bangban_kit::tls::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -52,18 +57,22 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve => {
-                let listener = tokio::net::TcpListener::bind(config.http.listen).await?;
+                let listener = tokio::net::TcpListener::bind(config.http.listen)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!("http.listen: cannot listen on {}: {e}", config.http.listen)
+                    })?;
                 station_node::serve(config, listener, bangban_kit::shutdown::signal()).await
             }
             Command::Migrate => {
-                let store = station_node::open_store(&config).await?;
-                store.db().close().await;
+                let db = station_node::open_db(&config).await?;
+                db.close().await;
                 println!("database {} is up to date", config.database_path.display());
                 Ok(())
             }
             Command::CheckConfig => {
                 println!(
-                    "station {} ({}, {}) listens on {}; database {}; parent {}",
+                    "station {} ({}, {}) listens on {}; database {}; parent {}; children {}",
                     config.code,
                     config.name,
                     config.code.tier().label_zh(),
@@ -73,8 +82,21 @@ fn main() -> ExitCode {
                         .parent_url
                         .as_ref()
                         .map_or("none".to_owned(), |u| u.to_string()),
+                    config
+                        .internode_listen
+                        .map_or("none".to_owned(), |a| format!("served on {a} (mTLS)")),
                 );
                 Ok(())
+            }
+            Command::User(cmd) => {
+                let db = station_node::open_db(&config).await?;
+                let result = bangban_kit::cli::run_user_command(
+                    &bangban_kit::auth::AuthStore::new(db.clone()),
+                    cmd,
+                )
+                .await;
+                db.close().await;
+                result
             }
         }
     });

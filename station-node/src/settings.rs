@@ -4,11 +4,15 @@
 use std::path::{Path, PathBuf};
 
 use bangban_domain::calendar::WorkingCalendar;
+use bangban_domain::catalogue::Catalogue;
 use bangban_domain::station::{StationCode, Tier};
+use bangban_domain::topology::Topology;
 use bangban_kit::config::{
     LogSettings, SettingsError, base_dir, check_cron, check_file_to_create, check_url, load,
 };
-use bangban_kit::node::{HttpSettings, NodeSettings, PolicySettings};
+use bangban_kit::node::{
+    HttpSettings, InternodeSettings, NodeSettings, PolicySettings, TlsFiles, TlsSettings,
+};
 use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("defaults.toml");
@@ -20,6 +24,8 @@ pub struct Settings {
     pub http: HttpSettings,
     pub database: DatabaseSettings,
     pub parent: ParentSettings,
+    pub internode: InternodeSettings,
+    pub tls: TlsSettings,
     pub policy: PolicySettings,
     pub log: LogSettings,
     pub jobs: JobSettings,
@@ -54,7 +60,12 @@ pub struct Config {
     pub http: HttpSettings,
     pub database_path: PathBuf,
     pub parent_url: Option<url::Url>,
+    /// Where a town's children dial it.
+    pub internode_listen: Option<std::net::SocketAddr>,
+    pub tls: Option<TlsFiles>,
     pub calendar: WorkingCalendar,
+    pub topology: Option<Topology>,
+    pub catalogue: Catalogue,
     pub log: LogSettings,
     pub reconcile: cron::Schedule,
 }
@@ -84,14 +95,56 @@ impl Settings {
             url => Some(check_url("parent.url", url)?),
         };
         let reconcile = check_cron("jobs.reconcile", &self.jobs.reconcile)?;
+        let internode_listen = self.internode.check()?;
+        if internode_listen.is_some() && code.tier() != Tier::Town {
+            return Err(SettingsError::invalid(
+                "internode.listen",
+                "only a town serves children; a village has none",
+            ));
+        }
+        let tls = self.tls.check(base.as_deref())?;
+        if tls.is_none() && (parent_url.is_some() || internode_listen.is_some()) {
+            return Err(SettingsError::invalid(
+                "tls",
+                "parent.url and internode.listen need tls.cert, tls.key and tls.ca",
+            ));
+        }
+        if let Some(url) = &parent_url
+            && url.scheme() != "https"
+        {
+            return Err(SettingsError::invalid(
+                "parent.url",
+                "the parent is reached over mutual TLS: use https://",
+            ));
+        }
         let calendar = self.policy.load_calendar(base.as_deref())?;
+        let topology = self.policy.load_topology(base.as_deref())?;
+        if internode_listen.is_some() && topology.is_none() {
+            return Err(SettingsError::invalid(
+                "policy.topology",
+                "a town that serves children needs the district tree to know them",
+            ));
+        }
+        if let Some(t) = &topology
+            && t.get(code).is_none()
+        {
+            return Err(SettingsError::invalid(
+                "node.code",
+                format!("{code} is not in the district tree of policy.topology"),
+            ));
+        }
+        let catalogue = self.policy.load_catalogue(base.as_deref())?;
         Ok(Config {
             code,
             name: self.node.name,
             http: self.http,
             database_path,
             parent_url,
+            internode_listen,
+            tls,
             calendar,
+            topology,
+            catalogue,
             log: self.log,
             reconcile,
         })

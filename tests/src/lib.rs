@@ -164,3 +164,20 @@ impl Drop for Node {
         self.kill();
     }
 }
+
+/// Runs a workspace binary to completion, panicking with its output on failure.
+pub fn run(bin: &str, args: &[&str]) -> String {
+    let out = Command::new(binary(bin))
+        .args(args)
+        .output()
+        .expect("run binary");
+    assert!(
+        out.status.success(),
+        "{bin} {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub mod tree;

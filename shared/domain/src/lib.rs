@@ -5,10 +5,12 @@
 
 pub mod calendar;
 pub mod case;
+pub mod catalogue;
 pub mod event;
 pub mod ident;
 pub mod station;
 pub mod topology;
+pub mod wire;
 
 /// An error an operator may read: English via `Display`, Chinese via [`Bilingual::message_zh`],
 /// and a stable machine-readable code for clients and tests.

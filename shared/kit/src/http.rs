@@ -18,26 +18,39 @@ use serde::Serialize;
 /// The media type of RFC 9457 problem details.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// An RFC 9457 problem document, extended with a stable `code` and the message in both languages.
-#[derive(Debug, Clone, Serialize)]
+/// An RFC 9457 problem document, extended with a stable `code` and the message in both
+/// languages. Kept small (it travels in every `Result` of a handler); the standard `type`,
+/// `title` and `detail` members are derived when it is rendered.
+#[derive(Debug, Clone)]
 pub struct Problem {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
     pub status: u16,
-    pub detail: String,
     pub code: String,
     pub message_zh: String,
     pub message_en: String,
 }
 
+impl Serialize for Problem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Problem", 7)?;
+        st.serialize_field(
+            "type",
+            &format!("https://bangban.invalid/problems/{}", self.code),
+        )?;
+        st.serialize_field("title", self.status().canonical_reason().unwrap_or("Error"))?;
+        st.serialize_field("status", &self.status)?;
+        st.serialize_field("detail", &self.message_en)?;
+        st.serialize_field("code", &self.code)?;
+        st.serialize_field("message_zh", &self.message_zh)?;
+        st.serialize_field("message_en", &self.message_en)?;
+        st.end()
+    }
+}
+
 impl Problem {
     pub fn new(status: StatusCode, code: &str, message_zh: String, message_en: String) -> Self {
         Problem {
-            kind: format!("https://bangban.invalid/problems/{code}"),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
-            detail: message_en.clone(),
             code: code.to_owned(),
             message_zh,
             message_en,

@@ -4,10 +4,16 @@
 //! Written once so that the district's hall and a village centre handle a case with the same code.
 //! Domain rules live in `bangban-domain`; this crate must never re-decide them.
 
+pub mod api;
+pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod http;
 pub mod node;
+pub mod pki;
 pub mod shutdown;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
+pub mod tls;

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use bangban_domain::calendar::WorkingCalendar;
+use bangban_domain::catalogue::Catalogue;
 use bangban_domain::station::StationCode;
+use bangban_domain::topology::Topology;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 
@@ -72,6 +74,109 @@ pub struct PolicySettings {
     /// and every deadline is marked provisional.
     #[serde(default)]
     pub calendar: Option<PathBuf>,
+    /// The district tree (JSON, see `deploy/topology/xinhua.json`): who is whose parent.
+    /// Required on a node that serves children.
+    #[serde(default)]
+    pub topology: Option<PathBuf>,
+    /// The catalogue of service items (JSON, see `deploy/policy/catalogue.json`). Empty: no
+    /// items, so no applications can be taken in.
+    #[serde(default)]
+    pub catalogue: Option<PathBuf>,
+}
+
+fn read_policy_file(key: &str, path: &Path, base: Option<&Path>) -> Result<String, SettingsError> {
+    let path = check_existing_file(key, path, base)?;
+    std::fs::read_to_string(&path)
+        .map_err(|e| SettingsError::invalid(key, format!("{}: {e}", path.display())))
+}
+
+fn set(path: &Option<PathBuf>) -> Option<&Path> {
+    path.as_deref().filter(|p| !p.as_os_str().is_empty())
+}
+
+impl PolicySettings {
+    /// Reads and checks the topology file; `None` when not set.
+    pub fn load_topology(&self, base: Option<&Path>) -> Result<Option<Topology>, SettingsError> {
+        let Some(path) = set(&self.topology) else {
+            return Ok(None);
+        };
+        let text = read_policy_file("policy.topology", path, base)?;
+        Topology::from_json(&text)
+            .map(Some)
+            .map_err(|e| SettingsError::invalid("policy.topology", e.to_string()))
+    }
+
+    /// Reads and checks the catalogue; an empty one when not set.
+    pub fn load_catalogue(&self, base: Option<&Path>) -> Result<Catalogue, SettingsError> {
+        let Some(path) = set(&self.catalogue) else {
+            tracing::warn!("policy.catalogue is not set: no service items can be taken in");
+            return Ok(Catalogue::default());
+        };
+        let text = read_policy_file("policy.catalogue", path, base)?;
+        Catalogue::from_json(&text)
+            .map_err(|e| SettingsError::invalid("policy.catalogue", e.to_string()))
+    }
+}
+
+/// `[tls]`: this node's certificate and key, and the district CA that every peer's certificate
+/// must chain to. All three or none.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+}
+
+/// Checked paths of a node's TLS files.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub ca: PathBuf,
+}
+
+impl TlsSettings {
+    pub fn check(&self, base: Option<&Path>) -> Result<Option<TlsFiles>, SettingsError> {
+        match (set(&self.cert), set(&self.key), set(&self.ca)) {
+            (None, None, None) => Ok(None),
+            (Some(cert), Some(key), Some(ca)) => Ok(Some(TlsFiles {
+                cert: check_existing_file("tls.cert", cert, base)?,
+                key: check_existing_file("tls.key", key, base)?,
+                ca: check_existing_file("tls.ca", ca, base)?,
+            })),
+            _ => Err(SettingsError::invalid(
+                "tls",
+                "set all of tls.cert, tls.key and tls.ca, or none",
+            )),
+        }
+    }
+}
+
+/// `[internode]`: the mutual-TLS listener this node's children dial (district and towns).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct InternodeSettings {
+    /// Empty: no children served.
+    #[serde(default)]
+    pub listen: String,
+}
+
+impl InternodeSettings {
+    pub fn check(&self) -> Result<Option<SocketAddr>, SettingsError> {
+        match self.listen.trim() {
+            "" => Ok(None),
+            addr => addr.parse().map(Some).map_err(|e| {
+                SettingsError::invalid(
+                    "internode.listen",
+                    format!("`{addr}` is not an address such as 0.0.0.0:9443: {e}"),
+                )
+            }),
+        }
+    }
 }
 
 impl PolicySettings {
@@ -126,10 +231,228 @@ pub async fn serve_router(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service())
-        .with_graceful_shutdown(shutdown)
-        .await
+    // Connection info lets the login audit record the peer address (never taken from headers).
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// The shared readiness handle type.
 pub type SharedReadiness = Arc<StoreReadiness>;
+
+/// Everything a node runs, assembled by the node binary from its checked settings.
+pub struct NodeRuntime {
+    pub me: StationCode,
+    pub name: String,
+    pub store: CaseStore,
+    pub auth: crate::auth::AuthStore,
+    pub catalogue: Arc<Catalogue>,
+    /// Present on nodes that serve children or dial a parent.
+    pub credentials: Option<crate::tls::NodeCredentials>,
+    /// The mTLS listener children dial, with the topology that says who they are.
+    pub internode: Option<(TcpListener, Arc<Topology>)>,
+    /// The parent's inter-node URL, with how to behave on that link.
+    pub parent: Option<(url::Url, crate::sync::client::LinkOptions)>,
+    pub body_limit_bytes: usize,
+}
+
+/// Readiness of a running node: its database (required), its certificate (required when it
+/// has one) and its parent link (reported, never required: a station keeps taking in cases
+/// while the link is down).
+pub struct NodeReadiness {
+    pub store: CaseStore,
+    pub certificate: Option<String>,
+    pub link: Option<(url::Url, Arc<crate::sync::LinkStatus>)>,
+}
+
+impl Readiness for NodeReadiness {
+    async fn checks(&self) -> Vec<Check> {
+        let mut checks = StoreReadiness {
+            store: self.store.clone(),
+        }
+        .checks()
+        .await;
+        if let Some(cert) = &self.certificate {
+            checks.push(Check {
+                name: "certificate",
+                ok: true,
+                required: true,
+                detail: cert.clone(),
+            });
+        }
+        if let Some((url, status)) = &self.link {
+            let queued = self.store.outbox_len().await.unwrap_or(-1);
+            checks.push(Check {
+                name: "parent",
+                ok: status.reachable(),
+                required: false,
+                detail: format!(
+                    "{url} {}; {queued} event(s) queued for it",
+                    if status.reachable() {
+                        "reachable"
+                    } else {
+                        "not reachable (yet)"
+                    }
+                ),
+            });
+        }
+        checks
+    }
+}
+
+/// Runs a node until `shutdown` completes: the UI/API listener, the inter-node listener when it
+/// serves children, and the forwarder and puller when it has a parent. Returns after every part
+/// has stopped; logs which part ended.
+pub async fn run(
+    rt: NodeRuntime,
+    ui_listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use axum::extract::DefaultBodyLimit;
+    use tokio::sync::watch;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
+    tokio::spawn({
+        let stop_tx = stop_tx.clone();
+        async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        }
+    });
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+
+    let link = rt.parent.as_ref().map(|_| crate::sync::LinkStatus::new());
+    let certificate = match &rt.credentials {
+        Some(creds) => {
+            let id = creds
+                .own_identity(rt.me.district())
+                .map_err(|e| anyhow::anyhow!("tls.cert: {e}"))?;
+            anyhow::ensure!(
+                id.station == rt.me,
+                "tls.cert: the certificate is for station {}, but node.code is {}",
+                id.station,
+                rt.me
+            );
+            Some(format!(
+                "loaded, identity {}",
+                crate::pki::identity_uri(id.station)
+            ))
+        }
+        None => None,
+    };
+    let readiness = Arc::new(NodeReadiness {
+        store: rt.store.clone(),
+        certificate,
+        link: rt
+            .parent
+            .as_ref()
+            .zip(link.clone())
+            .map(|((url, _), status)| (url.clone(), status)),
+    });
+    let api = Arc::new(crate::api::NodeApi {
+        me: rt.me,
+        name: rt.name.clone(),
+        store: rt.store.clone(),
+        auth: rt.auth.clone(),
+        catalogue: rt.catalogue.clone(),
+    });
+    let ui = Router::new()
+        .merge(crate::http::health_routes(readiness))
+        .merge(crate::api::routes(api))
+        .fallback(crate::http::fallback)
+        .layer(DefaultBodyLimit::max(rt.body_limit_bytes))
+        .layer(crate::http::trace_layer());
+
+    let mut tasks = tokio::task::JoinSet::new();
+    tracing::info!(
+        code = %rt.me,
+        tier = rt.me.tier().as_str(),
+        listen = %ui_listener.local_addr()?,
+        "UI/API listener ready"
+    );
+    tasks.spawn({
+        let stop = stopped(stop_rx.clone());
+        async move {
+            serve_router(ui_listener, ui, stop).await?;
+            Ok::<_, anyhow::Error>("UI/API listener")
+        }
+    });
+
+    if let Some((listener, topology)) = rt.internode {
+        let creds = rt
+            .credentials
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("internode.listen needs the [tls] files"))?;
+        let config = crate::tls::server_config(creds, Vec::new())?;
+        let sync = Arc::new(crate::sync::server::SyncServer {
+            store: rt.store.clone(),
+            me: rt.me,
+            topology,
+        });
+        let app = crate::sync::server::routes(sync).layer(crate::http::trace_layer());
+        tracing::info!(listen = %listener.local_addr()?, "inter-node (mTLS) listener ready");
+        let district = rt.me.district();
+        let stop = stopped(stop_rx.clone());
+        tasks.spawn(async move {
+            crate::tls::serve_mtls(listener, config, district, app, stop).await?;
+            Ok("inter-node listener")
+        });
+    }
+
+    if let (Some((parent, options)), Some(status)) = (rt.parent, link) {
+        let creds = rt
+            .credentials
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("parent.url needs the [tls] files"))?;
+        let client = crate::tls::https_client(creds, Vec::new())?;
+        tracing::info!(parent = %parent, "linking to the parent");
+        let forwarder = crate::sync::client::run_forwarder(
+            rt.store.clone(),
+            client.clone(),
+            parent.clone(),
+            options.clone(),
+            status.clone(),
+            stop_rx.clone(),
+        );
+        tasks.spawn(async move {
+            forwarder.await;
+            Ok("forwarder")
+        });
+        let puller = crate::sync::client::run_puller(
+            rt.store.clone(),
+            client,
+            parent,
+            options,
+            status,
+            stop_rx.clone(),
+        );
+        tasks.spawn(async move {
+            puller.await;
+            Ok("puller")
+        });
+    }
+
+    let mut result = Ok(());
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(part)) => tracing::info!(part, "stopped"),
+            Ok(Err(e)) => {
+                tracing::error!(error = format!("{e:#}"), "a part of the node failed");
+                if result.is_ok() {
+                    result = Err(e);
+                }
+                // One part failing stops the others: a half-running node is worse than none.
+                let _ = stop_tx.send(true);
+            }
+            Err(e) => tracing::error!(error = %e, "a task of the node panicked"),
+        }
+    }
+    rt.store.db().close().await;
+    result
+}

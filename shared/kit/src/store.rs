@@ -26,6 +26,16 @@ pub enum StoreError {
     EventIdReused(EventId),
     #[error("no case {0}")]
     UnknownCase(CaseId),
+    #[error(
+        "station {peer} may not send events of case {case_id}: the case is outside its subtree"
+    )]
+    OutsideSubtree { peer: StationCode, case_id: CaseId },
+    #[error("event {index} of the batch: {source}")]
+    InBatch {
+        index: usize,
+        #[source]
+        source: Box<StoreError>,
+    },
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("stored data is unreadable: {0}")]
@@ -37,8 +47,11 @@ impl StoreError {
     pub fn is_client_error(&self) -> bool {
         matches!(
             self,
-            StoreError::Transition(_) | StoreError::EventIdReused(_) | StoreError::UnknownCase(_)
-        )
+            StoreError::Transition(_)
+                | StoreError::EventIdReused(_)
+                | StoreError::UnknownCase(_)
+                | StoreError::OutsideSubtree { .. }
+        ) || matches!(self, StoreError::InBatch { source, .. } if source.is_client_error())
     }
 }
 
@@ -48,6 +61,8 @@ impl Bilingual for StoreError {
             StoreError::Transition(e) => e.code(),
             StoreError::EventIdReused(_) => "event.id_reused",
             StoreError::UnknownCase(_) => "case.unknown",
+            StoreError::OutsideSubtree { .. } => "sync.outside_subtree",
+            StoreError::InBatch { source, .. } => source.code(),
             StoreError::Db(_) => "internal.database",
             StoreError::Corrupt(_) => "internal.corrupt",
         }
@@ -57,9 +72,27 @@ impl Bilingual for StoreError {
             StoreError::Transition(e) => e.message_zh(),
             StoreError::EventIdReused(id) => format!("事件编号 {id} 已被另一条内容不同的记录使用"),
             StoreError::UnknownCase(id) => format!("没有编号为 {id} 的办件"),
+            StoreError::OutsideSubtree { peer, .. } => {
+                format!("站点 {peer} 无权提交不属于其辖区的办件记录")
+            }
+            StoreError::InBatch { index, source } => {
+                format!("第 {} 条记录：{}", index + 1, source.message_zh())
+            }
             StoreError::Db(_) | StoreError::Corrupt(_) => "数据库错误，请稍后重试".to_owned(),
         }
     }
+}
+
+/// Where a batch of events comes from, which decides what it may contain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Written on this node by its own operators.
+    Local,
+    /// Pushed by a direct child (identity from its certificate): every event must be authored in
+    /// the child's subtree and belong to a case that originated there.
+    FromChild(StationCode),
+    /// Pulled from the parent: only cases that originated in this node's subtree.
+    FromParent,
 }
 
 /// The result of an append.
@@ -106,6 +139,11 @@ pub struct CaseFilter {
 pub struct CaseStore {
     db: Db,
     calendar: Arc<WorkingCalendar>,
+    /// This node's code, when it has a parent to push to: events of cases escalated above it are
+    /// then queued in the outbox in the same transaction as they are stored.
+    uplink: Option<StationCode>,
+    /// The local sequence number of the last stored event; wakes long-polls and the forwarder.
+    changes: Arc<tokio::sync::watch::Sender<i64>>,
 }
 
 /// Milliseconds since the Unix epoch, the stored form of every instant.
@@ -125,7 +163,23 @@ fn subtree_pattern(code: &StationCode) -> String {
 
 impl CaseStore {
     pub fn new(db: Db, calendar: Arc<WorkingCalendar>) -> Self {
-        CaseStore { db, calendar }
+        CaseStore {
+            db,
+            calendar,
+            uplink: None,
+            changes: Arc::new(tokio::sync::watch::channel(0).0),
+        }
+    }
+
+    /// Queues, for the parent, the events of cases escalated above `me` (see [`CaseStore`]).
+    pub fn with_uplink(mut self, me: StationCode) -> Self {
+        self.uplink = Some(me);
+        self
+    }
+
+    /// A receiver that changes whenever events are stored.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.changes.subscribe()
     }
 
     pub fn db(&self) -> &Db {
@@ -138,21 +192,71 @@ impl CaseStore {
 
     /// Appends one event if the case's state allows it; a repeat of a stored event is a no-op.
     pub async fn append(&self, ev: &Event, now: OffsetDateTime) -> Result<Appended, StoreError> {
+        let mut out = self
+            .append_batch(std::slice::from_ref(ev), Admission::Local, None, now)
+            .await
+            .map_err(|e| match e {
+                StoreError::InBatch { source, .. } => *source,
+                other => other,
+            })?;
+        out.pop()
+            .ok_or_else(|| StoreError::Corrupt("empty batch outcome".into()))
+    }
+
+    /// Appends a batch in one transaction, in order: either every event is stored (or found
+    /// already stored) or nothing changes. `cursor`, when given, is saved in the same
+    /// transaction, so a pull never acknowledges events it did not keep.
+    pub async fn append_batch(
+        &self,
+        events: &[Event],
+        admission: Admission,
+        cursor: Option<(&str, i64)>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Appended>, StoreError> {
         let mut tx = match self.db.backend() {
             // Take the write lock first: a deferred transaction that reads and then writes can
             // fail outright under WAL instead of waiting for the busy timeout.
             Backend::Sqlite => self.db.pool().begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.db.pool().begin().await?,
         };
-        let outcome = self.append_in(&mut tx, ev, now).await?;
+        let mut outcomes = Vec::with_capacity(events.len());
+        let mut last_seq = None;
+        for (index, ev) in events.iter().enumerate() {
+            let outcome = self
+                .append_in(&mut tx, ev, admission, now)
+                .await
+                .map_err(|e| StoreError::InBatch {
+                    index,
+                    source: Box::new(e),
+                })?;
+            if let Appended::Stored { seq, .. } = &outcome {
+                last_seq = Some(*seq);
+            }
+            outcomes.push(outcome);
+        }
+        if let Some((peer, position)) = cursor {
+            sqlx::query(
+                "INSERT INTO cursors (peer, position, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (peer) DO UPDATE SET position = $2, updated_at = $3",
+            )
+            .bind(peer)
+            .bind(position)
+            .bind(to_ms(now))
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
-        Ok(outcome)
+        if let Some(seq) = last_seq {
+            self.changes.send_replace(seq);
+        }
+        Ok(outcomes)
     }
 
     async fn append_in(
         &self,
         conn: &mut AnyConnection,
         ev: &Event,
+        admission: Admission,
         now: OffsetDateTime,
     ) -> Result<Appended, StoreError> {
         let event_id = ev.event_id.to_string();
@@ -182,6 +286,18 @@ impl CaseStore {
         }
         let history = load_events(&mut *conn, &case_id).await?;
         let is_new = history.is_empty();
+        if let Admission::FromChild(peer) = admission
+            && !peer.is_same_or_ancestor_of(&ev.author)
+        {
+            return Err(StoreError::OutsideSubtree {
+                peer,
+                case_id: ev.case_id,
+            });
+        }
+        if is_new && admission != Admission::Local && !ev.kind().opens_case() {
+            // The sender must send a case's log from its beginning.
+            return Err(StoreError::UnknownCase(ev.case_id));
+        }
         let state = if is_new {
             CaseState::open(ev)?
         } else {
@@ -189,6 +305,25 @@ impl CaseStore {
             state.apply(ev)?;
             state
         };
+        match admission {
+            Admission::FromChild(peer) if !peer.is_same_or_ancestor_of(&state.origin) => {
+                return Err(StoreError::OutsideSubtree {
+                    peer,
+                    case_id: ev.case_id,
+                });
+            }
+            Admission::FromParent
+                if self
+                    .uplink
+                    .is_some_and(|me| !me.is_same_or_ancestor_of(&state.origin)) =>
+            {
+                return Err(StoreError::OutsideSubtree {
+                    peer: self.uplink.unwrap_or(state.origin),
+                    case_id: ev.case_id,
+                });
+            }
+            _ => {}
+        }
 
         let due = match state.deadline(&self.calendar) {
             Some(Ok(Deadline::Due { date, .. })) => Some(date_string(date)),
@@ -266,10 +401,152 @@ impl CaseStore {
         .fetch_one(&mut *conn)
         .await?;
         let seq: i64 = row.try_get("seq")?;
+        self.queue_upward(&mut *conn, ev, &state, is_new, now_ms)
+            .await?;
         Ok(Appended::Stored {
             seq,
             state: Box::new(state),
         })
+    }
+
+    /// Queues events for the parent. A case is shared upward from the moment its holder is above
+    /// this node; then its whole log so far goes up, and every later event written in this
+    /// node's subtree follows. Events that came from above are never sent back up.
+    async fn queue_upward(
+        &self,
+        conn: &mut AnyConnection,
+        ev: &Event,
+        state: &CaseState,
+        is_new: bool,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let Some(me) = self.uplink else {
+            return Ok(());
+        };
+        let case_id = ev.case_id.to_string();
+        let shared: i64 = if is_new {
+            0
+        } else {
+            sqlx::query("SELECT shared_up FROM cases WHERE case_id = $1")
+                .bind(&case_id)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get("shared_up")?
+        };
+        if shared != 0 {
+            if me.is_same_or_ancestor_of(&ev.author) {
+                sqlx::query(
+                    "INSERT INTO outbox (event_id, enqueued_at) VALUES ($1, $2) \
+                     ON CONFLICT (event_id) DO NOTHING",
+                )
+                .bind(ev.event_id.to_string())
+                .bind(now_ms)
+                .execute(&mut *conn)
+                .await?;
+            }
+        } else if state.holder.tier() > me.tier() {
+            sqlx::query("UPDATE cases SET shared_up = 1 WHERE case_id = $1")
+                .bind(&case_id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(
+                "INSERT INTO outbox (event_id, enqueued_at) \
+                 SELECT event_id, $2 FROM case_events WHERE case_id = $1 ORDER BY seq \
+                 ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(&case_id)
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Up to `limit` queued events for the parent, oldest first, with their outbox positions.
+    pub async fn outbox_peek(&self, limit: u32) -> Result<Vec<(i64, Event)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.seq AS seq, e.doc AS doc FROM outbox o \
+             JOIN case_events e ON e.event_id = o.event_id ORDER BY o.seq LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("seq")?,
+                    parse_doc(&r.try_get::<String, _>("doc")?)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Forgets queued events up to and including outbox position `up_to` (the parent committed
+    /// them).
+    pub async fn outbox_ack(&self, up_to: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM outbox WHERE seq <= $1")
+            .bind(up_to)
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// How many events wait for the parent.
+    pub async fn outbox_len(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox")
+            .fetch_one(self.db.pool())
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// The saved position of a pull from `peer` (0 when never pulled).
+    pub async fn cursor(&self, peer: &str) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT position FROM cursors WHERE peer = $1")
+            .bind(peer)
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get("position")?,
+            None => 0,
+        })
+    }
+
+    /// Events stored here after local position `after`, of cases that originated in `subtree`,
+    /// and not written inside `subtree` (the child has those already): what a child pulls.
+    pub async fn events_for_subtree(
+        &self,
+        subtree: StationCode,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Event)>, StoreError> {
+        let pattern = subtree_pattern(&subtree);
+        let rows = sqlx::query(
+            "SELECT e.seq AS seq, e.doc AS doc FROM case_events e \
+             JOIN cases c ON c.case_id = e.case_id \
+             WHERE e.seq > $1 AND c.origin LIKE $2 AND e.author NOT LIKE $2 \
+             ORDER BY e.seq LIMIT $3",
+        )
+        .bind(after)
+        .bind(pattern)
+        .bind(i64::from(limit))
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("seq")?,
+                    parse_doc(&r.try_get::<String, _>("doc")?)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The highest local sequence number stored (0 when empty).
+    pub async fn last_seq(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM case_events")
+            .fetch_one(self.db.pool())
+            .await?;
+        Ok(row.try_get("n")?)
     }
 
     /// A case's events in the order they were stored here.

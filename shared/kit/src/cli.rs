@@ -1,0 +1,106 @@
+//! Command-line pieces both node binaries share: operator accounts (`user …`).
+
+use std::io::BufRead;
+
+use clap::Subcommand;
+use time::OffsetDateTime;
+
+use crate::auth::{AuthStore, NewOperator, Role};
+
+/// `user …`: operator accounts of this node.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password is read from standard input (one line) unless
+    /// --password is given (avoid that outside demos: it shows in the process list).
+    Add {
+        #[arg(long)]
+        username: String,
+        /// The name shown in the UI, e.g. 王芳.
+        #[arg(long)]
+        display_name: String,
+        /// district_admin, inspector, station_operator or agent.
+        #[arg(long, default_value = "station_operator")]
+        role: String,
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// List accounts (never their passwords).
+    List,
+    /// Set a new password (read from standard input, one line).
+    Passwd {
+        #[arg(long)]
+        username: String,
+    },
+    /// Disable an account; its sessions end.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// Runs a `user …` command against the node's database.
+pub async fn run_user_command(auth: &AuthStore, cmd: UserCommand) -> anyhow::Result<()> {
+    let now = OffsetDateTime::now_utc();
+    match cmd {
+        UserCommand::Add {
+            username,
+            display_name,
+            role,
+            password,
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown role `{role}`: use district_admin, inspector, station_operator or agent"
+                )
+            })?;
+            let password = match password {
+                Some(p) => p,
+                None => read_password()?,
+            };
+            let op = auth
+                .create_operator(
+                    NewOperator {
+                        username,
+                        display_name,
+                        role,
+                        password,
+                    },
+                    now,
+                )
+                .await?;
+            println!(
+                "created {} ({}, {})",
+                op.username.as_str(),
+                op.display_name,
+                op.role.label_zh()
+            );
+        }
+        UserCommand::List => {
+            for op in auth.list_operators().await? {
+                println!(
+                    "{:<20} {:<12} {:<10} {}",
+                    op.username.as_str(),
+                    op.display_name,
+                    op.role.as_str(),
+                    if op.disabled { "disabled" } else { "active" }
+                );
+            }
+        }
+        UserCommand::Passwd { username } => {
+            let password = read_password()?;
+            auth.set_password(&username, &password, now).await?;
+            println!("password of {username} changed");
+        }
+        UserCommand::Disable { username } => {
+            auth.disable(&username, now).await?;
+            println!("{username} disabled");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Transfer between tiers. Children always dial their parent: a child pushes its outbox up
+//! (`POST /v1/events`) and long-polls the events of its subtree down (`GET /v1/events`). Both
+//! directions are idempotent by event id, so every call can be retried blindly.
+//!
+//! This module never decides whether an event is legal: the store folds it through the shared
+//! state machine. It never trusts a body for identity: the caller's station comes from its
+//! verified certificate (see `crate::tls`).
+
+pub mod client;
+pub mod server;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use time::OffsetDateTime;
+
+/// The name under which the cursor of the pull from the parent is saved.
+pub const PARENT_CURSOR: &str = "parent";
+
+/// What the node knows about its link to the parent, for `/readyz` and `/metrics`.
+#[derive(Debug, Default)]
+pub struct LinkStatus {
+    /// Unix milliseconds of the last successful exchange with the parent (0: never).
+    last_ok_ms: AtomicI64,
+    /// Unix milliseconds of the last failed exchange (0: never).
+    last_error_ms: AtomicI64,
+    pushed: AtomicI64,
+    pulled: AtomicI64,
+}
+
+impl LinkStatus {
+    pub fn new() -> Arc<Self> {
+        Arc::new(LinkStatus::default())
+    }
+
+    pub fn ok(&self, now: OffsetDateTime) {
+        self.last_ok_ms
+            .store(crate::store::to_ms(now), Ordering::Relaxed);
+    }
+
+    pub fn failed(&self, now: OffsetDateTime) {
+        self.last_error_ms
+            .store(crate::store::to_ms(now), Ordering::Relaxed);
+    }
+
+    pub fn add_pushed(&self, n: usize) {
+        self.pushed
+            .fetch_add(i64::try_from(n).unwrap_or(i64::MAX), Ordering::Relaxed);
+    }
+
+    pub fn add_pulled(&self, n: usize) {
+        self.pulled
+            .fetch_add(i64::try_from(n).unwrap_or(i64::MAX), Ordering::Relaxed);
+    }
+
+    /// Whether the last exchange succeeded (and there was one).
+    pub fn reachable(&self) -> bool {
+        let ok = self.last_ok_ms.load(Ordering::Relaxed);
+        ok > 0 && ok >= self.last_error_ms.load(Ordering::Relaxed)
+    }
+
+    pub fn last_ok_ms(&self) -> i64 {
+        self.last_ok_ms.load(Ordering::Relaxed)
+    }
+
+    pub fn pushed(&self) -> i64 {
+        self.pushed.load(Ordering::Relaxed)
+    }
+
+    pub fn pulled(&self) -> i64 {
+        self.pulled.load(Ordering::Relaxed)
+    }
+}
+
+/// Exponential backoff with full jitter: attempt 0 waits up to `base`, each failure doubles
+/// the ceiling up to `cap`. Jitter spreads 78 stations that lost the same link.
+pub fn backoff(
+    attempt: u32,
+    base: std::time::Duration,
+    cap: std::time::Duration,
+) -> std::time::Duration {
+    let ceiling = base
+        .saturating_mul(2u32.saturating_pow(attempt.min(16)))
+        .min(cap);
+    let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX).max(1);
+    std::time::Duration::from_nanos(random_u64() % nanos)
+}
+
+/// A random number from the standard library's per-process hasher keys: enough for jitter,
+/// never for secrets.
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_stays_under_its_ceiling_and_the_cap() {
+        let base = Duration::from_millis(100);
+        let cap = Duration::from_secs(30);
+        for attempt in 0..40 {
+            let ceiling = (base * 2u32.pow(attempt.min(16))).min(cap);
+            for _ in 0..20 {
+                assert!(backoff(attempt, base, cap) <= ceiling);
+            }
+        }
+    }
+
+    #[test]
+    fn backoff_is_jittered() {
+        let waits: std::collections::HashSet<_> = (0..50)
+            .map(|_| backoff(10, Duration::from_millis(100), Duration::from_secs(30)))
+            .collect();
+        assert!(waits.len() > 10, "jitter spreads retries: {waits:?}");
+    }
+}

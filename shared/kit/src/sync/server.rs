@@ -1,0 +1,219 @@
+//! The inter-node API a parent serves its direct children (district → towns, town → villages),
+//! mounted on the mTLS listener only. The caller is the station its certificate names; a
+//! station that is not a direct child in the topology is refused with 403 before any handler.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use bangban_domain::event::{CaseId, Event};
+use bangban_domain::station::StationCode;
+use bangban_domain::topology::Topology;
+use bangban_domain::wire::{MAX_BATCH, PullPage, PulledEvent, PushBatch, PushOutcome};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use crate::http::{ApiJson, Problem};
+use crate::store::{Admission, Appended, CaseStore, StoreError};
+use crate::tls::{Peer, forbidden_peer};
+
+/// The largest push body accepted (a full batch of large events fits well inside).
+pub const MAX_PUSH_BYTES: usize = 16 * 1024 * 1024;
+/// The longest a pull may wait for new events.
+pub const MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// What the inter-node handlers share.
+pub struct SyncServer {
+    pub store: CaseStore,
+    pub me: StationCode,
+    pub topology: Arc<Topology>,
+}
+
+/// The calling child, once authorised.
+#[derive(Debug, Clone, Copy)]
+struct Child(StationCode);
+
+/// `/v1/…` routes for children. `/healthz` stays open to any authenticated peer.
+pub fn routes(state: Arc<SyncServer>) -> Router {
+    let v1 = Router::new()
+        .route("/v1/events", post(push).get(pull))
+        .route("/v1/cases/{case_id}/events", get(case_events))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_direct_child,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_PUSH_BYTES))
+        .with_state(state);
+    Router::new()
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .merge(v1)
+        .fallback(crate::http::fallback)
+}
+
+// SECURITY-CRITICAL: the only gate between a verified certificate and the inter-node handlers.
+async fn require_direct_child(
+    State(state): State<Arc<SyncServer>>,
+    Peer(peer): Peer,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if !state.topology.is_direct_child(state.me, peer.station) {
+        return forbidden_peer(&peer, "not a direct child of this node in the topology")
+            .into_response();
+    }
+    req.extensions_mut().insert(Child(peer.station));
+    next.run(req).await
+}
+
+fn store_problem(child: StationCode, err: StoreError) -> Problem {
+    let status = match &err {
+        StoreError::InBatch { source, .. }
+            if matches!(**source, StoreError::OutsideSubtree { .. }) =>
+        {
+            StatusCode::FORBIDDEN
+        }
+        StoreError::OutsideSubtree { .. } => StatusCode::FORBIDDEN,
+        e if e.is_client_error() => StatusCode::UNPROCESSABLE_ENTITY,
+        e => return Problem::internal(e),
+    };
+    tracing::warn!(peer = %child, error = %err, "refused events from a child");
+    Problem::from_domain(status, &err)
+}
+
+async fn push(
+    State(state): State<Arc<SyncServer>>,
+    Extension(Child(child)): Extension<Child>,
+    ApiJson(batch): ApiJson<PushBatch>,
+) -> Result<Json<PushOutcome>, Problem> {
+    if batch.events.len() > MAX_BATCH {
+        return Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "sync.batch_too_large",
+            format!("一次最多提交 {MAX_BATCH} 条记录"),
+            format!("at most {MAX_BATCH} events per batch"),
+        ));
+    }
+    let outcomes = state
+        .store
+        .append_batch(
+            &batch.events,
+            Admission::FromChild(child),
+            None,
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .map_err(|e| store_problem(child, e))?;
+    let stored = outcomes
+        .iter()
+        .filter(|o| matches!(o, Appended::Stored { .. }))
+        .count();
+    let outcome = PushOutcome {
+        stored: u32::try_from(stored).unwrap_or(u32::MAX),
+        duplicates: u32::try_from(outcomes.len() - stored).unwrap_or(u32::MAX),
+    };
+    tracing::debug!(peer = %child, stored = outcome.stored, duplicates = outcome.duplicates, "batch committed");
+    Ok(Json(outcome))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PullQuery {
+    #[serde(default)]
+    after: i64,
+    limit: Option<u32>,
+    /// Seconds to wait for new events when there are none (long-poll).
+    #[serde(default)]
+    wait: u64,
+}
+
+fn query_problem(rejection: QueryRejection) -> Problem {
+    Problem::bad_request(
+        "request.query",
+        format!("查询参数有误：{}", rejection.body_text()),
+        format!("bad query parameters: {}", rejection.body_text()),
+    )
+}
+
+async fn pull(
+    State(state): State<Arc<SyncServer>>,
+    Extension(Child(child)): Extension<Child>,
+    query: Result<Query<PullQuery>, QueryRejection>,
+) -> Result<Json<PullPage>, Problem> {
+    let Query(q) = query.map_err(query_problem)?;
+    if q.after < 0 {
+        return Err(Problem::bad_request(
+            "sync.cursor",
+            "游标不能为负数",
+            "the cursor cannot be negative",
+        ));
+    }
+    let limit = q
+        .limit
+        .unwrap_or(500)
+        .clamp(1, u32::try_from(MAX_BATCH).unwrap_or(1000));
+    let wait = Duration::from_secs(q.wait).min(MAX_WAIT);
+    let deadline = tokio::time::Instant::now() + wait;
+    // Subscribe before reading, so an event stored between the read and the wait wakes us.
+    let mut changes = state.store.subscribe();
+    loop {
+        changes.borrow_and_update();
+        let events = state
+            .store
+            .events_for_subtree(child, q.after, limit)
+            .await
+            .map_err(|e| Problem::internal(&e))?;
+        if !events.is_empty() || tokio::time::Instant::now() >= deadline {
+            let next = events.last().map_or(q.after, |(seq, _)| *seq);
+            return Ok(Json(PullPage {
+                events: events
+                    .into_iter()
+                    .map(|(seq, event)| PulledEvent { seq, event })
+                    .collect(),
+                next,
+            }));
+        }
+        if tokio::time::timeout_at(deadline, changes.changed())
+            .await
+            .is_err()
+        {
+            continue; // the deadline passed: answer with what there is (nothing)
+        }
+    }
+}
+
+async fn case_events(
+    State(state): State<Arc<SyncServer>>,
+    Extension(Child(child)): Extension<Child>,
+    Path(case_id): Path<String>,
+) -> Result<Json<Vec<Event>>, Problem> {
+    let case_id: CaseId = case_id
+        .parse()
+        .map_err(|_| Problem::bad_request("case.id", "办件编号格式有误", "malformed case id"))?;
+    let Some((case, events)) = state
+        .store
+        .case(case_id)
+        .await
+        .map_err(|e| Problem::internal(&e))?
+    else {
+        return Err(Problem::not_found("该办件", "case"));
+    };
+    if !child.is_same_or_ancestor_of(&case.origin) {
+        tracing::warn!(peer = %child, case_id = %case_id, "child asked for a case outside its subtree");
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "sync.outside_subtree",
+            "该办件不属于贵站辖区，无权查看".to_owned(),
+            "this case is outside your subtree".to_owned(),
+        ));
+    }
+    Ok(Json(events))
+}

@@ -1,0 +1,76 @@
+//! Operator accounts, login and sessions: every test runs against a temporary SQLite file and
+//! against a fresh database on the real PostgreSQL server named by `PG_TEST_URL`
+//! (scripts/test.sh starts one). A missing server fails the PostgreSQL half loudly; it is never
+//! skipped.
+#![allow(clippy::unwrap_used)]
+
+mod contract;
+mod http;
+mod support;
+
+/// Generates `sqlite` and `postgres` variants of a test `$module::$name(store)`.
+macro_rules! both_backends {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, _guard) = crate::support::sqlite_store().await;
+                    crate::$module::$name(store).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, guard) = crate::support::postgres_store().await;
+                    crate::$module::$name(store).await;
+                    guard.drop_database().await;
+                }
+            )*
+        }
+    };
+}
+
+both_backends!(
+    contract::created_operator_logs_in_and_its_token_authenticates,
+    contract::wrong_password_and_unknown_user_fail_alike,
+    contract::five_failures_lock_the_account_until_the_window_ends,
+    contract::parallel_guesses_cannot_overrun_the_failure_limit,
+    contract::weak_passwords_and_bad_names_are_refused_with_their_own_codes,
+    contract::duplicate_username_is_refused,
+    contract::disabled_operator_cannot_log_in_and_loses_its_sessions,
+    contract::token_expires_after_twelve_idle_hours_and_use_renews_it,
+    contract::logout_invalidates_the_token,
+    contract::every_login_attempt_is_audited,
+    contract::stored_hash_is_argon2id_and_token_is_not_stored,
+    contract::set_password_replaces_the_old_one_and_ends_sessions,
+    contract::operator_lists_carry_no_hashes,
+    contract::purge_removes_only_expired_sessions,
+    http::login_logout_and_bearer_auth_over_http,
+);
+
+#[tokio::test]
+async fn default_store_hashes_with_argon2id_at_the_crate_default_cost() {
+    use bangban_kit::auth::{AuthStore, NewOperator, Role};
+    let (cheap, _guard) = support::sqlite_store().await;
+    let store = AuthStore::new(cheap.db().clone());
+    store
+        .create_operator(
+            NewOperator {
+                username: "admin".into(),
+                display_name: "管理员".into(),
+                role: Role::DistrictAdmin,
+                password: support::PASSWORD.into(),
+            },
+            support::t0(),
+        )
+        .await
+        .unwrap();
+    let hash = support::stored_hash(&store, "admin").await;
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+}

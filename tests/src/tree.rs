@@ -1,0 +1,332 @@
+//! A small real tree for cross-tier tests: a district, towns and villages, each a separate
+//! process with its own folder, SQLite file and certificate from a CA made for the test, on
+//! loopback ports. Nodes are driven through their operator API with a logged-in client.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::{Kind, Node, free_port, run, workspace};
+
+pub const PASSWORD: &str = "test-password-2026";
+pub const DISTRICT: &str = "410402000000";
+pub const TOWN: &str = "410402001000";
+pub const VILLAGE: &str = "410402001001";
+pub const SIBLING: &str = "410402001002";
+
+/// One node of the tree and how to reach it.
+pub struct TreeNode {
+    pub code: String,
+    pub node: Node,
+    pub ui: String,
+    /// `https://127.0.0.1:PORT` of its inter-node listener, when it serves children.
+    pub api: Option<String>,
+    pub tls_dir: PathBuf,
+    token: Option<String>,
+}
+
+/// A running tree.
+pub struct Tree {
+    pub root: PathBuf,
+    pub nodes: BTreeMap<String, TreeNode>,
+    http: reqwest::Client,
+}
+
+fn parent_of(code: &str) -> Option<String> {
+    let c = bangban_domain::station::StationCode::parse(code).ok()?;
+    c.parent().map(|p| p.to_string())
+}
+
+impl Tree {
+    /// Writes configs, a CA, certificates and one operator per node, then starts the nodes in
+    /// `codes` (parents before children) and waits until each is ready.
+    pub async fn start(root: &Path, codes: &[&str]) -> Tree {
+        let ca_dir = root.join("ca");
+        let ca = ca_dir.display().to_string();
+        run(
+            "district-node",
+            &["ca", "init", "--dir", &ca, "--district", DISTRICT],
+        );
+        let mut tree = Tree {
+            root: root.to_path_buf(),
+            nodes: BTreeMap::new(),
+            http: reqwest::Client::new(),
+        };
+        for code in codes {
+            let dir = root.join(code);
+            let tls_dir = dir.join("tls");
+            run(
+                "district-node",
+                &[
+                    "ca",
+                    "issue",
+                    "--dir",
+                    &ca,
+                    "--station",
+                    code,
+                    "--out",
+                    &tls_dir.display().to_string(),
+                ],
+            );
+            let tier = bangban_domain::station::StationCode::parse(code)
+                .expect("code")
+                .tier();
+            let ui_port = free_port();
+            let api_port = (tier != bangban_domain::station::Tier::Village).then(free_port);
+            let parent_api = parent_of(code)
+                .and_then(|p| tree.nodes.get(&p))
+                .and_then(|p| p.api.clone());
+            let config = node_config(code, ui_port, api_port, parent_api.as_deref());
+            std::fs::create_dir_all(&dir).expect("node folder");
+            std::fs::write(dir.join("node.toml"), &config).expect("config");
+            let kind = if tier == bangban_domain::station::Tier::District {
+                Kind::District
+            } else {
+                Kind::Station
+            };
+            let bin = if kind == Kind::District {
+                "district-node"
+            } else {
+                "station-node"
+            };
+            let cfg = dir.join("node.toml").display().to_string();
+            run(
+                bin,
+                &[
+                    "--config",
+                    &cfg,
+                    "user",
+                    "add",
+                    "--username",
+                    "operator",
+                    "--display-name",
+                    "测试员",
+                    "--password",
+                    PASSWORD,
+                ],
+            );
+            let mut node = Node::start(kind, &dir, ui_port, &config);
+            node.wait_ready(Duration::from_secs(30)).await;
+            tree.nodes.insert(
+                code.to_string(),
+                TreeNode {
+                    code: code.to_string(),
+                    node,
+                    ui: format!("http://127.0.0.1:{ui_port}"),
+                    api: api_port.map(|p| format!("https://127.0.0.1:{p}")),
+                    tls_dir,
+                    token: None,
+                },
+            );
+        }
+        tree
+    }
+
+    pub fn node(&mut self, code: &str) -> &mut TreeNode {
+        self.nodes.get_mut(code).expect("node in tree")
+    }
+
+    async fn token(&mut self, code: &str) -> String {
+        if let Some(t) = &self.node(code).token {
+            return t.clone();
+        }
+        let ui = self.node(code).ui.clone();
+        let res = self
+            .http
+            .post(format!("{ui}/api/v1/login"))
+            .json(&json!({"username": "operator", "password": PASSWORD}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(res.status(), 200, "login at {code}");
+        let body: Value = res.json().await.expect("login body");
+        let token = body["token"].as_str().expect("token").to_owned();
+        self.node(code).token = Some(token.clone());
+        token
+    }
+
+    /// Calls the operator API of `code`; returns status and JSON body.
+    pub async fn api(
+        &mut self,
+        code: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let token = self.token(code).await;
+        let ui = self.node(code).ui.clone();
+        let mut req = match method {
+            "GET" => self.http.get(format!("{ui}{path}")),
+            _ => self.http.post(format!("{ui}{path}")),
+        }
+        .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("api call");
+        let status = res.status().as_u16();
+        let body = res.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// Opens an application at `code` for an item handled at the district; returns its id.
+    pub async fn open_application(&mut self, code: &str) -> String {
+        let (status, body) = self
+            .api(
+                code,
+                "POST",
+                "/api/v1/cases",
+                Some(json!({
+                    "kind": "application",
+                    "channel": "window",
+                    "item_code": "410402-SCJG-001",
+                    "applicant": {"type": "person", "name": "张三", "id_number": "11010519491231002X", "phone": "13812345678"}
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["case_id"].as_str().expect("case id").to_owned()
+    }
+
+    /// Appends an event at `code` and returns the case view (panics unless 200).
+    pub async fn step(&mut self, code: &str, case_id: &str, kind: &str, payload: Value) -> Value {
+        let (status, body) = self
+            .api(
+                code,
+                "POST",
+                &format!("/api/v1/cases/{case_id}/events"),
+                Some(json!({"kind": kind, "payload": payload})),
+            )
+            .await;
+        assert_eq!(status, 200, "{kind} at {code}: {body}");
+        body
+    }
+
+    /// Takes a new application at `code` through review and delegation and escalates it to the
+    /// district; returns the case id.
+    pub async fn escalated_case(&mut self, code: &str) -> String {
+        let id = self.open_application(code).await;
+        self.step(
+            code,
+            &id,
+            "pre_reviewed",
+            json!({"materials": [{"name": "营业执照", "verdict": "conforming"}]}),
+        )
+        .await;
+        self.step(code, &id, "delegation_signed", json!({"agreement_no": "WT-1", "agent_name": "李四", "delivery": {"method": "hall_pickup"}})).await;
+        self.step(
+            code,
+            &id,
+            "escalated",
+            json!({"to_tier": "district", "reason": "须区级部门审批"}),
+        )
+        .await;
+        id
+    }
+
+    /// Waits until the case at `code` satisfies `pred`, or panics with what it last saw.
+    pub async fn wait_case(
+        &mut self,
+        code: &str,
+        case_id: &str,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let (status, body) = self
+                .api(code, "GET", &format!("/api/v1/cases/{case_id}"), None)
+                .await;
+            if status == 200 && pred(&body) {
+                return body;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "case {case_id} at {code} did not get there in {timeout:?}: {status} {body}\nlog:\n{}",
+                    self.node(code).node.log()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Clients presenting certificates for `codes` from a CA made just for them (not the tree's)
+    /// while trusting this tree's CA: strangers that reach the handshake.
+    pub fn strangers(&self, root: &Path, codes: &[&str]) -> Vec<reqwest::Client> {
+        let trusted = std::fs::read(self.root.join("ca").join("ca.pem")).expect("tree CA");
+        let ca = root.join("ca").display().to_string();
+        run(
+            "district-node",
+            &["ca", "init", "--dir", &ca, "--district", DISTRICT],
+        );
+        codes
+            .iter()
+            .map(|code| {
+                let dir = root.join(code);
+                run(
+                    "district-node",
+                    &[
+                        "ca",
+                        "issue",
+                        "--dir",
+                        &ca,
+                        "--station",
+                        code,
+                        "--out",
+                        &dir.display().to_string(),
+                    ],
+                );
+                bangban_kit::tls::install_crypto_provider();
+                let creds = bangban_kit::tls::NodeCredentials::from_pem(
+                    &std::fs::read(dir.join("node.pem")).expect("cert"),
+                    &std::fs::read(dir.join("node.key")).expect("key"),
+                    &trusted,
+                )
+                .expect("credentials");
+                bangban_kit::tls::https_client(&creds, Vec::new()).expect("client")
+            })
+            .collect()
+    }
+
+    /// A client presenting the certificate of `code` (from this tree's CA) to inter-node APIs.
+    pub fn peer_client(&self, code: &str) -> reqwest::Client {
+        let dir = &self.nodes.get(code).expect("node").tls_dir;
+        bangban_kit::tls::install_crypto_provider();
+        let creds = bangban_kit::tls::NodeCredentials::load(
+            &dir.join("node.pem"),
+            &dir.join("node.key"),
+            &dir.join("ca.pem"),
+        )
+        .expect("credentials");
+        bangban_kit::tls::https_client(&creds, Vec::new()).expect("client")
+    }
+}
+
+fn node_config(code: &str, ui: u16, api: Option<u16>, parent_api: Option<&str>) -> String {
+    let ws = workspace();
+    let is_district = code == DISTRICT;
+    let mut c = format!(
+        "[node]\ncode = \"{code}\"\nname = \"测试站点 {code}\"\n[http]\nlisten = \"127.0.0.1:{ui}\"\n"
+    );
+    if is_district {
+        c.push_str("[database]\nurl = \"sqlite://node.sqlite\"\n");
+    } else {
+        c.push_str("[database]\npath = \"node.sqlite\"\n");
+        if let Some(p) = parent_api {
+            c.push_str(&format!("[parent]\nurl = \"{p}\"\n"));
+        }
+    }
+    if let Some(a) = api {
+        c.push_str(&format!("[internode]\nlisten = \"127.0.0.1:{a}\"\n"));
+    }
+    c.push_str("[tls]\ncert = \"tls/node.pem\"\nkey = \"tls/node.key\"\nca = \"tls/ca.pem\"\n");
+    c.push_str(&format!(
+        "[policy]\ncalendar = \"{}\"\ntopology = \"{}\"\ncatalogue = \"{}\"\n",
+        ws.join("deploy/policy/calendar.json").display(),
+        ws.join("deploy/topology/xinhua.json").display(),
+        ws.join("deploy/policy/catalogue.json").display()
+    ));
+    c
+}

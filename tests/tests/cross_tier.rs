@@ -1,0 +1,297 @@
+//! The cross-tier slice end to end, with real node processes and real mutual TLS on loopback:
+//! a case goes village → town → district and its result comes back down; a town killed with
+//! SIGKILL in the middle of a burst loses and duplicates nothing; the inter-node API refuses
+//! whoever is not a direct child, and bad input changes nothing.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use bangban_tests::tree::{DISTRICT, SIBLING, TOWN, Tree, VILLAGE};
+use serde_json::{Value, json};
+
+const SYNC: Duration = Duration::from_secs(20);
+
+fn event_ids(case: &Value) -> Vec<String> {
+    case["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trip_village_town_district_town_village() {
+    let root = tempfile::tempdir().unwrap();
+    let mut tree = Tree::start(root.path(), &[DISTRICT, TOWN, VILLAGE]).await;
+
+    let id = tree.escalated_case(VILLAGE).await;
+    let at_village = tree
+        .wait_case(VILLAGE, &id, SYNC, |c| c["holder"] == DISTRICT)
+        .await;
+    assert_eq!(at_village["stage"], "escalated");
+
+    // The whole log reached the district through the town.
+    let at_district = tree
+        .wait_case(DISTRICT, &id, SYNC, |c| c["stage"] == "escalated")
+        .await;
+    assert_eq!(event_ids(&at_district), event_ids(&at_village));
+    assert_eq!(at_district["origin"], VILLAGE);
+    assert_eq!(at_district["held_here"], true);
+    // Personal data stays masked in what the API shows.
+    assert!(!at_district.to_string().contains("11010519491231002X"));
+    tree.wait_case(TOWN, &id, SYNC, |c| c["holder"] == DISTRICT)
+        .await;
+
+    // The district handles it and returns the result to the origin village.
+    tree.step(DISTRICT, &id, "accepted_upstream", json!({}))
+        .await;
+    tree.step(
+        DISTRICT,
+        &id,
+        "result_ready",
+        json!({"outcome": "approved", "certificate_no": "JY14104020001"}),
+    )
+    .await;
+    tree.step(
+        DISTRICT,
+        &id,
+        "returned_down",
+        json!({"to": VILLAGE, "reason": "结果已出，请发起站点交付"}),
+    )
+    .await;
+
+    let back = tree
+        .wait_case(VILLAGE, &id, SYNC, |c| {
+            c["holder"] == VILLAGE && c["stage"] == "result_ready"
+        })
+        .await;
+    assert_eq!(back["held_here"], true);
+
+    // The village can now hand the result over and complete the case.
+    tree.step(
+        VILLAGE,
+        &id,
+        "handed_over",
+        json!({"method": {"method": "pickup"}, "received_by": "张三"}),
+    )
+    .await;
+    let done = tree.step(VILLAGE, &id, "completed", json!({})).await;
+    assert_eq!(done["stage"], "completed");
+
+    // The completion travels up as well: every tier ends with the same log.
+    let district = tree
+        .wait_case(DISTRICT, &id, SYNC, |c| c["stage"] == "completed")
+        .await;
+    let town = tree
+        .wait_case(TOWN, &id, SYNC, |c| c["stage"] == "completed")
+        .await;
+    assert_eq!(event_ids(&district), event_ids(&done));
+    assert_eq!(event_ids(&town), event_ids(&done));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn town_killed_mid_burst_loses_and_duplicates_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let mut tree = Tree::start(root.path(), &[DISTRICT, TOWN, VILLAGE]).await;
+
+    let mut cases = Vec::new();
+    for i in 0..24 {
+        if i == 8 {
+            // SIGKILL, as a power cut would: whatever was acknowledged must survive.
+            tree.node(TOWN).node.kill();
+        }
+        if i == 16 {
+            tree.node(TOWN).node.spawn();
+        }
+        cases.push(tree.escalated_case(VILLAGE).await);
+    }
+    tree.node(TOWN).node.wait_ready(SYNC).await;
+
+    for id in &cases {
+        let village = tree
+            .wait_case(VILLAGE, id, SYNC, |c| c["stage"] == "escalated")
+            .await;
+        let district = tree
+            .wait_case(DISTRICT, id, SYNC, |c| c["stage"] == "escalated")
+            .await;
+        let ids = event_ids(&district);
+        let unique: BTreeSet<_> = ids.iter().collect();
+        assert_eq!(
+            unique.len(),
+            ids.len(),
+            "no duplicated events at the district"
+        );
+        assert_eq!(
+            ids,
+            event_ids(&village),
+            "the district has exactly the village's log"
+        );
+    }
+    let (status, list) = tree
+        .api(DISTRICT, "GET", "/api/v1/cases?limit=500", None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(list["cases"].as_array().unwrap().len(), cases.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inter_node_refusals() {
+    let root = tempfile::tempdir().unwrap();
+    let mut tree = Tree::start(root.path(), &[DISTRICT, TOWN, VILLAGE, SIBLING]).await;
+    let district_api = tree.node(DISTRICT).api.clone().unwrap();
+    let town_api = tree.node(TOWN).api.clone().unwrap();
+
+    // No client certificate: the handshake fails, no handler is reached.
+    let ca = std::fs::read(tree.node(DISTRICT).tls_dir.join("ca.pem")).unwrap();
+    let anonymous = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()])
+        .build()
+        .unwrap();
+    assert!(
+        anonymous
+            .get(format!("{district_api}/v1/events"))
+            .send()
+            .await
+            .is_err()
+    );
+
+    // A certificate from another CA: refused at the handshake too.
+    let other = tempfile::tempdir().unwrap();
+    let mut stranger = tree.strangers(other.path(), &[TOWN]);
+    let foreign = stranger.remove(0);
+    assert!(
+        foreign
+            .get(format!("{district_api}/v1/events"))
+            .send()
+            .await
+            .is_err()
+    );
+
+    // A village calling the district directly: authenticated, but not a direct child.
+    let village = tree.peer_client(VILLAGE);
+    let res = village
+        .get(format!("{district_api}/v1/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let body: Value = res.json().await.unwrap();
+    assert!(!body["message_zh"].as_str().unwrap().is_empty());
+
+    // A village reading its sibling's case at their town.
+    let id = tree.escalated_case(VILLAGE).await;
+    tree.wait_case(TOWN, &id, SYNC, |c| c["holder"] == DISTRICT)
+        .await;
+    let sibling = tree.peer_client(SIBLING);
+    let res = sibling
+        .get(format!("{town_api}/v1/cases/{id}/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let page: Value = sibling
+        .get(format!("{town_api}/v1/events?after=0"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !page.to_string().contains(&id),
+        "a sibling's pull never carries another village's case"
+    );
+    // ...while the village itself may read it.
+    let res = village
+        .get(format!("{town_api}/v1/cases/{id}/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // A town pushing events of a case outside its subtree (a village of another town).
+    let town = tree.peer_client(TOWN);
+    let foreign_case = json!({"events": [application_event("410402002001")]});
+    let res = town
+        .post(format!("{district_api}/v1/events"))
+        .json(&foreign_case)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let (_, list) = tree
+        .api(DISTRICT, "GET", "/api/v1/cases?limit=500", None)
+        .await;
+    assert_eq!(list["cases"].as_array().unwrap().len(), 1, "nothing stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_to_the_inter_node_api_changes_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let mut tree = Tree::start(root.path(), &[DISTRICT, TOWN]).await;
+    let api = tree.node(DISTRICT).api.clone().unwrap();
+    let town = tree.peer_client(TOWN);
+    let post = |body: String| {
+        town.post(format!("{api}/v1/events"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+
+    let res = post("{\"events\": [".into()).await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+
+    let mut unknown_kind = application_event(TOWN);
+    unknown_kind["kind"] = json!("teleported");
+    let res = post(json!({"events": [unknown_kind]}).to_string())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+
+    // A comment on a case the district never saw.
+    let mut orphan = application_event(TOWN);
+    orphan["kind"] = json!("commented");
+    orphan["payload"] = json!({"text": "无主事件"});
+    let res = post(json!({"events": [orphan]}).to_string()).await.unwrap();
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "case.unknown");
+
+    let huge = format!(
+        "{{\"events\": [], \"pad\": \"{}\"}}",
+        "x".repeat(17 * 1024 * 1024)
+    );
+    let res = post(huge).await.unwrap();
+    assert_eq!(res.status(), 413);
+
+    // A replayed batch is accepted and changes nothing.
+    let batch = json!({"events": [application_event(TOWN)]}).to_string();
+    let first: Value = post(batch.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(first["stored"], 1);
+    let again: Value = post(batch).await.unwrap().json().await.unwrap();
+    assert_eq!(again["stored"], 0);
+    assert_eq!(again["duplicates"], 1);
+    let (_, list) = tree.api(DISTRICT, "GET", "/api/v1/cases", None).await;
+    assert_eq!(list["cases"].as_array().unwrap().len(), 1);
+}
+
+/// An application event authored by `station`, as a child would push it.
+fn application_event(station: &str) -> Value {
+    json!({
+        "event_id": uuid::Uuid::now_v7().to_string(),
+        "case_id": uuid::Uuid::now_v7().to_string(),
+        "author": station,
+        "occurred_at": "2026-11-26T09:00:00+08:00",
+        "kind": "application_received",
+        "payload": {
+            "case_no": format!("{station}-20261126-0001"),
+            "channel": "window",
+            "item": {"code": "410402-SCJG-001", "name": "食品经营许可证核发", "case_type": "promised", "promised_days": 10},
+            "applicant": {"type": "person", "name": "王五", "id_number": "110105195001010039", "phone": "13912345678"}
+        }
+    })
+}
