@@ -7,14 +7,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The folder holding the workspace's built binaries (next to this test executable).
+/// The folder holding the workspace's built binaries: next to this executable, whether it is a
+/// test (`target/<profile>/deps/<test>`) or a binary such as the benchmark
+/// (`target/<profile>/<bin>`).
 pub fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> → target/<profile>
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target folder")
-        .to_path_buf()
+    let exe = std::env::current_exe().expect("executable path");
+    let dir = exe.parent().expect("executable folder");
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.parent().expect("target folder").to_path_buf()
+    } else {
+        dir.to_path_buf()
+    }
 }
 
 /// The path of a workspace binary, built by `cargo test --workspace` / `cargo nextest run`.
@@ -125,6 +128,11 @@ impl Node {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+
+    /// The process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// The node's log so far.

@@ -21,11 +21,11 @@ fn check_config(file: &std::path::Path, env: &[(&str, &str)]) -> (i32, String, S
 #[test]
 fn a_good_config_is_accepted_and_summarised() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write_config(dir.path(), "[parent]\nurl = \"https://127.0.0.1:9443\"\n");
+    let file = write_config(dir.path(), "");
     let (code, out, err) = check_config(&file, &[]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("410402001001"), "{out}");
-    assert!(out.contains("https://127.0.0.1:9443"), "{out}");
+    assert!(out.contains("parent none"), "{out}");
 }
 
 #[test]
@@ -43,6 +43,15 @@ fn bad_settings_are_refused_with_the_setting_named() {
             "database.path",
         ),
         ("[parent]\nurl = \"town-node:9443\"\n", &[], "parent.url"),
+        // A parent is dialled over mutual TLS only.
+        ("[parent]\nurl = \"https://127.0.0.1:9443\"\n", &[], "tls"),
+        ("[tls]\ncert = \"node.pem\"\n", &[], "tls"),
+        // A village serves no children.
+        (
+            "[internode]\nlisten = \"127.0.0.1:9999\"\n",
+            &[],
+            "internode.listen",
+        ),
         (
             "",
             &[("BANGBAN_JOBS__RECONCILE", "every hour")],

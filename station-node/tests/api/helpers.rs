@@ -31,14 +31,17 @@ impl Drop for TestApp {
 
 pub fn write_config(dir: &Path, extra: &str) -> std::path::PathBuf {
     let file = dir.join("station.toml");
-    let calendar = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/policy/calendar.json");
+    let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
+    let calendar = deploy.join("policy/calendar.json");
+    let catalogue = deploy.join("policy/catalogue.json");
     std::fs::write(
         &file,
         format!(
             "[node]\ncode = \"410402001001\"\nname = \"曙光街第1社区\"\n\
              [database]\npath = \"station.sqlite\"\n\
-             [policy]\ncalendar = \"{}\"\n{extra}",
-            calendar.display()
+             [policy]\ncalendar = \"{}\"\ncatalogue = \"{}\"\n{extra}",
+            calendar.display(),
+            catalogue.display()
         ),
     )
     .unwrap();
@@ -50,6 +53,31 @@ pub fn load(file: &Path) -> Config {
         .unwrap()
         .check(Some(file))
         .unwrap()
+}
+
+pub const USER: &str = "wangfang";
+pub const PASSWORD: &str = "correct-horse-2026";
+
+/// Creates the test operator in the node's database (cheap argon2 parameters: tests only).
+pub async fn add_operator(dir: &Path) {
+    let config = load(&dir.join("station.toml"));
+    let db = station_node::open_db(&config).await.unwrap();
+    let auth = bangban_kit::auth::AuthStore::with_argon2_params(
+        db.clone(),
+        argon2::Params::new(1024, 1, 1, None).unwrap(),
+    );
+    auth.create_operator(
+        bangban_kit::auth::NewOperator {
+            username: USER.into(),
+            display_name: "王芳".into(),
+            role: bangban_kit::auth::Role::StationOperator,
+            password: PASSWORD.into(),
+        },
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    db.close().await;
 }
 
 /// Starts a node whose config and database live in `dir` (reusing what is there).

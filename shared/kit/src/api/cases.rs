@@ -42,7 +42,8 @@ pub enum NewCase {
     Application {
         channel: Channel,
         item_code: String,
-        applicant: Applicant,
+        /// Checked field by field so that a bad ID number or phone gets its own Chinese message.
+        applicant: Value,
         /// Optional client-made id (UUID) so that a retried request does not open two cases.
         #[serde(default)]
         case_id: Option<Uuid>,
@@ -141,6 +142,7 @@ async fn create_case(
             case_id,
         } => {
             let item = intake_item(&api, &item_code)?;
+            let applicant = parse_applicant(applicant)?;
             let case_no = api
                 .store
                 .next_case_number(api.me, now)
@@ -199,6 +201,47 @@ async fn create_case(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
+/// Reads an applicant, turning identifier errors into their own bilingual problems (serde would
+/// only give an English message naming no field).
+fn parse_applicant(raw: Value) -> Result<Applicant, Problem> {
+    use bangban_domain::ident::{CreditCode, MobileNumber, ResidentId};
+    let invalid = |e: &dyn bangban_domain::Bilingual| {
+        Problem::from_domain(StatusCode::UNPROCESSABLE_ENTITY, e)
+    };
+    let text = |key: &str| raw.get(key).and_then(Value::as_str).unwrap_or_default();
+    match raw.get("type").and_then(Value::as_str) {
+        Some("person") => {
+            ResidentId::parse(text("id_number")).map_err(|e| invalid(&e))?;
+            MobileNumber::parse(text("phone")).map_err(|e| invalid(&e))?;
+        }
+        Some("company") => {
+            let overridden = raw.get("check_override").is_some_and(|v| !v.is_null());
+            if overridden {
+                CreditCode::parse_with_override(text("credit_code")).map_err(|e| invalid(&e))?;
+            } else {
+                CreditCode::parse(text("credit_code")).map_err(|e| invalid(&e))?;
+            }
+            MobileNumber::parse(text("contact_phone")).map_err(|e| invalid(&e))?;
+        }
+        _ => {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "applicant.type",
+                "申请人类型应为 person（自然人）或 company（法人）".to_owned(),
+                "applicant.type must be `person` or `company`".to_owned(),
+            ));
+        }
+    }
+    serde_json::from_value(raw).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "applicant.fields",
+            format!("申请人信息不完整或有误：{e}"),
+            format!("the applicant does not fit: {e}"),
+        )
+    })
+}
+
 fn intake_item<'a>(api: &'a NodeApi, code: &str) -> Result<&'a CatalogueItem, Problem> {
     let item = api.catalogue.get(code).ok_or_else(|| item_problem(code))?;
     if !item.intake_tiers.contains(&api.me.tier()) {
@@ -231,14 +274,18 @@ async fn append_event(
             "open new cases with POST /api/v1/cases".to_owned(),
         ));
     }
-    if api
-        .store
-        .events(case_id)
-        .await
-        .map_err(store_problem)?
-        .is_empty()
-    {
+    let history = api.store.events(case_id).await.map_err(store_problem)?;
+    if history.is_empty() {
         return Err(Problem::not_found("该办件", "case"));
+    }
+    // A retried request carries the same event id: the first one's time and actor stand.
+    if let Some(id) = new.event_id
+        && let Some(stored) = history.iter().find(|e| e.event_id.as_uuid() == id)
+    {
+        if stored.body == new.body && stored.author == api.me {
+            return Ok(Json(load_view(&api, case_id).await?));
+        }
+        return Err(store_problem(StoreError::EventIdReused(stored.event_id)));
     }
     let ev = new_event(&api, &op, case_id, new.event_id, new.body);
     match api.store.append(&ev, OffsetDateTime::now_utc()).await {
