@@ -86,40 +86,23 @@ fn main() -> ExitCode {
             }
         };
     }
-    let config =
-        match Settings::load(cli.config.as_deref()).and_then(|s| s.check(cli.config.as_deref())) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("district-node: {e}");
-                return ExitCode::from(2);
-            }
-        };
-    bangban_kit::telemetry::init(&config.log);
-    bangban_kit::tls::install_crypto_provider();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("district-node: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let file = cli.config.as_deref();
+    let (config, runtime) = match bangban_kit::cli::start(
+        "district-node",
+        || Settings::load(file).and_then(|s| s.check(file)),
+        |c: &district_node::Config| &c.log,
+    ) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve => {
-                let listener = tokio::net::TcpListener::bind(config.http.listen)
-                    .await
-                    .map_err(|e| {
-                        anyhow::anyhow!("http.listen: cannot listen on {}: {e}", config.http.listen)
-                    })?;
+                let listener = bangban_kit::cli::bind("http.listen", config.http.listen).await?;
                 district_node::serve(config, listener, bangban_kit::shutdown::signal()).await
             }
             Command::Migrate => {
-                let db = district_node::open_db(&config).await?;
-                db.close().await;
+                district_node::open_db(&config).await?.close().await;
                 println!(
                     "database {} is up to date",
                     redact_url(&config.database_url)
@@ -140,26 +123,12 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::User(cmd) => {
-                let db = district_node::open_db(&config).await?;
-                let result = bangban_kit::cli::run_user_command(
-                    &bangban_kit::auth::AuthStore::new(db.clone()),
-                    cmd,
-                )
-                .await;
-                db.close().await;
-                result
+                bangban_kit::cli::user_command(district_node::open_db(&config).await?, cmd).await
             }
             Command::Ca(_) => Ok(()),
         }
     });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "district-node failed");
-            eprintln!("district-node: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    bangban_kit::cli::finish("district-node", result)
 }
 
 fn run_ca(cmd: &CaCommand, district: Option<&str>) -> anyhow::Result<()> {

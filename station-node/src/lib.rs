@@ -41,14 +41,7 @@ pub async fn serve(
     ui_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let internode = match config.internode_listen {
-        Some(addr) => Some(
-            TcpListener::bind(addr)
-                .await
-                .map_err(|e| anyhow::anyhow!("internode.listen: cannot listen on {addr}: {e}"))?,
-        ),
-        None => None,
-    };
+    let internode = bangban_kit::node::bind_internode(config.internode_listen).await?;
     serve_with(
         config,
         ui_listener,
@@ -69,17 +62,8 @@ pub async fn serve_with(
 ) -> anyhow::Result<()> {
     bangban_kit::tls::install_crypto_provider();
     let db = open_db(&config).await?;
-    let credentials = match &config.tls {
-        Some(t) => Some(bangban_kit::tls::NodeCredentials::load(
-            &t.cert, &t.key, &t.ca,
-        )?),
-        None => None,
-    };
-    let internode = match (internode, &config.topology) {
-        (Some(listener), Some(topology)) => Some((listener, Arc::new(topology.clone()))),
-        (Some(_), None) => anyhow::bail!("policy.topology is required to serve children"),
-        (None, _) => None,
-    };
+    let credentials = bangban_kit::node::load_credentials(config.tls.as_ref())?;
+    let internode = bangban_kit::node::children(internode, config.topology.as_ref())?;
     let rt = NodeRuntime {
         me: config.code,
         name: config.name.clone(),

@@ -104,3 +104,56 @@ pub async fn run_user_command(auth: &AuthStore, cmd: UserCommand) -> anyhow::Res
     }
     Ok(())
 }
+
+/// The start every node binary shares: settings checked (a bad setting exits with status 2),
+/// logging installed, the crypto provider installed, a two-worker runtime built.
+pub fn start<C>(
+    binary: &str,
+    load: impl FnOnce() -> Result<C, crate::config::SettingsError>,
+    log: impl FnOnce(&C) -> &crate::config::LogSettings,
+) -> Result<(C, tokio::runtime::Runtime), std::process::ExitCode> {
+    let config = load().map_err(|e| {
+        eprintln!("{binary}: {e}");
+        std::process::ExitCode::from(2)
+    })?;
+    crate::telemetry::init(log(&config));
+    crate::tls::install_crypto_provider();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("{binary}: cannot start the runtime: {e}");
+            std::process::ExitCode::FAILURE
+        })?;
+    Ok((config, runtime))
+}
+
+/// The exit every node binary shares: the error logged and printed, status 1.
+pub fn finish(binary: &str, result: anyhow::Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "{binary} failed");
+            eprintln!("{binary}: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Binds a listener, naming the setting when the address is taken or not ours.
+pub async fn bind(
+    key: &str,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("{key}: cannot listen on {addr}: {e}"))
+}
+
+/// Runs a `user …` command on an opened node database, closing it afterwards.
+pub async fn user_command(db: crate::db::Db, cmd: UserCommand) -> anyhow::Result<()> {
+    let result = run_user_command(&AuthStore::new(db.clone()), cmd).await;
+    db.close().await;
+    result
+}

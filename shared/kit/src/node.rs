@@ -456,3 +456,33 @@ pub async fn run(
     rt.store.db().close().await;
     result
 }
+
+/// Loads the node's TLS files, when it has them.
+pub fn load_credentials(
+    tls: Option<&TlsFiles>,
+) -> anyhow::Result<Option<crate::tls::NodeCredentials>> {
+    Ok(match tls {
+        Some(t) => Some(crate::tls::NodeCredentials::load(&t.cert, &t.key, &t.ca)?),
+        None => None,
+    })
+}
+
+/// Binds the inter-node listener, when the node serves children.
+pub async fn bind_internode(addr: Option<SocketAddr>) -> anyhow::Result<Option<TcpListener>> {
+    match addr {
+        Some(addr) => Ok(Some(crate::cli::bind("internode.listen", addr).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Pairs the inter-node listener with the topology that names the children it serves.
+pub fn children(
+    listener: Option<TcpListener>,
+    topology: Option<&Topology>,
+) -> anyhow::Result<Option<(TcpListener, Arc<Topology>)>> {
+    match (listener, topology) {
+        (Some(listener), Some(topology)) => Ok(Some((listener, Arc::new(topology.clone())))),
+        (Some(_), None) => anyhow::bail!("policy.topology is required to serve children"),
+        (None, _) => Ok(None),
+    }
+}

@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod contract;
+#[path = "../common/databases.rs"]
+mod databases;
 mod http;
 mod support;
 

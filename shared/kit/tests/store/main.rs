@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod contract;
+#[path = "../common/databases.rs"]
+mod databases;
 mod support;
 
 /// Generates `sqlite` and `postgres` variants of a contract test `contract::$name(store)`.

@@ -7,7 +7,6 @@ use bangban_domain::calendar::WorkingCalendar;
 use bangban_domain::event::*;
 use bangban_domain::ident::{MobileNumber, ResidentId};
 use bangban_domain::station::{StationCode, Tier};
-use bangban_kit::db::{Db, sqlite_url};
 use bangban_kit::store::CaseStore;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -34,69 +33,20 @@ pub fn calendar() -> Arc<WorkingCalendar> {
     )
 }
 
-pub struct SqliteGuard(#[allow(dead_code)] tempfile::TempDir);
+pub use crate::databases::{PgGuard, SqliteGuard};
 
 pub async fn open_sqlite(path: &Path) -> CaseStore {
-    let db = Db::connect(&sqlite_url(path)).await.unwrap();
-    db.migrate().await.unwrap();
-    CaseStore::new(db, calendar())
+    CaseStore::new(crate::databases::open_sqlite(path).await, calendar())
 }
 
 pub async fn sqlite_store() -> (CaseStore, SqliteGuard) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open_sqlite(&dir.path().join("test.sqlite")).await;
-    (store, SqliteGuard(dir))
-}
-
-/// A fresh database on the test server, dropped at the end of the test.
-pub struct PgGuard {
-    admin_url: String,
-    name: String,
-    store: CaseStore,
-}
-
-impl PgGuard {
-    pub async fn drop_database(self) {
-        self.store.db().close().await;
-        let admin = Db::connect(&self.admin_url).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        )))
-        .execute(admin.pool())
-        .await
-        .unwrap();
-        admin.close().await;
-    }
+    let (db, guard) = crate::databases::sqlite_db().await;
+    (CaseStore::new(db, calendar()), guard)
 }
 
 pub async fn postgres_store() -> (CaseStore, PgGuard) {
-    let admin_url = std::env::var("PG_TEST_URL").expect(
-        "PG_TEST_URL is not set: the PostgreSQL half of the storage contract needs a real server. \
-         Run ./scripts/test.sh, which starts one, or set PG_TEST_URL=postgres://user@host:port/db",
-    );
-    let admin = Db::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at PG_TEST_URL: {e}"));
-    let name = format!("bangban_test_{}", Uuid::now_v7().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(admin.pool())
-        .await
-        .unwrap();
-    admin.close().await;
-    let mut url = url::Url::parse(&admin_url).unwrap();
-    url.set_path(&format!("/{name}"));
-    let db = Db::connect(url.as_str()).await.unwrap();
-    db.migrate().await.unwrap();
-    let store = CaseStore::new(db, calendar());
-    (
-        store.clone(),
-        PgGuard {
-            admin_url,
-            name,
-            store,
-        },
-    )
+    let (db, guard) = crate::databases::postgres_db().await;
+    (CaseStore::new(db, calendar()), guard)
 }
 
 /// Builds the events of one case, authored by whoever the test says.
