@@ -89,6 +89,37 @@ async fn round_trip_village_town_district_town_village() {
         .await;
     assert_eq!(event_ids(&district), event_ids(&done));
     assert_eq!(event_ids(&town), event_ids(&done));
+
+    // The town's metrics and readiness report its link to the district.
+    let town_ui = tree.node(TOWN).ui.clone();
+    let metrics = reqwest::get(format!("{town_ui}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("bangban_parent_reachable{station=\"410402001000\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("stage=\"completed\"} 1"), "{metrics}");
+    let ready: Value = reqwest::get(format!("{town_ui}/readyz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let checks = ready["checks"].as_array().unwrap();
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["name"] == "certificate" && c["ok"] == true)
+    );
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["name"] == "parent" && c["ok"] == true)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

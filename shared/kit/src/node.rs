@@ -303,6 +303,79 @@ impl Readiness for NodeReadiness {
     }
 }
 
+/// `/metrics` in the Prometheus text format: cases by stage, events stored, the outbox and the
+/// parent link. Counts only: never a case number or a name.
+async fn metrics(readiness: Arc<NodeReadiness>, me: StationCode) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use std::fmt::Write;
+    let store = &readiness.store;
+    let mut out = String::new();
+    let station = format!("station=\"{me}\"");
+    let _ = writeln!(
+        out,
+        "# HELP bangban_cases Cases stored at this node, by stage."
+    );
+    let _ = writeln!(out, "# TYPE bangban_cases gauge");
+    for (stage, n) in store.stage_counts().await.unwrap_or_default() {
+        let _ = writeln!(out, "bangban_cases{{{station},stage=\"{stage}\"}} {n}");
+    }
+    let gauges = [
+        (
+            "bangban_events",
+            "Events stored at this node.",
+            store.event_count().await,
+        ),
+        (
+            "bangban_outbox",
+            "Events waiting to be pushed to the parent.",
+            store.outbox_len().await,
+        ),
+        (
+            "bangban_last_seq",
+            "Local sequence number of the last stored event.",
+            store.last_seq().await,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        if let Ok(v) = value {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{{station}}} {v}"
+            );
+        }
+    }
+    if let Some((_, link)) = &readiness.link {
+        let _ = writeln!(
+            out,
+            "# HELP bangban_parent_reachable Whether the last exchange with the parent succeeded.\n# TYPE bangban_parent_reachable gauge\nbangban_parent_reachable{{{station}}} {}",
+            i32::from(link.reachable())
+        );
+        let _ = writeln!(
+            out,
+            "# HELP bangban_parent_last_ok_ms Unix milliseconds of the last successful exchange with the parent.\n# TYPE bangban_parent_last_ok_ms gauge\nbangban_parent_last_ok_ms{{{station}}} {}",
+            link.last_ok_ms()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP bangban_pushed_total Events pushed to the parent since start.\n# TYPE bangban_pushed_total counter\nbangban_pushed_total{{{station}}} {}",
+            link.pushed()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP bangban_pulled_total Events pulled from the parent since start.\n# TYPE bangban_pulled_total counter\nbangban_pulled_total{{{station}}} {}",
+            link.pulled()
+        );
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        out,
+    )
+        .into_response()
+}
+
 /// Runs a node until `shutdown` completes: the UI/API listener, the inter-node listener when it
 /// serves children, and the forwarder and puller when it has a parent. Returns after every part
 /// has stopped; logs which part ended.
@@ -362,7 +435,13 @@ pub async fn run(
         auth: rt.auth.clone(),
         catalogue: rt.catalogue.clone(),
     });
+    let metrics_state = readiness.clone();
+    let me = rt.me;
     let ui = Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(move || metrics(metrics_state.clone(), me)),
+        )
         .merge(crate::http::health_routes(readiness))
         .merge(crate::api::routes(api))
         .fallback(crate::http::fallback)

@@ -655,6 +655,17 @@ impl CaseStore {
         CaseNumber::new(station, day, seq).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
+    /// How many cases are at each stage (for `/metrics`).
+    pub async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT stage, COUNT(*) AS n FROM cases GROUP BY stage ORDER BY stage")
+                .fetch_all(self.db.pool())
+                .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("stage")?, r.try_get("n")?)))
+            .collect()
+    }
+
     /// How many events are stored here (for status and tests).
     pub async fn event_count(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM case_events")

@@ -60,3 +60,23 @@ async fn shuts_down_gracefully_and_restarts_on_the_same_file() {
     assert_eq!(res.status(), 200);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_without_personal_data() {
+    let (app, _dir) = spawn_app().await;
+    let res = reqwest::get(format!("{}/metrics", app.url)).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains("bangban_events{station=\"410402001001\"} 0"),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE bangban_outbox gauge"), "{text}");
+    app.stop().await;
+}
