@@ -108,3 +108,31 @@ fn migrate_creates_the_database_and_is_idempotent() {
     }
     assert!(dir.path().join("s.sqlite").is_file());
 }
+
+#[tokio::test]
+async fn logs_are_json_lines_on_request() {
+    let root = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut station = Node::start(
+        Kind::Station,
+        root.path(),
+        port,
+        &format!(
+            "[node]\ncode = \"410402001001\"\nname = \"第1社区\"\n\
+             [http]\nlisten = \"127.0.0.1:{port}\"\n[log]\nformat = \"json\"\n"
+        ),
+    );
+    station.wait_ready(Duration::from_secs(20)).await;
+    station.stop();
+    let log = station.log();
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        assert!(
+            v["level"].is_string() && v["timestamp"].is_string(),
+            "{line}"
+        );
+    }
+}

@@ -52,6 +52,37 @@ async fn visible(
     }
 }
 
+/// Time from starting a station process (existing database, no parent) to its first 200 from
+/// `/readyz`, polled every millisecond.
+async fn time_to_ready(root: &std::path::Path) -> Duration {
+    use bangban_tests::{Kind, Node, free_port};
+    let dir = root.join("ready-probe");
+    let port = free_port();
+    let config = format!(
+        "[node]\ncode = \"410402100200\"\nname = \"就绪测试\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n"
+    );
+    // A first start creates and migrates the database; the measured start opens it.
+    let mut node = Node::start(Kind::Station, &dir, port, &config);
+    node.wait_ready(Duration::from_secs(30)).await;
+    node.stop();
+    let client = reqwest::Client::new();
+    let t0 = Instant::now();
+    node.spawn();
+    loop {
+        if let Ok(res) = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            && res.status() == 200
+        {
+            let took = t0.elapsed();
+            node.stop();
+            return took;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let cases: usize = std::env::args()
@@ -140,6 +171,17 @@ async fn main() {
             *busy as f64 / 1024.0
         );
     }
+    let mut ready: Vec<Duration> = Vec::new();
+    for _ in 0..5 {
+        let probe = tempfile::tempdir().expect("temp dir");
+        ready.push(time_to_ready(probe.path()).await);
+    }
+    ready.sort();
+    println!(
+        "station start to ready: median {:.0} ms, worst {:.0} ms (5 starts)",
+        ready[2].as_secs_f64() * 1e3,
+        ready[4].as_secs_f64() * 1e3
+    );
     for bin in ["district-node", "station-node"] {
         let size = std::fs::metadata(bin_dir().join(bin))
             .map(|m| m.len())
