@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bangban_domain::station::StationCode;
-use bangban_kit::cli::UserCommand;
+use bangban_kit::cli::NodeCommand;
 use clap::{Parser, Subcommand};
 use district_node::Settings;
 use district_node::settings::redact_url;
@@ -22,15 +22,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the node.
-    Serve,
-    /// Create or upgrade the database, then exit.
-    Migrate,
-    /// Check the settings, print a summary and exit.
-    CheckConfig,
-    /// Operator accounts.
-    #[command(subcommand)]
-    User(UserCommand),
+    #[command(flatten)]
+    Node(NodeCommand),
     /// The district certificate authority. Its key never leaves the district.
     #[command(subcommand)]
     Ca(CaCommand),
@@ -95,13 +88,16 @@ fn main() -> ExitCode {
         Ok(started) => started,
         Err(code) => return code,
     };
+    let Command::Node(command) = cli.command else {
+        return ExitCode::SUCCESS; // the CA commands returned above
+    };
     let result = runtime.block_on(async move {
-        match cli.command {
-            Command::Serve => {
+        match command {
+            NodeCommand::Serve => {
                 let listener = bangban_kit::cli::bind("http.listen", config.http.listen).await?;
                 district_node::serve(config, listener, bangban_kit::shutdown::signal()).await
             }
-            Command::Migrate => {
+            NodeCommand::Migrate => {
                 district_node::open_db(&config).await?.close().await;
                 println!(
                     "database {} is up to date",
@@ -109,7 +105,7 @@ fn main() -> ExitCode {
                 );
                 Ok(())
             }
-            Command::CheckConfig => {
+            NodeCommand::CheckConfig => {
                 println!(
                     "district {} ({}) listens on {}; database {}; towns {}",
                     config.code,
@@ -122,10 +118,9 @@ fn main() -> ExitCode {
                 );
                 Ok(())
             }
-            Command::User(cmd) => {
+            NodeCommand::User(cmd) => {
                 bangban_kit::cli::user_command(district_node::open_db(&config).await?, cmd).await
             }
-            Command::Ca(_) => Ok(()),
         }
     });
     bangban_kit::cli::finish("district-node", result)

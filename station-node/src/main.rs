@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use bangban_kit::cli::UserCommand;
-use clap::{Parser, Subcommand};
+use bangban_kit::cli::NodeCommand;
+use clap::Parser;
 use station_node::Settings;
 
 /// Bangban station node (town or village service centre).
@@ -15,20 +15,7 @@ struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run the node.
-    Serve,
-    /// Create or upgrade the database, then exit.
-    Migrate,
-    /// Check the settings, print a summary and exit.
-    CheckConfig,
-    /// Operator accounts.
-    #[command(subcommand)]
-    User(UserCommand),
+    command: NodeCommand,
 }
 
 fn main() -> ExitCode {
@@ -44,16 +31,16 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve => {
+            NodeCommand::Serve => {
                 let listener = bangban_kit::cli::bind("http.listen", config.http.listen).await?;
                 station_node::serve(config, listener, bangban_kit::shutdown::signal()).await
             }
-            Command::Migrate => {
+            NodeCommand::Migrate => {
                 station_node::open_db(&config).await?.close().await;
                 println!("database {} is up to date", config.database_path.display());
                 Ok(())
             }
-            Command::CheckConfig => {
+            NodeCommand::CheckConfig => {
                 println!(
                     "station {} ({}, {}) listens on {}; database {}; parent {}; children {}",
                     config.code,
@@ -71,7 +58,7 @@ fn main() -> ExitCode {
                 );
                 Ok(())
             }
-            Command::User(cmd) => {
+            NodeCommand::User(cmd) => {
                 bangban_kit::cli::user_command(station_node::open_db(&config).await?, cmd).await
             }
         }

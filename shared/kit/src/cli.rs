@@ -7,6 +7,20 @@ use time::OffsetDateTime;
 
 use crate::auth::{AuthStore, NewOperator, Role};
 
+/// The subcommands every node binary has.
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Run the node.
+    Serve,
+    /// Create or upgrade the database, then exit.
+    Migrate,
+    /// Check the settings, print a summary and exit.
+    CheckConfig,
+    /// Operator accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
 /// `user …`: operator accounts of this node.
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {

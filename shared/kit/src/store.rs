@@ -471,14 +471,7 @@ impl CaseStore {
         .bind(i64::from(limit))
         .fetch_all(self.db.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("seq")?,
-                    parse_doc(&r.try_get::<String, _>("doc")?)?,
-                ))
-            })
-            .collect()
+        seq_and_events(&rows)
     }
 
     /// Forgets queued events up to and including outbox position `up_to` (the parent committed
@@ -531,14 +524,7 @@ impl CaseStore {
         .bind(i64::from(limit))
         .fetch_all(self.db.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("seq")?,
-                    parse_doc(&r.try_get::<String, _>("doc")?)?,
-                ))
-            })
-            .collect()
+        seq_and_events(&rows)
     }
 
     /// The highest local sequence number stored (0 when empty).
@@ -682,6 +668,18 @@ async fn load_events(conn: &mut AnyConnection, case_id: &str) -> Result<Vec<Even
         .await?;
     rows.iter()
         .map(|r| parse_doc(&r.try_get::<String, _>("doc")?))
+        .collect()
+}
+
+/// Rows of `(seq, doc)` as positions and events.
+fn seq_and_events(rows: &[sqlx::any::AnyRow]) -> Result<Vec<(i64, Event)>, StoreError> {
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("seq")?,
+                parse_doc(&r.try_get::<String, _>("doc")?)?,
+            ))
+        })
         .collect()
 }
 

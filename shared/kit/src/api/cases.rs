@@ -143,15 +143,10 @@ async fn create_case(
         } => {
             let item = intake_item(&api, &item_code)?;
             let applicant = parse_applicant(applicant)?;
-            let case_no = api
-                .store
-                .next_case_number(api.me, now)
-                .await
-                .map_err(store_problem)?;
             (
                 case_id,
                 EventBody::ApplicationReceived(Application {
-                    case_no,
+                    case_no: next_case_no(&api, now).await?,
                     channel,
                     item: item.item_ref(),
                     applicant,
@@ -169,15 +164,10 @@ async fn create_case(
                 Some(code) => Some(intake_item(&api, code)?.item_ref()),
                 None => None,
             };
-            let case_no = api
-                .store
-                .next_case_number(api.me, now)
-                .await
-                .map_err(store_problem)?;
             (
                 case_id,
                 EventBody::ConsultationRecorded(Consultation {
-                    case_no,
+                    case_no: next_case_no(&api, now).await?,
                     channel,
                     topic,
                     item,
@@ -240,6 +230,18 @@ fn parse_applicant(raw: Value) -> Result<Applicant, Problem> {
             format!("the applicant does not fit: {e}"),
         )
     })
+}
+
+/// Numbers are taken only once the request is known to be good, so a refused request does not
+/// use one up.
+async fn next_case_no(
+    api: &NodeApi,
+    now: OffsetDateTime,
+) -> Result<bangban_domain::event::CaseNumber, Problem> {
+    api.store
+        .next_case_number(api.me, now)
+        .await
+        .map_err(store_problem)
 }
 
 fn intake_item<'a>(api: &'a NodeApi, code: &str) -> Result<&'a CatalogueItem, Problem> {
