@@ -33,6 +33,7 @@ enum Command {
 enum CaCommand {
     /// Create the district CA (ca.pem, ca.key) in --dir. Refuses to replace an existing one.
     Init {
+        /// The folder to create ca.pem and ca.key (mode 0600) in.
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
         /// The district's 12-digit code (default: node.code from the settings).
@@ -44,14 +45,21 @@ enum CaCommand {
     /// Issue a node certificate for a station (the district itself, a town or a village),
     /// writing node.pem, node.key and ca.pem into --out.
     Issue {
+        /// The CA's folder (ca.pem, ca.key).
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
+        /// The 12-digit code of the station the certificate is for.
         #[arg(long)]
         station: String,
+        /// Where to write node.pem, node.key (mode 0600) and ca.pem.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         #[arg(long, default_value_t = 825)]
         days: u32,
+        /// A DNS name or IP address the node's inter-node listener is dialled at, besides
+        /// localhost and 127.0.0.1 (repeatable), e.g. --host 10.20.1.1 --host town1.lan.
+        #[arg(long = "host", value_name = "HOST")]
+        hosts: Vec<String>,
     },
 }
 
@@ -127,7 +135,7 @@ fn main() -> ExitCode {
 }
 
 fn run_ca(cmd: &CaCommand, district: Option<&str>) -> anyhow::Result<()> {
-    use bangban_kit::pki::{Ca, identity_uri, new_node_key_and_cert};
+    use bangban_kit::pki::{Ca, identity_uri, new_node_key_and_cert_for_hosts};
     bangban_kit::tls::install_crypto_provider();
     let now = time::OffsetDateTime::now_utc();
     match cmd {
@@ -151,10 +159,12 @@ fn run_ca(cmd: &CaCommand, district: Option<&str>) -> anyhow::Result<()> {
             station,
             out,
             days,
+            hosts,
         } => {
             let ca = Ca::load(dir)?;
             let station = StationCode::parse(station)?;
-            let (cert, key) = new_node_key_and_cert(&ca, station, now, *days)?;
+            let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
+            let (cert, key) = new_node_key_and_cert_for_hosts(&ca, station, &hosts, now, *days)?;
             std::fs::create_dir_all(out)?;
             write_private(&out.join("node.key"), &key)?;
             std::fs::write(out.join("node.pem"), cert)?;

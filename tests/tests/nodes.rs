@@ -136,3 +136,82 @@ async fn logs_are_json_lines_on_request() {
         );
     }
 }
+
+#[test]
+fn issued_certificates_carry_the_identity_and_the_extra_hosts() {
+    use x509_parser::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca").display().to_string();
+    let out = dir.path().join("town").display().to_string();
+    bangban_tests::run(
+        "district-node",
+        &["ca", "init", "--dir", &ca, "--district", "410402000000"],
+    );
+    // A second init never replaces the CA.
+    let again = Command::new(binary("district-node"))
+        .args(["ca", "init", "--dir", &ca, "--district", "410402000000"])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    bangban_tests::run(
+        "district-node",
+        &[
+            "ca",
+            "issue",
+            "--dir",
+            &ca,
+            "--station",
+            "410402001000",
+            "--out",
+            &out,
+            "--host",
+            "10.9.8.7",
+        ],
+    );
+    let pem = std::fs::read(dir.path().join("town/node.pem")).unwrap();
+    let (_, pem) = parse_x509_pem(&pem).unwrap();
+    let cert = pem.parse_x509().unwrap();
+    let san = cert.subject_alternative_name().unwrap().unwrap();
+    let names: Vec<String> = san
+        .value
+        .general_names
+        .iter()
+        .map(|n| format!("{n}"))
+        .collect();
+    let all = names.join(" ");
+    assert!(
+        all.contains("bangban://410402000000/town/410402001000"),
+        "{all}"
+    );
+    assert!(
+        san.value
+            .general_names
+            .iter()
+            .any(|n| matches!(n, GeneralName::IPAddress(ip) if *ip == [10, 9, 8, 7])),
+        "{all}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("town/node.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the key is readable by its owner only");
+    }
+    // Another district's station is refused.
+    let other = Command::new(binary("district-node"))
+        .args([
+            "ca",
+            "issue",
+            "--dir",
+            &ca,
+            "--station",
+            "410403001000",
+            "--out",
+            &out,
+        ])
+        .output()
+        .unwrap();
+    assert!(!other.status.success());
+}

@@ -360,8 +360,20 @@ pub fn new_node_key_and_cert(
     now: OffsetDateTime,
     valid_days: u32,
 ) -> Result<(String, String), PkiError> {
+    new_node_key_and_cert_for_hosts(ca, station, &[], now, valid_days)
+}
+
+/// As [`new_node_key_and_cert`], naming the extra hosts (DNS names or IP addresses) the node's
+/// inter-node listener is reached at.
+pub fn new_node_key_and_cert_for_hosts(
+    ca: &Ca,
+    station: StationCode,
+    hosts: &[&str],
+    now: OffsetDateTime,
+    valid_days: u32,
+) -> Result<(String, String), PkiError> {
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
-    let cert_pem = ca.issue_node(station, &key, now, valid_days)?;
+    let cert_pem = ca.issue_node_for_hosts(station, &key, hosts, now, valid_days)?;
     Ok((cert_pem, key.serialize_pem()))
 }
 
