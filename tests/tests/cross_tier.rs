@@ -326,3 +326,73 @@ fn application_event(station: &str) -> Value {
         }
     })
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_handled_at_the_town_never_reaches_the_district() {
+    let root = tempfile::tempdir().unwrap();
+    let mut tree = Tree::start(root.path(), &[DISTRICT, TOWN, VILLAGE]).await;
+
+    let id = tree.open_application(VILLAGE).await;
+    tree.step(
+        VILLAGE,
+        &id,
+        "pre_reviewed",
+        json!({"materials": [{"name": "申请表", "verdict": "conforming"}]}),
+    )
+    .await;
+    tree.step(
+        VILLAGE,
+        &id,
+        "delegation_signed",
+        json!({"agreement_no": "WT-2", "agent_name": "李四", "delivery": {"method": "hall_pickup"}}),
+    )
+    .await;
+    tree.step(
+        VILLAGE,
+        &id,
+        "escalated",
+        json!({"to_tier": "town", "reason": "街道审核"}),
+    )
+    .await;
+    tree.wait_case(TOWN, &id, SYNC, |c| c["stage"] == "escalated")
+        .await;
+    tree.step(TOWN, &id, "accepted_upstream", json!({})).await;
+    tree.step(TOWN, &id, "result_ready", json!({"outcome": "approved"}))
+        .await;
+    tree.step(
+        TOWN,
+        &id,
+        "returned_down",
+        json!({"to": VILLAGE, "reason": "结果已出"}),
+    )
+    .await;
+    tree.wait_case(VILLAGE, &id, SYNC, |c| c["holder"] == VILLAGE)
+        .await;
+    tree.step(
+        VILLAGE,
+        &id,
+        "handed_over",
+        json!({"method": {"method": "home_delivery"}, "received_by": "张三"}),
+    )
+    .await;
+    tree.step(VILLAGE, &id, "completed", json!({})).await;
+    tree.wait_case(TOWN, &id, SYNC, |c| c["stage"] == "completed")
+        .await;
+
+    // Data minimisation: the district never received this case.
+    let (status, _) = tree
+        .api(DISTRICT, "GET", &format!("/api/v1/cases/{id}"), None)
+        .await;
+    assert_eq!(status, 404);
+    let town_ui = tree.node(TOWN).ui.clone();
+    let metrics = reqwest::get(format!("{town_ui}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("bangban_outbox{station=\"410402001000\"} 0"),
+        "{metrics}"
+    );
+}
