@@ -95,7 +95,7 @@ start() {
       "$BIN/district-node" ca issue --dir "$DEMO/ca" --station "$code" --out "$dir/tls" >/dev/null
     fi
     if [ ! -f "$dir/.operator" ]; then
-      "$bin" --config "$dir/node.toml" user add --username "$(username_of "$code")" \
+      RUST_LOG=warn "$bin" --config "$dir/node.toml" user add --username "$(username_of "$code")" \
         --display-name "演示操作员" --role "$([ "$tier" = district ] && echo district_admin || echo station_operator)" \
         --password "$DEMO_PASSWORD" >/dev/null
       touch "$dir/.operator"
