@@ -133,6 +133,29 @@ async fn town_killed_mid_burst_loses_and_duplicates_nothing() {
             // SIGKILL, as a power cut would: whatever was acknowledged must survive.
             tree.node(TOWN).node.kill();
         }
+        if i == 12 {
+            // The village keeps working offline and says why its link is down.
+            let village_ui = tree.node(VILLAGE).ui.clone();
+            let res = reqwest::get(format!("{village_ui}/readyz")).await.unwrap();
+            assert_eq!(
+                res.status(),
+                200,
+                "a dead parent does not make a station unready"
+            );
+            let ready: Value = res.json().await.unwrap();
+            let parent = ready["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["name"] == "parent")
+                .unwrap()
+                .clone();
+            assert_eq!(parent["ok"], false, "{ready}");
+            assert!(
+                parent["detail"].as_str().unwrap().contains("failing"),
+                "{ready}"
+            );
+        }
         if i == 16 {
             tree.node(TOWN).node.spawn();
         }

@@ -291,10 +291,10 @@ impl Readiness for NodeReadiness {
                 required: false,
                 detail: format!(
                     "{url} {}; {queued} event(s) queued for it",
-                    if status.reachable() {
-                        "reachable"
-                    } else {
-                        "not reachable (yet)"
+                    match (status.reachable(), status.last_error()) {
+                        (true, _) => "reachable".to_owned(),
+                        (false, Some(e)) => format!("failing: {e}"),
+                        (false, None) => "not reached yet".to_owned(),
                     }
                 ),
             });

@@ -167,7 +167,7 @@ pub async fn run_forwarder(
                 None
             }
             Err(e) => {
-                status.failed(OffsetDateTime::now_utc());
+                status.failed(OffsetDateTime::now_utc(), &e);
                 let wait = backoff(failures, options.backoff_base, options.backoff_cap);
                 failures = failures.saturating_add(1);
                 tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "push to parent failed");
@@ -214,7 +214,7 @@ pub async fn run_puller(
                 failures = 0;
             }
             Err(e) => {
-                status.failed(OffsetDateTime::now_utc());
+                status.failed(OffsetDateTime::now_utc(), &e);
                 let wait = backoff(failures, options.backoff_base, options.backoff_cap);
                 failures = failures.saturating_add(1);
                 tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "pull from parent failed");

@@ -26,6 +26,9 @@ pub struct LinkStatus {
     last_error_ms: AtomicI64,
     pushed: AtomicI64,
     pulled: AtomicI64,
+    /// What went wrong last, for `/readyz`: an unreachable parent and a parent that refuses a
+    /// batch need different fixes.
+    last_error: std::sync::Mutex<Option<String>>,
 }
 
 impl LinkStatus {
@@ -38,9 +41,20 @@ impl LinkStatus {
             .store(crate::store::to_ms(now), Ordering::Relaxed);
     }
 
-    pub fn failed(&self, now: OffsetDateTime) {
+    pub fn failed(&self, now: OffsetDateTime, error: &dyn std::fmt::Display) {
         self.last_error_ms
             .store(crate::store::to_ms(now), Ordering::Relaxed);
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(error.to_string().chars().take(300).collect());
+        }
+    }
+
+    /// The last error, if the last exchange failed.
+    pub fn last_error(&self) -> Option<String> {
+        if self.reachable() {
+            return None;
+        }
+        self.last_error.lock().ok().and_then(|e| e.clone())
     }
 
     pub fn add_pushed(&self, n: usize) {
