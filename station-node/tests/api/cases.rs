@@ -285,3 +285,33 @@ async fn the_openapi_document_describes_every_operator_route() {
             .contains(&json!("village"))
     }));
 }
+
+#[tokio::test]
+async fn refused_and_retried_intakes_use_no_case_number() {
+    let s = Session::start().await;
+    // Refused: an empty applicant name.
+    let (status, body) = s
+        .call("POST", "/api/v1/cases", Some(json!({"kind": "application", "channel": "window",
+            "item_code": "410402-SCJG-001",
+            "applicant": {"type": "person", "name": " ", "id_number": "11010519491231002X", "phone": "13812345678"}})))
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["code"], "event.empty_field");
+    // Retried with the same client-made case id: one case, one number.
+    let case_id = uuid::Uuid::now_v7();
+    let request = json!({"kind": "consultation", "channel": "phone", "topic": "食品经营许可需要哪些材料", "case_id": case_id});
+    let (first, opened) = s.call("POST", "/api/v1/cases", Some(request.clone())).await;
+    assert_eq!(first, StatusCode::CREATED);
+    let (again, same) = s.call("POST", "/api/v1/cases", Some(request)).await;
+    assert_eq!(again, StatusCode::OK);
+    assert_eq!(same["case_no"], opened["case_no"]);
+    assert!(
+        opened["case_no"].as_str().unwrap().ends_with("-0001"),
+        "{opened}"
+    );
+    let next = s.open("410402-SCJG-001").await;
+    assert!(
+        next["case_no"].as_str().unwrap().ends_with("-0002"),
+        "{next}"
+    );
+}

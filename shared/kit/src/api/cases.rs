@@ -134,7 +134,15 @@ async fn create_case(
     ApiJson(new): ApiJson<NewCase>,
 ) -> Result<(StatusCode, Json<CaseView>), Problem> {
     let now = OffsetDateTime::now_utc();
-    let (case_id, body) = match new {
+    // Checked in full with a stand-in number first, so that a refused request never uses up a
+    // case number.
+    let provisional = bangban_domain::event::CaseNumber::new(
+        api.me,
+        bangban_domain::calendar::local_date(now),
+        1,
+    )
+    .map_err(|e| Problem::internal(&e))?;
+    let (case_id, mut body) = match new {
         NewCase::Application {
             channel,
             item_code,
@@ -146,7 +154,7 @@ async fn create_case(
             (
                 case_id,
                 EventBody::ApplicationReceived(Application {
-                    case_no: next_case_no(&api, now).await?,
+                    case_no: provisional,
                     channel,
                     item: item.item_ref(),
                     applicant,
@@ -167,7 +175,7 @@ async fn create_case(
             (
                 case_id,
                 EventBody::ConsultationRecorded(Consultation {
-                    case_no: next_case_no(&api, now).await?,
+                    case_no: provisional,
                     channel,
                     topic,
                     item,
@@ -177,10 +185,29 @@ async fn create_case(
         }
     };
     let case_id = CaseId::from_uuid(case_id.unwrap_or_else(Uuid::now_v7));
+    // A retried request with the same case id: answer with the case as it is.
+    if !api
+        .store
+        .events(case_id)
+        .await
+        .map_err(store_problem)?
+        .is_empty()
+    {
+        return Ok((StatusCode::OK, Json(load_view(&api, case_id).await?)));
+    }
+    new_event(&api, &op, case_id, None, body.clone())
+        .validate()
+        .map_err(|e| Problem::from_domain(StatusCode::UNPROCESSABLE_ENTITY, &e))?;
+    let case_no = next_case_no(&api, now).await?;
+    match &mut body {
+        EventBody::ApplicationReceived(a) => a.case_no = case_no,
+        EventBody::ConsultationRecorded(c) => c.case_no = case_no,
+        _ => {}
+    }
     let ev = new_event(&api, &op, case_id, None, body);
     match api.store.append(&ev, now).await {
         Ok(_) => {}
-        // The same case id opened before (a retried request): answer with the case as it is.
+        // The same case id opened concurrently: answer with the case as it is.
         Err(StoreError::Transition(bangban_domain::case::TransitionError::AlreadyOpen {
             ..
         })) => {}
