@@ -223,6 +223,18 @@ async fn inter_node_refusals() {
             .is_err()
     );
 
+    // Health stays open to any authenticated peer on the inter-node listener.
+    let town_client = tree.peer_client(TOWN);
+    let ready: Value = town_client
+        .get(format!("{district_api}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["ready"], true, "{ready}");
+
     // A village calling the district directly: authenticated, but not a direct child.
     let village = tree.peer_client(VILLAGE);
     let res = village
@@ -315,13 +327,6 @@ async fn bad_input_to_the_inter_node_api_changes_nothing() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "case.unknown");
 
-    let huge = format!(
-        "{{\"events\": [], \"pad\": \"{}\"}}",
-        "x".repeat(17 * 1024 * 1024)
-    );
-    let res = post(huge).await.unwrap();
-    assert_eq!(res.status(), 413);
-
     // A replayed batch is accepted and changes nothing.
     let batch = json!({"events": [application_event(TOWN)]}).to_string();
     let first: Value = post(batch.clone()).await.unwrap().json().await.unwrap();
@@ -329,6 +334,16 @@ async fn bad_input_to_the_inter_node_api_changes_nothing() {
     let again: Value = post(batch).await.unwrap().json().await.unwrap();
     assert_eq!(again["stored"], 0);
     assert_eq!(again["duplicates"], 1);
+    let (_, list) = tree.api(DISTRICT, "GET", "/api/v1/cases", None).await;
+    assert_eq!(list["cases"].as_array().unwrap().len(), 1);
+
+    // Last, because the server closes a connection whose oversized body it did not read.
+    let huge = format!(
+        "{{\"events\": [], \"pad\": \"{}\"}}",
+        "x".repeat(17 * 1024 * 1024)
+    );
+    let res = post(huge).await.unwrap();
+    assert_eq!(res.status(), 413);
     let (_, list) = tree.api(DISTRICT, "GET", "/api/v1/cases", None).await;
     assert_eq!(list["cases"].as_array().unwrap().len(), 1);
 }

@@ -436,6 +436,7 @@ pub async fn run(
         catalogue: rt.catalogue.clone(),
     });
     let metrics_state = readiness.clone();
+    let internode_readiness = readiness.clone();
     let me = rt.me;
     let ui = Router::new()
         .route(
@@ -474,7 +475,9 @@ pub async fn run(
             me: rt.me,
             topology,
         });
-        let app = crate::sync::server::routes(sync).layer(crate::http::trace_layer());
+        let app = crate::sync::server::routes(sync)
+            .merge(crate::http::health_routes(internode_readiness))
+            .layer(crate::http::trace_layer());
         tracing::info!(listen = %listener.local_addr()?, "inter-node (mTLS) listener ready");
         let district = rt.me.district();
         let stop = stopped(stop_rx.clone());

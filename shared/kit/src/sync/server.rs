@@ -39,7 +39,8 @@ pub struct SyncServer {
 #[derive(Debug, Clone, Copy)]
 struct Child(StationCode);
 
-/// `/v1/…` routes for children. `/healthz` stays open to any authenticated peer.
+/// `/v1/…` routes for children. The node adds `/healthz` and `/readyz`, open to any
+/// authenticated peer.
 pub fn routes(state: Arc<SyncServer>) -> Router {
     let v1 = Router::new()
         .route("/v1/events", post(push).get(pull))
@@ -50,13 +51,7 @@ pub fn routes(state: Arc<SyncServer>) -> Router {
         ))
         .layer(DefaultBodyLimit::max(MAX_PUSH_BYTES))
         .with_state(state);
-    Router::new()
-        .route(
-            "/healthz",
-            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
-        )
-        .merge(v1)
-        .fallback(crate::http::fallback)
+    Router::new().merge(v1).fallback(crate::http::fallback)
 }
 
 // SECURITY-CRITICAL: the only gate between a verified certificate and the inter-node handlers.
