@@ -215,3 +215,52 @@ fn issued_certificates_carry_the_identity_and_the_extra_hosts() {
         .unwrap();
     assert!(!other.status.success());
 }
+
+#[test]
+fn a_node_refuses_to_start_with_another_stations_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca").display().to_string();
+    let tls = dir.path().join("tls").display().to_string();
+    bangban_tests::run(
+        "district-node",
+        &["ca", "init", "--dir", &ca, "--district", "410402000000"],
+    );
+    // The sibling village's certificate, configured on this village.
+    bangban_tests::run(
+        "district-node",
+        &[
+            "ca",
+            "issue",
+            "--dir",
+            &ca,
+            "--station",
+            "410402001002",
+            "--out",
+            &tls,
+        ],
+    );
+    let port = free_port();
+    let config = dir.path().join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[node]\ncode = \"410402001001\"\nname = \"第1社区\"\n\
+             [http]\nlisten = \"127.0.0.1:{port}\"\n\
+             [parent]\nurl = \"https://127.0.0.1:9\"\n\
+             [tls]\ncert = \"tls/node.pem\"\nkey = \"tls/node.key\"\nca = \"tls/ca.pem\"\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(binary("station-node"))
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tls.cert") && err.contains("410402001002"),
+        "{err}"
+    );
+}
