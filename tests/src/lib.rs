@@ -188,4 +188,38 @@ pub fn run(bin: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Creates a district CA in `dir` with the real `district-node ca init`.
+pub fn ca_init(dir: &Path) {
+    run(
+        "district-node",
+        &[
+            "ca",
+            "init",
+            "--dir",
+            &dir.display().to_string(),
+            "--district",
+            "410402000000",
+        ],
+    );
+}
+
+/// Issues `station` a certificate from the CA in `ca` into `out` (`ca issue`), with `extra`
+/// arguments such as `--host`.
+pub fn ca_issue(ca: &Path, station: &str, out: &Path, extra: &[&str]) {
+    let ca = ca.display().to_string();
+    let out = out.display().to_string();
+    let mut args = vec![
+        "ca",
+        "issue",
+        "--dir",
+        &ca,
+        "--station",
+        station,
+        "--out",
+        &out,
+    ];
+    args.extend_from_slice(extra);
+    run("district-node", &args);
+}
+
 pub mod tree;

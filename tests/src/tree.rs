@@ -44,11 +44,7 @@ impl Tree {
     /// `codes` (parents before children) and waits until each is ready.
     pub async fn start(root: &Path, codes: &[&str]) -> Tree {
         let ca_dir = root.join("ca");
-        let ca = ca_dir.display().to_string();
-        run(
-            "district-node",
-            &["ca", "init", "--dir", &ca, "--district", DISTRICT],
-        );
+        crate::ca_init(&ca_dir);
         let mut tree = Tree {
             root: root.to_path_buf(),
             nodes: BTreeMap::new(),
@@ -57,19 +53,7 @@ impl Tree {
         for code in codes {
             let dir = root.join(code);
             let tls_dir = dir.join("tls");
-            run(
-                "district-node",
-                &[
-                    "ca",
-                    "issue",
-                    "--dir",
-                    &ca,
-                    "--station",
-                    code,
-                    "--out",
-                    &tls_dir.display().to_string(),
-                ],
-            );
+            crate::ca_issue(&ca_dir, code, &tls_dir, &[]);
             let tier = bangban_domain::station::StationCode::parse(code)
                 .expect("code")
                 .tier();
@@ -204,9 +188,9 @@ impl Tree {
         body
     }
 
-    /// Takes a new application at `code` through review and delegation and escalates it to the
-    /// district; returns the case id.
-    pub async fn escalated_case(&mut self, code: &str) -> String {
+    /// Takes a new application at `code` through a complete pre-review and a signed delegation;
+    /// returns the case id.
+    pub async fn delegated_case(&mut self, code: &str) -> String {
         let id = self.open_application(code).await;
         self.step(
             code,
@@ -216,13 +200,24 @@ impl Tree {
         )
         .await;
         self.step(code, &id, "delegation_signed", json!({"agreement_no": "WT-1", "agent_name": "李四", "delivery": {"method": "hall_pickup"}})).await;
+        id
+    }
+
+    /// Escalates a case held at `code` to `tier` (`town` or `district`).
+    pub async fn escalate(&mut self, code: &str, id: &str, tier: &str) -> Value {
         self.step(
             code,
-            &id,
+            id,
             "escalated",
-            json!({"to_tier": "district", "reason": "须区级部门审批"}),
+            json!({"to_tier": tier, "reason": "须上级部门审批"}),
         )
-        .await;
+        .await
+    }
+
+    /// A new delegated case at `code`, escalated to the district; returns the case id.
+    pub async fn escalated_case(&mut self, code: &str) -> String {
+        let id = self.delegated_case(code).await;
+        self.escalate(code, &id, "district").await;
         id
     }
 
@@ -256,28 +251,13 @@ impl Tree {
     /// while trusting this tree's CA: strangers that reach the handshake.
     pub fn strangers(&self, root: &Path, codes: &[&str]) -> Vec<reqwest::Client> {
         let trusted = std::fs::read(self.root.join("ca").join("ca.pem")).expect("tree CA");
-        let ca = root.join("ca").display().to_string();
-        run(
-            "district-node",
-            &["ca", "init", "--dir", &ca, "--district", DISTRICT],
-        );
+        let ca = root.join("ca");
+        crate::ca_init(&ca);
         codes
             .iter()
             .map(|code| {
                 let dir = root.join(code);
-                run(
-                    "district-node",
-                    &[
-                        "ca",
-                        "issue",
-                        "--dir",
-                        &ca,
-                        "--station",
-                        code,
-                        "--out",
-                        &dir.display().to_string(),
-                    ],
-                );
+                crate::ca_issue(&ca, code, &dir, &[]);
                 bangban_kit::tls::install_crypto_provider();
                 let creds = bangban_kit::tls::NodeCredentials::from_pem(
                     &std::fs::read(dir.join("node.pem")).expect("cert"),

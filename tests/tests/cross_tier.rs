@@ -370,28 +370,8 @@ async fn a_case_handled_at_the_town_never_reaches_the_district() {
     let root = tempfile::tempdir().unwrap();
     let mut tree = Tree::start(root.path(), &[DISTRICT, TOWN, VILLAGE]).await;
 
-    let id = tree.open_application(VILLAGE).await;
-    tree.step(
-        VILLAGE,
-        &id,
-        "pre_reviewed",
-        json!({"materials": [{"name": "申请表", "verdict": "conforming"}]}),
-    )
-    .await;
-    tree.step(
-        VILLAGE,
-        &id,
-        "delegation_signed",
-        json!({"agreement_no": "WT-2", "agent_name": "李四", "delivery": {"method": "hall_pickup"}}),
-    )
-    .await;
-    tree.step(
-        VILLAGE,
-        &id,
-        "escalated",
-        json!({"to_tier": "town", "reason": "街道审核"}),
-    )
-    .await;
+    let id = tree.delegated_case(VILLAGE).await;
+    tree.escalate(VILLAGE, &id, "town").await;
     tree.wait_case(TOWN, &id, SYNC, |c| c["stage"] == "escalated")
         .await;
     tree.step(TOWN, &id, "accepted_upstream", json!({})).await;

@@ -141,32 +141,21 @@ async fn logs_are_json_lines_on_request() {
 fn issued_certificates_carry_the_identity_and_the_extra_hosts() {
     use x509_parser::prelude::*;
     let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca").display().to_string();
+    let ca_dir = dir.path().join("ca");
+    let ca = ca_dir.display().to_string();
     let out = dir.path().join("town").display().to_string();
-    bangban_tests::run(
-        "district-node",
-        &["ca", "init", "--dir", &ca, "--district", "410402000000"],
-    );
+    bangban_tests::ca_init(&ca_dir);
     // A second init never replaces the CA.
     let again = Command::new(binary("district-node"))
         .args(["ca", "init", "--dir", &ca, "--district", "410402000000"])
         .output()
         .unwrap();
     assert!(!again.status.success());
-    bangban_tests::run(
-        "district-node",
-        &[
-            "ca",
-            "issue",
-            "--dir",
-            &ca,
-            "--station",
-            "410402001000",
-            "--out",
-            &out,
-            "--host",
-            "10.9.8.7",
-        ],
+    bangban_tests::ca_issue(
+        &ca_dir,
+        "410402001000",
+        &dir.path().join("town"),
+        &["--host", "10.9.8.7"],
     );
     let pem = std::fs::read(dir.path().join("town/node.pem")).unwrap();
     let (_, pem) = parse_x509_pem(&pem).unwrap();
@@ -219,25 +208,13 @@ fn issued_certificates_carry_the_identity_and_the_extra_hosts() {
 #[test]
 fn a_node_refuses_to_start_with_another_stations_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca").display().to_string();
-    let tls = dir.path().join("tls").display().to_string();
-    bangban_tests::run(
-        "district-node",
-        &["ca", "init", "--dir", &ca, "--district", "410402000000"],
-    );
+    bangban_tests::ca_init(&dir.path().join("ca"));
     // The sibling village's certificate, configured on this village.
-    bangban_tests::run(
-        "district-node",
-        &[
-            "ca",
-            "issue",
-            "--dir",
-            &ca,
-            "--station",
-            "410402001002",
-            "--out",
-            &tls,
-        ],
+    bangban_tests::ca_issue(
+        &dir.path().join("ca"),
+        "410402001002",
+        &dir.path().join("tls"),
+        &[],
     );
     let port = free_port();
     let config = dir.path().join("node.toml");

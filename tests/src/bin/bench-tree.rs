@@ -101,23 +101,9 @@ async fn main() {
     let mut up = Vec::with_capacity(cases);
     let mut down = Vec::with_capacity(cases);
     for i in 0..cases {
-        let id = tree.open_application(VILLAGE).await;
-        tree.step(
-            VILLAGE,
-            &id,
-            "pre_reviewed",
-            json!({"materials": [{"name": "营业执照", "verdict": "conforming"}]}),
-        )
-        .await;
-        tree.step(VILLAGE, &id, "delegation_signed", json!({"agreement_no": "WT-1", "agent_name": "李四", "delivery": {"method": "hall_pickup"}})).await;
+        let id = tree.delegated_case(VILLAGE).await;
         let t0 = Instant::now();
-        tree.step(
-            VILLAGE,
-            &id,
-            "escalated",
-            json!({"to_tier": "district", "reason": "须区级部门审批"}),
-        )
-        .await;
+        tree.escalate(VILLAGE, &id, "district").await;
         let seen = visible(&mut tree, DISTRICT, &id, |c| c["stage"] == "escalated").await;
         up.push(seen - t0);
 
