@@ -270,6 +270,19 @@ impl Tree {
             .collect()
     }
 
+    /// The Prometheus text of `code`'s `/metrics`.
+    pub async fn metrics(&mut self, code: &str) -> String {
+        let ui = self.node(code).ui.clone();
+        self.http
+            .get(format!("{ui}/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// A client presenting the certificate of `code` (from this tree's CA) to inter-node APIs.
     pub fn peer_client(&self, code: &str) -> reqwest::Client {
         let dir = &self.nodes.get(code).expect("node").tls_dir;

@@ -92,12 +92,7 @@ async fn round_trip_village_town_district_town_village() {
 
     // The town's metrics and readiness report its link to the district.
     let town_ui = tree.node(TOWN).ui.clone();
-    let metrics = reqwest::get(format!("{town_ui}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = tree.metrics(TOWN).await;
     assert!(
         metrics.contains("bangban_parent_reachable{station=\"410402001000\"} 1"),
         "{metrics}"
@@ -402,13 +397,7 @@ async fn a_case_handled_at_the_town_never_reaches_the_district() {
         .api(DISTRICT, "GET", &format!("/api/v1/cases/{id}"), None)
         .await;
     assert_eq!(status, 404);
-    let town_ui = tree.node(TOWN).ui.clone();
-    let metrics = reqwest::get(format!("{town_ui}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = tree.metrics(TOWN).await;
     assert!(
         metrics.contains("bangban_outbox{station=\"410402001000\"} 0"),
         "{metrics}"

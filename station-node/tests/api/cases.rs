@@ -54,6 +54,11 @@ impl Session {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    async fn append(&self, id: &str, body: Value) -> (StatusCode, Value) {
+        self.call("POST", &format!("/api/v1/cases/{id}/events"), Some(body))
+            .await
+    }
+
     async fn open(&self, item: &str) -> Value {
         let (status, body) = self
             .call(
@@ -95,11 +100,7 @@ async fn an_immediate_item_goes_from_intake_to_completion() {
         ("completed", json!({}), "completed"),
     ] {
         let (status, body) = s
-            .call(
-                "POST",
-                &format!("/api/v1/cases/{id}/events"),
-                Some(json!({"kind": kind, "payload": payload})),
-            )
+            .append(id, json!({"kind": kind, "payload": payload}))
             .await;
         assert_eq!(status, 200, "{kind}: {body}");
         assert_eq!(body["stage"], stage);
@@ -128,11 +129,7 @@ async fn an_illegal_step_is_refused_naming_state_and_event_and_changes_nothing()
     let case = s.open("410402-SCJG-001").await;
     let id = case["case_id"].as_str().unwrap();
     let (status, body) = s
-        .call(
-            "POST",
-            &format!("/api/v1/cases/{id}/events"),
-            Some(json!({"kind": "completed", "payload": {}})),
-        )
+        .append(id, json!({"kind": "completed", "payload": {}}))
         .await;
     assert_eq!(status, 422);
     assert_eq!(body["code"], "case.illegal_transition");
@@ -151,13 +148,7 @@ async fn retried_event_with_the_same_id_is_stored_once() {
     let body =
         json!({"event_id": event_id, "kind": "commented", "payload": {"text": "已电话联系"}});
     for _ in 0..3 {
-        let (status, _) = s
-            .call(
-                "POST",
-                &format!("/api/v1/cases/{id}/events"),
-                Some(body.clone()),
-            )
-            .await;
+        let (status, _) = s.append(id, body.clone()).await;
         assert_eq!(status, 200);
     }
     let (_, after) = s.call("GET", &format!("/api/v1/cases/{id}"), None).await;
@@ -200,11 +191,7 @@ async fn bad_requests_get_bilingual_problems() {
     let case = s.open("410402-SCJG-001").await;
     let id = case["case_id"].as_str().unwrap();
     let (status, _) = s
-        .call(
-            "POST",
-            &format!("/api/v1/cases/{id}/events"),
-            Some(json!({"kind": "teleported", "payload": {}})),
-        )
+        .append(id, json!({"kind": "teleported", "payload": {}}))
         .await;
     assert_eq!(status, 422);
     // Malformed JSON.
