@@ -92,7 +92,8 @@ start() {
     if running "$dir"; then echo "  $code already running"; continue; fi
     bin="$BIN/station-node"; [ "$tier" = district ] && bin="$BIN/district-node"
     if [ ! -f "$dir/tls/node.pem" ]; then
-      "$BIN/district-node" ca issue --dir "$DEMO/ca" --station "$code" --out "$dir/tls" >/dev/null
+      hosts=(); [ "$tier" != village ] && hosts=(--host 127.0.0.1)   # the address its children dial
+      "$BIN/district-node" ca issue --dir "$DEMO/ca" --station "$code" --out "$dir/tls" "${hosts[@]}" >/dev/null
     fi
     if [ ! -f "$dir/.operator" ]; then
       RUST_LOG=warn "$bin" --config "$dir/node.toml" user add --username "$(username_of "$code")" \

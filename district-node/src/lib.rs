@@ -23,6 +23,11 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
+/// The district's case store. The district has no parent, so nothing is queued upward.
+pub fn case_store(config: &Config, db: Db) -> CaseStore {
+    CaseStore::new(db, Arc::new(config.calendar.clone())).with_limits(config.limits)
+}
+
 /// Runs the node on `ui_listener` until `shutdown` completes; binds the inter-node listener
 /// from the settings.
 pub async fn serve(
@@ -49,7 +54,7 @@ pub async fn serve_with(
     let rt = NodeRuntime {
         me: config.code,
         name: config.name.clone(),
-        store: CaseStore::new(db.clone(), Arc::new(config.calendar.clone())),
+        store: case_store(&config, db.clone()),
         auth: AuthStore::new(db),
         catalogue: Arc::new(config.catalogue.clone()),
         credentials,

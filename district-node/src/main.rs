@@ -56,8 +56,10 @@ enum CaCommand {
         out: PathBuf,
         #[arg(long, default_value_t = 825)]
         days: u32,
-        /// A DNS name or IP address the node's inter-node listener is dialled at, besides
-        /// localhost and 127.0.0.1 (repeatable), e.g. --host 10.20.1.1 --host town1.lan.
+        /// A DNS name or IP address the node's inter-node listener is dialled at (repeatable),
+        /// e.g. --host 10.20.1.1 --host town1.lan. None by default, not even localhost: a
+        /// village, which serves no children, needs none; a parent needs the names its
+        /// children dial.
         #[arg(long = "host", value_name = "HOST")]
         hosts: Vec<String>,
     },
@@ -128,6 +130,11 @@ fn main() -> ExitCode {
             }
             NodeCommand::User(cmd) => {
                 bangban_kit::cli::user_command(district_node::open_db(&config).await?, cmd).await
+            }
+            NodeCommand::DeadLetters(cmd) => {
+                let db = district_node::open_db(&config).await?;
+                bangban_kit::cli::dead_letter_command(district_node::case_store(&config, db), cmd)
+                    .await
             }
         }
     });

@@ -12,8 +12,10 @@ use bangban_kit::config::{
 };
 use bangban_kit::db::{Backend, sqlite_url};
 use bangban_kit::node::{
-    HttpSettings, InternodeSettings, NodeSettings, PolicySettings, TlsFiles, TlsSettings,
+    EventSettings, HttpSettings, InternodeSettings, NodeSettings, PolicySettings, TlsFiles,
+    TlsSettings,
 };
+use bangban_kit::store::AppendLimits;
 use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("defaults.toml");
@@ -25,6 +27,7 @@ pub struct Settings {
     pub http: HttpSettings,
     pub database: DatabaseSettings,
     pub internode: InternodeSettings,
+    pub events: EventSettings,
     pub tls: TlsSettings,
     pub policy: PolicySettings,
     pub log: LogSettings,
@@ -66,6 +69,7 @@ pub struct Config {
     /// Where the towns dial the district.
     pub internode_listen: Option<std::net::SocketAddr>,
     pub tls: Option<TlsFiles>,
+    pub limits: AppendLimits,
     pub calendar: WorkingCalendar,
     pub topology: Option<Topology>,
     pub catalogue: Catalogue,
@@ -124,6 +128,7 @@ impl Settings {
         let reconcile = check_cron("jobs.reconcile", &self.jobs.reconcile)?;
         let internode_listen = self.internode.check()?;
         let tls = self.tls.check(base.as_deref())?;
+        let limits = self.events.limits()?;
         if internode_listen.is_some() && tls.is_none() {
             return Err(SettingsError::invalid(
                 "tls",
@@ -156,6 +161,7 @@ impl Settings {
             backend,
             internode_listen,
             tls,
+            limits,
             calendar,
             topology,
             catalogue,

@@ -26,7 +26,7 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 
 /// The case store of this station, queuing for its parent when it has one.
 pub fn case_store(config: &Config, db: Db) -> CaseStore {
-    let store = CaseStore::new(db, Arc::new(config.calendar.clone()));
+    let store = CaseStore::new(db, Arc::new(config.calendar.clone())).with_limits(config.limits);
     if config.parent_url.is_some() {
         store.with_uplink(config.code)
     } else {

@@ -11,8 +11,10 @@ use bangban_kit::config::{
     LogSettings, SettingsError, base_dir, check_cron, check_file_to_create, check_url, load,
 };
 use bangban_kit::node::{
-    HttpSettings, InternodeSettings, NodeSettings, PolicySettings, TlsFiles, TlsSettings,
+    EventSettings, HttpSettings, InternodeSettings, NodeSettings, PolicySettings, TlsFiles,
+    TlsSettings,
 };
+use bangban_kit::store::AppendLimits;
 use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("defaults.toml");
@@ -25,6 +27,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub parent: ParentSettings,
     pub internode: InternodeSettings,
+    pub events: EventSettings,
     pub tls: TlsSettings,
     pub policy: PolicySettings,
     pub log: LogSettings,
@@ -63,6 +66,7 @@ pub struct Config {
     /// Where a town's children dial it.
     pub internode_listen: Option<std::net::SocketAddr>,
     pub tls: Option<TlsFiles>,
+    pub limits: AppendLimits,
     pub calendar: WorkingCalendar,
     pub topology: Option<Topology>,
     pub catalogue: Catalogue,
@@ -103,6 +107,7 @@ impl Settings {
             ));
         }
         let tls = self.tls.check(base.as_deref())?;
+        let limits = self.events.limits()?;
         if tls.is_none() && (parent_url.is_some() || internode_listen.is_some()) {
             return Err(SettingsError::invalid(
                 "tls",
@@ -142,6 +147,7 @@ impl Settings {
             parent_url,
             internode_listen,
             tls,
+            limits,
             calendar,
             topology,
             catalogue,

@@ -53,10 +53,15 @@ impl Tree {
         for code in codes {
             let dir = root.join(code);
             let tls_dir = dir.join("tls");
-            crate::ca_issue(&ca_dir, code, &tls_dir, &[]);
             let tier = bangban_domain::station::StationCode::parse(code)
                 .expect("code")
                 .tier();
+            // A parent's certificate names the address its children dial; a village's names none.
+            let hosts: &[&str] = match tier {
+                bangban_domain::station::Tier::Village => &[],
+                _ => &["--host", "127.0.0.1"],
+            };
+            crate::ca_issue(&ca_dir, code, &tls_dir, hosts);
             let ui_port = free_port();
             let api_port = (tier != bangban_domain::station::Tier::Village).then(free_port);
             let parent_api = parent_of(code)
@@ -248,8 +253,8 @@ impl Tree {
     }
 
     /// Clients presenting certificates for `codes` from a CA made just for them (not the tree's)
-    /// while trusting this tree's CA: strangers that reach the handshake.
-    pub fn strangers(&self, root: &Path, codes: &[&str]) -> Vec<reqwest::Client> {
+    /// while trusting this tree's CA and dialling `server`: strangers that reach the handshake.
+    pub fn strangers(&self, root: &Path, codes: &[&str], server: &str) -> Vec<reqwest::Client> {
         let trusted = std::fs::read(self.root.join("ca").join("ca.pem")).expect("tree CA");
         let ca = root.join("ca");
         crate::ca_init(&ca);
@@ -265,7 +270,7 @@ impl Tree {
                     &trusted,
                 )
                 .expect("credentials");
-                bangban_kit::tls::https_client(&creds, Vec::new()).expect("client")
+                bangban_kit::tls::https_client(&creds, Vec::new(), code_of(server)).expect("client")
             })
             .collect()
     }
@@ -283,8 +288,9 @@ impl Tree {
             .expect("metrics text")
     }
 
-    /// A client presenting the certificate of `code` (from this tree's CA) to inter-node APIs.
-    pub fn peer_client(&self, code: &str) -> reqwest::Client {
+    /// A client presenting the certificate of `code` (from this tree's CA) to the inter-node API
+    /// of `server` (the only identity it accepts from the other end).
+    pub fn peer_client(&self, code: &str, server: &str) -> reqwest::Client {
         let dir = &self.nodes.get(code).expect("node").tls_dir;
         bangban_kit::tls::install_crypto_provider();
         let creds = bangban_kit::tls::NodeCredentials::load(
@@ -293,8 +299,12 @@ impl Tree {
             &dir.join("ca.pem"),
         )
         .expect("credentials");
-        bangban_kit::tls::https_client(&creds, Vec::new()).expect("client")
+        bangban_kit::tls::https_client(&creds, Vec::new(), code_of(server)).expect("client")
     }
+}
+
+fn code_of(code: &str) -> bangban_domain::station::StationCode {
+    bangban_domain::station::StationCode::parse(code).expect("station code")
 }
 
 fn node_config(code: &str, ui: u16, api: Option<u16>, parent_api: Option<&str>) -> String {

@@ -208,7 +208,7 @@ async fn inter_node_refusals() {
 
     // A certificate from another CA: refused at the handshake too.
     let other = tempfile::tempdir().unwrap();
-    let mut stranger = tree.strangers(other.path(), &[TOWN]);
+    let mut stranger = tree.strangers(other.path(), &[TOWN], DISTRICT);
     let foreign = stranger.remove(0);
     assert!(
         foreign
@@ -219,7 +219,7 @@ async fn inter_node_refusals() {
     );
 
     // Health stays open to any authenticated peer on the inter-node listener.
-    let town_client = tree.peer_client(TOWN);
+    let town_client = tree.peer_client(TOWN, DISTRICT);
     let ready: Value = town_client
         .get(format!("{district_api}/readyz"))
         .send()
@@ -231,7 +231,7 @@ async fn inter_node_refusals() {
     assert_eq!(ready["ready"], true, "{ready}");
 
     // A village calling the district directly: authenticated, but not a direct child.
-    let village = tree.peer_client(VILLAGE);
+    let village = tree.peer_client(VILLAGE, DISTRICT);
     let res = village
         .get(format!("{district_api}/v1/events"))
         .send()
@@ -246,7 +246,7 @@ async fn inter_node_refusals() {
     let id = tree.escalated_case(VILLAGE).await;
     tree.wait_case(TOWN, &id, SYNC, |c| c["holder"] == DISTRICT)
         .await;
-    let sibling = tree.peer_client(SIBLING);
+    let sibling = tree.peer_client(SIBLING, TOWN);
     let res = sibling
         .get(format!("{town_api}/v1/cases/{id}/events"))
         .send()
@@ -266,6 +266,7 @@ async fn inter_node_refusals() {
         "a sibling's pull never carries another village's case"
     );
     // ...while the village itself may read it.
+    let village = tree.peer_client(VILLAGE, TOWN);
     let res = village
         .get(format!("{town_api}/v1/cases/{id}/events"))
         .send()
@@ -274,7 +275,7 @@ async fn inter_node_refusals() {
     assert_eq!(res.status(), 200);
 
     // A town pushing events of a case outside its subtree (a village of another town).
-    let town = tree.peer_client(TOWN);
+    let town = tree.peer_client(TOWN, DISTRICT);
     let foreign_case = json!({"events": [application_event("410402002001")]});
     let res = town
         .post(format!("{district_api}/v1/events"))
@@ -294,7 +295,7 @@ async fn bad_input_to_the_inter_node_api_changes_nothing() {
     let root = tempfile::tempdir().unwrap();
     let mut tree = Tree::start(root.path(), &[DISTRICT, TOWN]).await;
     let api = tree.node(DISTRICT).api.clone().unwrap();
-    let town = tree.peer_client(TOWN);
+    let town = tree.peer_client(TOWN, DISTRICT);
     let post = |body: String| {
         town.post(format!("{api}/v1/events"))
             .header("content-type", "application/json")

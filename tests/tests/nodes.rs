@@ -179,6 +179,15 @@ fn issued_certificates_carry_the_identity_and_the_extra_hosts() {
             .any(|n| matches!(n, GeneralName::IPAddress(ip) if *ip == [10, 9, 8, 7])),
         "{all}"
     );
+    assert_eq!(
+        names.len(),
+        2,
+        "the identity and the one host asked for: {all}"
+    );
+    assert!(
+        !all.contains("localhost") && !all.contains("127.0.0.1"),
+        "{all}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -486,7 +486,7 @@ fn count_i64(count: usize) -> i64 {
 // ---------------------------------------------------------------------------------------------
 
 /// A period during which the clock stops (中止 or another special procedure).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Suspension {
     /// When the case was suspended.
     pub from: OffsetDateTime,

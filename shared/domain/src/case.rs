@@ -4,7 +4,7 @@
 //! INVARIANT: only the holder appends state-changing events; visits, evaluations and comments may
 //! come from any station on the path from the origin up to the district.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::Bilingual;
@@ -16,7 +16,7 @@ use crate::event::{
 use crate::station::{StationCode, Tier};
 
 /// Where a case stands in its lifecycle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// A question answered; may become an application.
@@ -217,7 +217,10 @@ impl Bilingual for TransitionError {
 }
 
 /// A case as its events leave it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+///
+/// Its `Serialize` leaves personal data out (for views and logs); [`CaseState::to_stored`] and
+/// [`CaseState::from_stored`] keep everything, for the store's snapshot beside the log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CaseState {
     pub case_id: CaseId,
     pub case_no: CaseNumber,
@@ -506,6 +509,74 @@ impl CaseState {
             item.promised_days,
             &self.suspensions,
         ))
+    }
+}
+
+/// The version of the stored snapshot's layout; a snapshot of another version is ignored and the
+/// state folded from the log again.
+pub const STORED_STATE_FORMAT: u32 = 1;
+
+/// The snapshot as it is written: the public state with the personal fields beside it.
+#[derive(Serialize)]
+struct StoredStateRef<'a> {
+    format: u32,
+    #[serde(flatten)]
+    state: &'a CaseState,
+    applicant: &'a Option<Applicant>,
+    suspensions: &'a [calendar::Suspension],
+    delivery: &'a Option<Delivery>,
+}
+
+/// The snapshot as it is read back.
+#[derive(Deserialize)]
+struct StoredState {
+    format: u32,
+    #[serde(flatten)]
+    state: CaseState,
+    applicant: Option<Applicant>,
+    suspensions: Vec<calendar::Suspension>,
+    delivery: Option<Delivery>,
+}
+
+/// Why a stored snapshot cannot be used (the caller folds the log instead).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoredStateError {
+    #[error("the snapshot has format {found}, this build reads {STORED_STATE_FORMAT}")]
+    Format { found: u32 },
+    #[error("the snapshot cannot be read: {0}")]
+    Unreadable(String),
+}
+
+impl CaseState {
+    /// The whole state, personal data included, as JSON: what the store keeps beside the log so
+    /// that an append applies one event instead of folding the whole log again. Never sent to a
+    /// peer or shown: it holds personal data.
+    pub fn to_stored(&self) -> String {
+        let stored = StoredStateRef {
+            format: STORED_STATE_FORMAT,
+            state: self,
+            applicant: &self.applicant,
+            suspensions: &self.suspensions,
+            delivery: &self.delivery,
+        };
+        // Every field is plain data with infallible serialisation.
+        serde_json::to_string(&stored).unwrap_or_default()
+    }
+
+    /// Reads a snapshot written by [`CaseState::to_stored`].
+    pub fn from_stored(json: &str) -> Result<CaseState, StoredStateError> {
+        let stored: StoredState =
+            serde_json::from_str(json).map_err(|e| StoredStateError::Unreadable(e.to_string()))?;
+        if stored.format != STORED_STATE_FORMAT {
+            return Err(StoredStateError::Format {
+                found: stored.format,
+            });
+        }
+        let mut state = stored.state;
+        state.applicant = stored.applicant;
+        state.suspensions = stored.suspensions;
+        state.delivery = stored.delivery;
+        Ok(state)
     }
 }
 

@@ -2004,6 +2004,45 @@ fn the_state_json_leaves_the_applicant_out() {
     assert_eq!(value["case_no"], json!("410402001001-20260302-0001"));
 }
 
+#[test]
+fn the_stored_snapshot_keeps_personal_data_and_suspensions() {
+    let v = village();
+    let mut s = Script::application(v, CaseType::Promised);
+    s.ok(v, complete_review());
+    s.ok(v, delegation(courier()));
+    s.ok(v, handling());
+    s.ok(v, suspend());
+    let stored = s.state.to_stored();
+    assert!(
+        stored.contains(PERSON_ID),
+        "the snapshot keeps the applicant"
+    );
+    let back = CaseState::from_stored(&stored).unwrap();
+    assert_eq!(back, s.state);
+    assert!(back.is_suspended());
+    assert_eq!(back.delivery, Some(courier()));
+    // The public form still leaves them out.
+    assert!(!serde_json::to_string(&s.state).unwrap().contains(PERSON_ID));
+}
+
+#[test]
+fn a_snapshot_of_another_format_or_garbage_is_not_used() {
+    use bangban_domain::case::StoredStateError;
+    let s = Script::application(village(), CaseType::Promised);
+    let other = s
+        .state
+        .to_stored()
+        .replacen("\"format\":1", "\"format\":99", 1);
+    assert_eq!(
+        CaseState::from_stored(&other),
+        Err(StoredStateError::Format { found: 99 })
+    );
+    assert!(matches!(
+        CaseState::from_stored("{\"format\":1}"),
+        Err(StoredStateError::Unreadable(_))
+    ));
+}
+
 // =============================================================================================
 // 5. Case numbers
 // =============================================================================================
@@ -2609,6 +2648,11 @@ fn run_random_log(open: &Opening, steps: &[Step]) -> Result<(), TestCaseError> {
             );
         }
     }
+    // The store's snapshot gives back the very same state, personal data included.
+    prop_assert_eq!(
+        CaseState::from_stored(&state.to_stored()),
+        Ok(state.clone())
+    );
     prop_assert_eq!(fold(&accepted), Ok(state));
     Ok(())
 }

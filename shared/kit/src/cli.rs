@@ -19,6 +19,32 @@ pub enum NodeCommand {
     /// Operator accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Events set aside because they were refused (by the parent, or here when pulled).
+    #[command(subcommand, name = "dead-letters")]
+    DeadLetters(DeadLetterCommand),
+}
+
+/// `dead-letters …`: look at, retry or discard events that were set aside.
+#[derive(Debug, Subcommand)]
+pub enum DeadLetterCommand {
+    /// List the dead letters that wait for a decision (with --all, the resolved ones too).
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// Try one again once its cause is fixed: upward, it is queued for the parent again;
+    /// downward, it is stored now (or stays, with the reason it is still refused).
+    Retry {
+        #[arg(long)]
+        id: i64,
+    },
+    /// Give up on one for good, saying why.
+    Discard {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// `user …`: operator accounts of this node.
@@ -163,6 +189,69 @@ pub async fn bind(
     tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("{key}: cannot listen on {addr}: {e}"))
+}
+
+fn print_dead_letter(d: &crate::store::DeadLetter) {
+    let at = time::OffsetDateTime::from_unix_timestamp(d.created_at_ms / 1000)
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    println!(
+        "#{:<5} {:<4} {} case {} {:<22} {} attempts={} at {}{}",
+        d.id,
+        d.direction.as_str(),
+        d.event.event_id,
+        d.event.case_id,
+        d.event.kind().as_str(),
+        d.code,
+        d.attempts,
+        at,
+        match (&d.resolution, &d.note) {
+            (Some(r), Some(n)) => format!(" [{r}: {n}]"),
+            (Some(r), None) => format!(" [{r}]"),
+            _ => String::new(),
+        }
+    );
+    println!("       {}", d.reason);
+}
+
+/// Runs a `dead-letters …` command on the node's case store, closing it afterwards.
+pub async fn dead_letter_command(
+    store: crate::store::CaseStore,
+    cmd: DeadLetterCommand,
+) -> anyhow::Result<()> {
+    let now = OffsetDateTime::now_utc();
+    let result = async {
+        match cmd {
+            DeadLetterCommand::List { all } => {
+                let letters = store.dead_letters(all, 10_000).await?;
+                if letters.is_empty() {
+                    println!("no dead letters");
+                }
+                for d in &letters {
+                    print_dead_letter(d);
+                }
+            }
+            DeadLetterCommand::Retry { id } => {
+                let d = store.retry_dead_letter(id, now).await?;
+                print_dead_letter(&d);
+                println!(
+                    "retried: {}",
+                    match d.direction {
+                        crate::store::Direction::Up => "queued for the parent again",
+                        crate::store::Direction::Down => "stored",
+                    }
+                );
+            }
+            DeadLetterCommand::Discard { id, reason } => {
+                let d = store.discard_dead_letter(id, &reason, now).await?;
+                print_dead_letter(&d);
+            }
+        }
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    store.db().close().await;
+    result
 }
 
 /// Runs a `user …` command on an opened node database, closing it afterwards.

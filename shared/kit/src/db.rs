@@ -62,10 +62,15 @@ impl Db {
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         let options = match backend {
             // SQLite allows one writer; a handful of connections serves readers under WAL.
+            //
+            // synchronous = FULL: a commit returns only after the WAL is synced to disk. A push
+            // is acknowledged right after its commit and the child then deletes its copy, so
+            // the commit must survive power loss, not only a killed process; under NORMAL the
+            // last transactions before a power cut may roll back (BENCHMARKS.md has the cost).
             Backend::Sqlite => options.max_connections(4).after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
                     )
                     .await?;

@@ -27,22 +27,28 @@ pub struct Problem {
     pub code: String,
     pub message_zh: String,
     pub message_en: String,
+    /// Extension members (RFC 9457 §3.2), e.g. the `event_id` a refusal is about.
+    pub extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl Serialize for Problem {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Problem", 7)?;
-        st.serialize_field(
+        use serde::ser::SerializeMap;
+        let extra = self.extensions.as_deref();
+        let mut st = s.serialize_map(Some(7 + extra.map_or(0, |m| m.len())))?;
+        st.serialize_entry(
             "type",
             &format!("https://bangban.invalid/problems/{}", self.code),
         )?;
-        st.serialize_field("title", self.status().canonical_reason().unwrap_or("Error"))?;
-        st.serialize_field("status", &self.status)?;
-        st.serialize_field("detail", &self.message_en)?;
-        st.serialize_field("code", &self.code)?;
-        st.serialize_field("message_zh", &self.message_zh)?;
-        st.serialize_field("message_en", &self.message_en)?;
+        st.serialize_entry("title", self.status().canonical_reason().unwrap_or("Error"))?;
+        st.serialize_entry("status", &self.status)?;
+        st.serialize_entry("detail", &self.message_en)?;
+        st.serialize_entry("code", &self.code)?;
+        st.serialize_entry("message_zh", &self.message_zh)?;
+        st.serialize_entry("message_en", &self.message_en)?;
+        for (k, v) in extra.into_iter().flatten() {
+            st.serialize_entry(k, v)?;
+        }
         st.end()
     }
 }
@@ -54,7 +60,16 @@ impl Problem {
             code: code.to_owned(),
             message_zh,
             message_en,
+            extensions: None,
         }
+    }
+
+    /// Adds an extension member (e.g. `event_id`).
+    pub fn with(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extensions
+            .get_or_insert_with(Default::default)
+            .insert(name.to_owned(), value.into());
+        self
     }
 
     /// A problem from a domain error, which knows its own code and both messages.

@@ -66,6 +66,41 @@ impl HttpSettings {
     }
 }
 
+/// `[events]`: what every stored event is checked against besides the state machine.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSettings {
+    /// The most events one case may have (a longer log is refused with a clear error).
+    pub max_per_case: u64,
+    /// How many seconds ahead of this node's clock an event may be dated; one dated further in
+    /// the future is refused (its author's clock is wrong). Late events are always accepted.
+    pub future_tolerance_secs: u64,
+}
+
+impl EventSettings {
+    /// The checked limits.
+    pub fn limits(&self) -> Result<crate::store::AppendLimits, SettingsError> {
+        if !(10..=1_000_000).contains(&self.max_per_case) {
+            return Err(SettingsError::invalid(
+                "events.max_per_case",
+                "must be between 10 and 1000000",
+            ));
+        }
+        if !(1..=86_400).contains(&self.future_tolerance_secs) {
+            return Err(SettingsError::invalid(
+                "events.future_tolerance_secs",
+                "must be between 1 and 86400 seconds",
+            ));
+        }
+        Ok(crate::store::AppendLimits {
+            max_events_per_case: self.max_per_case,
+            future_tolerance: time::Duration::seconds(
+                i64::try_from(self.future_tolerance_secs).unwrap_or(86_400),
+            ),
+        })
+    }
+}
+
 /// `[policy]`: where this node reads the district's policy data until signed bundles arrive.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -283,6 +318,25 @@ impl Readiness for NodeReadiness {
                 detail: cert.clone(),
             });
         }
+        // Dead letters never make a node unready (the rest flows on), but a person must look.
+        match self.store.dead_letter_counts().await {
+            Ok(counts) => checks.push(Check {
+                name: "dead_letters",
+                ok: counts.total() == 0,
+                required: false,
+                detail: format!(
+                    "{} event(s) refused by the parent and {} pulled event(s) refused here wait \
+                     for a decision (dead-letters list)",
+                    counts.up, counts.down
+                ),
+            }),
+            Err(e) => checks.push(Check {
+                name: "dead_letters",
+                ok: false,
+                required: false,
+                detail: e.to_string(),
+            }),
+        }
         if let Some((url, status)) = &self.link {
             let queued = self.store.outbox_len().await.unwrap_or(-1);
             checks.push(Check {
@@ -343,6 +397,13 @@ async fn metrics(readiness: Arc<NodeReadiness>, me: StationCode) -> axum::respon
                 "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{{station}}} {v}"
             );
         }
+    }
+    if let Ok(counts) = store.dead_letter_counts().await {
+        let _ = writeln!(
+            out,
+            "# HELP bangban_dead_letters Events set aside, waiting for a decision, by direction.\n# TYPE bangban_dead_letters gauge\nbangban_dead_letters{{{station},direction=\"up\"}} {}\nbangban_dead_letters{{{station},direction=\"down\"}} {}",
+            counts.up, counts.down
+        );
     }
     if let Some((_, link)) = &readiness.link {
         let _ = writeln!(
@@ -492,7 +553,11 @@ pub async fn run(
             .credentials
             .as_ref()
             .ok_or_else(|| anyhow::anyhow!("parent.url needs the [tls] files"))?;
-        let client = crate::tls::https_client(creds, Vec::new())?;
+        let parent_code = rt
+            .me
+            .parent()
+            .ok_or_else(|| anyhow::anyhow!("parent.url is set, but {} has no parent", rt.me))?;
+        let client = crate::tls::https_client(creds, Vec::new(), parent_code)?;
         tracing::info!(parent = %parent, "linking to the parent");
         let forwarder = crate::sync::client::run_forwarder(
             rt.store.clone(),

@@ -7,7 +7,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use bangban_domain::station::{StationCode, Tier};
@@ -266,8 +266,9 @@ impl Ca {
         self.not_after
     }
 
-    /// Issues a certificate for `station`'s public key, with the loopback names (`localhost`,
-    /// `127.0.0.1`) as server names. Returns the certificate in PEM.
+    /// Issues a certificate for `station`'s public key, with its identity as the only name: it
+    /// can dial a parent but cannot serve children (see [`Ca::issue_node_for_hosts`]). Returns
+    /// the certificate in PEM.
     pub fn issue_node(
         &self,
         station: StationCode,
@@ -278,8 +279,10 @@ impl Ca {
         self.issue_node_for_hosts(station, public_key, &[], now, valid_days)
     }
 
-    /// Like [`Ca::issue_node`], with extra DNS names or IP addresses the node's inter-node
-    /// listener is reached at (a parent dialled by its children at `10.1.2.3` needs it here).
+    /// Like [`Ca::issue_node`], with the DNS names or IP addresses the node's inter-node listener
+    /// is reached at (a parent dialled by its children at `10.1.2.3` needs it here). No name is
+    /// added by default, not even `localhost`: a certificate that names loopback would let any
+    /// node pass for a parent dialled on loopback.
     pub fn issue_node_for_hosts(
         &self,
         station: StationCode,
@@ -305,11 +308,7 @@ impl Ca {
         let mut name = DistinguishedName::new();
         name.push(DnType::CommonName, station.to_string());
         params.distinguished_name = name;
-        params.subject_alt_names = vec![
-            SanType::URI(identity_uri(station).try_into()?),
-            SanType::DnsName("localhost".try_into()?),
-            SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-        ];
+        params.subject_alt_names = vec![SanType::URI(identity_uri(station).try_into()?)];
         for host in hosts {
             let san = match host.parse::<IpAddr>() {
                 Ok(ip) => SanType::IpAddress(ip),

@@ -245,34 +245,113 @@ pub fn server_config(
 }
 
 /// The configuration a node dials its parent with: TLS 1.3, trusting only the district CA (and
-/// applying `crls`), presenting the node's own certificate.
+/// applying `crls`), presenting the node's own certificate, and accepting only a server whose
+/// certificate carries exactly the identity of `parent`.
+///
+/// Chaining to the district CA and naming the dialled host is not enough: every node holds a
+/// certificate of that CA, so a sibling's certificate on the parent's address would pass, and it
+/// would receive this node's outbox (personal data) and could inject events.
 pub fn client_config(
     creds: &NodeCredentials,
     crls: Vec<CertificateRevocationListDer<'static>>,
+    parent: StationCode,
 ) -> Result<Arc<ClientConfig>, TlsError> {
     let provider = provider();
-    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+    let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
         creds.ca_roots.clone(),
         provider.clone(),
     )
     .with_crls(crls)
     .build()?;
+    let verifier = Arc::new(ParentVerifier { webpki, parent });
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
-        .with_webpki_verifier(verifier)
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
         .with_client_auth_cert(creds.cert_chain.clone(), creds.key.clone_key())?;
     config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
     Ok(Arc::new(config))
 }
 
-/// An HTTPS client for calls to the parent, over [`client_config`]. Connecting times out after
-/// [`CONNECT_TIMEOUT`]; there is no overall request timeout, because pulls are long polls: set one
-/// per request where it fits.
+/// The server certificate carries another identity than the parent's.
+#[derive(Debug, thiserror::Error)]
+#[error("the server presents the identity of station {found}, not of the parent {expected}")]
+pub struct NotTheParent {
+    pub found: String,
+    pub expected: StationCode,
+}
+
+/// SECURITY-CRITICAL: the full WebPKI check (chain to the district CA, validity, revocation,
+/// the dialled host name) and then the parent's exact `bangban://` identity.
+#[derive(Debug)]
+struct ParentVerifier {
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    parent: StationCode,
+}
+
+impl rustls::client::danger::ServerCertVerifier for ParentVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        let verified = self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )?;
+        let found = match PeerIdentity::from_certificate(end_entity, self.parent.district()) {
+            Ok(id) if id.station == self.parent => return Ok(verified),
+            Ok(id) => id.station.to_string(),
+            Err(e) => e.to_string(),
+        };
+        let err = NotTheParent {
+            found,
+            expected: self.parent,
+        };
+        tracing::warn!(server = ?server_name, error = %err, "the parent's address presents another node's certificate; refused");
+        Err(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::Other(rustls::OtherError(Arc::new(err))),
+        ))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+}
+
+/// An HTTPS client for calls to the parent `parent`, over [`client_config`]. Connecting times
+/// out after [`CONNECT_TIMEOUT`]; there is no overall request timeout, because pulls are long
+/// polls: set one per request where it fits.
 pub fn https_client(
     creds: &NodeCredentials,
     crls: Vec<CertificateRevocationListDer<'static>>,
+    parent: StationCode,
 ) -> Result<reqwest::Client, TlsError> {
-    let config = client_config(creds, crls)?;
+    let config = client_config(creds, crls, parent)?;
     Ok(reqwest::Client::builder()
         .tls_backend_preconfigured(ClientConfig::clone(&config))
         .https_only(true)

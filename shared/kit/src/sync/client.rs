@@ -5,13 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bangban_domain::event::EventId;
 use bangban_domain::wire::{PullPage, PushBatch, PushOutcome};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use url::Url;
 
 use super::{LinkStatus, PARENT_CURSOR, backoff};
-use crate::store::{Admission, CaseStore, StoreError};
+use crate::store::{CaseStore, StoreError};
 
 /// Why one exchange with the parent failed.
 #[derive(Debug, thiserror::Error)]
@@ -19,7 +20,14 @@ pub enum LinkError {
     #[error("cannot reach the parent: {0}")]
     Transport(#[from] reqwest::Error),
     #[error("the parent answered {status}: {body}")]
-    Refused { status: u16, body: String },
+    Refused {
+        status: u16,
+        body: String,
+        /// The problem's `code`, when the body is a problem document.
+        code: Option<String>,
+        /// The one event the refusal is about, when it names one.
+        event_id: Option<EventId>,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -58,14 +66,47 @@ fn endpoint(parent: &Url, path: &str) -> Url {
 async fn refused(res: reqwest::Response) -> LinkError {
     let status = res.status().as_u16();
     let body = res.text().await.unwrap_or_default();
+    let problem: Option<serde_json::Value> = serde_json::from_str(&body).ok();
+    let member = |name: &str| {
+        problem
+            .as_ref()
+            .and_then(|p| p.get(name))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
     LinkError::Refused {
         status,
+        code: member("code"),
+        event_id: member("event_id").and_then(|id| id.parse().ok()),
         body: body.chars().take(500).collect(),
     }
 }
 
+/// How often the parent may refuse one event with a permanent error before it is set aside as
+/// a dead letter. A few tries ride out a refusal that a moment fixes (a parent that is being
+/// reconfigured), without letting one event block the link for long.
+pub const MAX_REFUSALS: i64 = 3;
+
+/// Whether a refusal is permanent and about one event: a 4xx naming the event. 408 and 429
+/// are about timing, and a refusal that names no event is about the link (a missing
+/// certificate, a topology that does not list this node): neither is the event's fault.
+fn refused_event(err: &LinkError) -> Option<(EventId, &str)> {
+    match err {
+        LinkError::Refused {
+            status,
+            code,
+            event_id: Some(id),
+            ..
+        } if (400..500).contains(status) && *status != 408 && *status != 429 => {
+            Some((*id, code.as_deref().unwrap_or("refused")))
+        }
+        _ => None,
+    }
+}
+
 /// Pushes one batch of the outbox. Returns how many events left the outbox. The rows are
-/// deleted only after the parent answered that it committed them.
+/// deleted only after the parent answered that it committed them. An event the parent refuses
+/// for good is counted, and set aside as a dead letter at [`MAX_REFUSALS`].
 pub async fn push_once(
     store: &CaseStore,
     client: &reqwest::Client,
@@ -73,11 +114,11 @@ pub async fn push_once(
     batch: u32,
 ) -> Result<usize, LinkError> {
     let queued = store.outbox_peek(batch).await?;
-    let Some(&(last, _)) = queued.last() else {
+    if queued.is_empty() {
         return Ok(0);
-    };
+    }
     let body = PushBatch {
-        events: queued.into_iter().map(|(_, ev)| ev).collect(),
+        events: queued.into_iter().map(|q| q.event).collect(),
     };
     let res = client
         .post(endpoint(parent, "/v1/events"))
@@ -86,10 +127,21 @@ pub async fn push_once(
         .send()
         .await?;
     if !res.status().is_success() {
-        return Err(refused(res).await);
+        let err = refused(res).await;
+        if let Some((event_id, code)) = refused_event(&err) {
+            let reason = err.to_string();
+            let attempts = store.outbox_refused(event_id, &reason).await?;
+            if attempts >= MAX_REFUSALS {
+                store
+                    .outbox_dead_letter(event_id, code, &reason, OffsetDateTime::now_utc())
+                    .await?;
+            }
+        }
+        return Err(err);
     }
     let _outcome: PushOutcome = res.json().await?;
-    store.outbox_ack(last).await?;
+    let ids: Vec<EventId> = body.events.iter().map(|e| e.event_id).collect();
+    store.outbox_ack(&ids).await?;
     Ok(body.events.len())
 }
 
@@ -120,11 +172,12 @@ pub async fn pull_once(
         return Ok(0);
     }
     let events: Vec<_> = page.events.into_iter().map(|p| p.event).collect();
+    // Refused events are set aside as dead letters in the same transaction: one event the
+    // store cannot apply must not stop the downward link.
     store
-        .append_batch(
+        .apply_pulled(
             &events,
-            Admission::FromParent,
-            Some((PARENT_CURSOR, page.next)),
+            (PARENT_CURSOR, page.next),
             OffsetDateTime::now_utc(),
         )
         .await?;

@@ -65,11 +65,23 @@ async fn require_direct_child(
         return forbidden_peer(&peer, "not a direct child of this node in the topology")
             .into_response();
     }
+    let today = bangban_domain::calendar::local_date(OffsetDateTime::now_utc());
+    if !state.topology.is_active(peer.station, today) {
+        return forbidden_peer(
+            &peer,
+            "the station is retired (or not yet open) in the topology",
+        )
+        .into_response();
+    }
     req.extensions_mut().insert(Child(peer.station));
     next.run(req).await
 }
 
-fn store_problem(child: StationCode, err: StoreError) -> Problem {
+/// The problem for a refused push. A refusal of one event (the state machine, the subtree, the
+/// clock …) names it in `event_id` and `event_index`: the child retries that event a few times
+/// and then sets it aside, so that the events behind it flow on. A refusal without `event_id`
+/// is about the link, and the child keeps retrying the whole batch.
+fn store_problem(child: StationCode, events: &[Event], err: StoreError) -> Problem {
     let status = match &err {
         StoreError::InBatch { source, .. }
             if matches!(**source, StoreError::OutsideSubtree { .. }) =>
@@ -81,7 +93,16 @@ fn store_problem(child: StationCode, err: StoreError) -> Problem {
         e => return Problem::internal(e),
     };
     tracing::warn!(peer = %child, error = %err, "refused events from a child");
-    Problem::from_domain(status, &err)
+    let problem = Problem::from_domain(status, &err);
+    match &err {
+        StoreError::InBatch { index, .. } => match events.get(*index) {
+            Some(ev) => problem
+                .with("event_id", ev.event_id.to_string())
+                .with("event_index", *index),
+            None => problem,
+        },
+        _ => problem,
+    }
 }
 
 async fn push(
@@ -106,7 +127,7 @@ async fn push(
             OffsetDateTime::now_utc(),
         )
         .await
-        .map_err(|e| store_problem(child, e))?;
+        .map_err(|e| store_problem(child, &batch.events, e))?;
     let stored = outcomes
         .iter()
         .filter(|o| matches!(o, Appended::Stored { .. }))

@@ -71,7 +71,8 @@ async fn certificate_from_another_ca_never_reaches_the_handler() {
 
     // The impostor's client trusts the real CA, so only the server's check can stop it.
     let impostor =
-        bangban_kit::tls::https_client(&creds(&impostor_ca, TOWN, &ca), Vec::new()).unwrap();
+        bangban_kit::tls::https_client(&creds(&impostor_ca, TOWN, &ca), Vec::new(), code(DISTRICT))
+            .unwrap();
     let outcome = get_text(&impostor, &server.url("/v1/whoami")).await;
     assert!(outcome.is_err(), "{outcome:?}");
     assert_eq!(server.hits(), 0);

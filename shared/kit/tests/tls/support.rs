@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use bangban_domain::station::{StationCode, Tier};
-use bangban_kit::pki::{Ca, new_node_key_and_cert};
+use bangban_kit::pki::{Ca, new_node_key_and_cert_for_hosts};
 use bangban_kit::tls::{
     ALPN_HTTP11, NodeCredentials, Peer, forbidden_peer, https_client, install_crypto_provider,
     serve_mtls, server_config,
@@ -43,9 +43,11 @@ pub fn district_ca() -> Ca {
     Ca::generate(code(DISTRICT), now(), 365).unwrap()
 }
 
-/// Credentials for `station`, issued by `ca` and trusting `trusted` as the district CA.
+/// Credentials for `station`, issued by `ca` for the loopback address and trusting `trusted` as
+/// the district CA.
 pub fn creds(ca: &Ca, station: &str, trusted: &Ca) -> NodeCredentials {
-    let (cert, key) = new_node_key_and_cert(ca, code(station), now(), 30).unwrap();
+    let (cert, key) =
+        new_node_key_and_cert_for_hosts(ca, code(station), &["127.0.0.1"], now(), 30).unwrap();
     NodeCredentials::from_pem(
         cert.as_bytes(),
         key.as_bytes(),
@@ -56,7 +58,7 @@ pub fn creds(ca: &Ca, station: &str, trusted: &Ca) -> NodeCredentials {
 
 /// An HTTPS client for `station` with a certificate from `ca`, trusting `ca`.
 pub fn client(ca: &Ca, station: &str) -> reqwest::Client {
-    https_client(&creds(ca, station, ca), Vec::new()).unwrap()
+    https_client(&creds(ca, station, ca), Vec::new(), code(DISTRICT)).unwrap()
 }
 
 /// A client that trusts `ca` but presents no certificate.

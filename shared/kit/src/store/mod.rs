@@ -18,6 +18,9 @@ use time::{Date, OffsetDateTime};
 
 use crate::db::{Backend, Db};
 
+mod dead_letters;
+pub use dead_letters::{DeadLetter, DeadLetterCounts, DeadLetterError, Direction, PullApplied};
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(transparent)]
@@ -30,6 +33,23 @@ pub enum StoreError {
         "station {peer} may not send events of case {case_id}: the case is outside its subtree"
     )]
     OutsideSubtree { peer: StationCode, case_id: CaseId },
+    #[error(
+        "event {event_id} is dated {occurred_at}, more than {tolerance_secs} s ahead of this node's clock"
+    )]
+    FromTheFuture {
+        event_id: EventId,
+        occurred_at: OffsetDateTime,
+        tolerance_secs: i64,
+    },
+    #[error("case {case_id} already has {max} events, the most a case may have")]
+    CaseTooLong { case_id: CaseId, max: u64 },
+    #[error(
+        "the parent may not send event {event_id}: its author {author} lies in this node's subtree"
+    )]
+    ForgedAuthor {
+        event_id: EventId,
+        author: StationCode,
+    },
     #[error("event {index} of the batch: {source}")]
     InBatch {
         index: usize,
@@ -51,6 +71,9 @@ impl StoreError {
                 | StoreError::EventIdReused(_)
                 | StoreError::UnknownCase(_)
                 | StoreError::OutsideSubtree { .. }
+                | StoreError::FromTheFuture { .. }
+                | StoreError::CaseTooLong { .. }
+                | StoreError::ForgedAuthor { .. }
         ) || matches!(self, StoreError::InBatch { source, .. } if source.is_client_error())
     }
 }
@@ -62,6 +85,9 @@ impl Bilingual for StoreError {
             StoreError::EventIdReused(_) => "event.id_reused",
             StoreError::UnknownCase(_) => "case.unknown",
             StoreError::OutsideSubtree { .. } => "sync.outside_subtree",
+            StoreError::FromTheFuture { .. } => "event.from_the_future",
+            StoreError::CaseTooLong { .. } => "case.too_many_events",
+            StoreError::ForgedAuthor { .. } => "sync.forged_author",
             StoreError::InBatch { source, .. } => source.code(),
             StoreError::Db(_) => "internal.database",
             StoreError::Corrupt(_) => "internal.corrupt",
@@ -74,6 +100,15 @@ impl Bilingual for StoreError {
             StoreError::UnknownCase(id) => format!("没有编号为 {id} 的办件"),
             StoreError::OutsideSubtree { peer, .. } => {
                 format!("站点 {peer} 无权提交不属于其辖区的办件记录")
+            }
+            StoreError::FromTheFuture { tolerance_secs, .. } => format!(
+                "记录时间比本节点时钟超前 {tolerance_secs} 秒以上，请检查发送方电脑的系统时间"
+            ),
+            StoreError::CaseTooLong { max, .. } => {
+                format!("该办件的记录已达上限（{max} 条），不能再添加")
+            }
+            StoreError::ForgedAuthor { author, .. } => {
+                format!("上级节点不得下发本站辖区内站点（{author}）名义的记录")
             }
             StoreError::InBatch { index, source } => {
                 format!("第 {} 条记录：{}", index + 1, source.message_zh())
@@ -93,6 +128,16 @@ pub enum Admission {
     FromChild(StationCode),
     /// Pulled from the parent: only cases that originated in this node's subtree.
     FromParent,
+}
+
+/// An event waiting in the outbox for the parent.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    /// Its position in the outbox.
+    pub seq: i64,
+    /// How often the parent refused it so far.
+    pub attempts: i64,
+    pub event: Event,
 }
 
 /// The result of an append.
@@ -144,7 +189,32 @@ pub struct CaseStore {
     uplink: Option<StationCode>,
     /// The local sequence number of the last stored event; wakes long-polls and the forwarder.
     changes: Arc<tokio::sync::watch::Sender<i64>>,
+    limits: AppendLimits,
 }
+
+/// What every append checks besides the state machine (`[events]` in the settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendLimits {
+    /// The most events one case may have; a longer log is refused with a clear error.
+    pub max_events_per_case: u64,
+    /// How far ahead of this node's clock an event may be dated. An event from further in the
+    /// future is refused (its author's clock is wrong); late events, such as an offline
+    /// station's backlog, are always accepted.
+    pub future_tolerance: time::Duration,
+}
+
+impl Default for AppendLimits {
+    fn default() -> Self {
+        AppendLimits {
+            max_events_per_case: 10_000,
+            future_tolerance: time::Duration::minutes(5),
+        }
+    }
+}
+
+/// The key of the PostgreSQL advisory lock that serialises appends across connections and
+/// replicas (ASCII "bangbanA"). See [`CaseStore::append_batch`].
+const APPEND_LOCK_KEY: i64 = 0x6261_6E67_6261_6E41;
 
 /// Milliseconds since the Unix epoch, the stored form of every instant.
 pub fn to_ms(t: OffsetDateTime) -> i64 {
@@ -168,7 +238,18 @@ impl CaseStore {
             calendar,
             uplink: None,
             changes: Arc::new(tokio::sync::watch::channel(0).0),
+            limits: AppendLimits::default(),
         }
+    }
+
+    /// Sets the limits every append checks.
+    pub fn with_limits(mut self, limits: AppendLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> AppendLimits {
+        self.limits
     }
 
     /// Queues, for the parent, the events of cases escalated above `me` (see [`CaseStore`]).
@@ -213,12 +294,7 @@ impl CaseStore {
         cursor: Option<(&str, i64)>,
         now: OffsetDateTime,
     ) -> Result<Vec<Appended>, StoreError> {
-        let mut tx = match self.db.backend() {
-            // Take the write lock first: a deferred transaction that reads and then writes can
-            // fail outright under WAL instead of waiting for the busy timeout.
-            Backend::Sqlite => self.db.pool().begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.db.pool().begin().await?,
-        };
+        let mut tx = self.begin_write().await?;
         let mut outcomes = Vec::with_capacity(events.len());
         let mut last_seq = None;
         for (index, ev) in events.iter().enumerate() {
@@ -252,6 +328,34 @@ impl CaseStore {
         Ok(outcomes)
     }
 
+    /// Begins a transaction that appends events, holding the database's one append lock until
+    /// it ends.
+    ///
+    /// INVARIANT: events commit in the order of their local sequence numbers. A child's pull
+    /// reads "every event after my cursor": were an event with a lower `seq` to commit after one
+    /// with a higher `seq` had been served, the cursor would already have passed it and the child
+    /// would never receive it. SQLite has one writer (`BEGIN IMMEDIATE` takes the write lock
+    /// before the first read, so a read-then-write transaction waits instead of failing under
+    /// WAL). PostgreSQL assigns `seq` at insert and commits concurrently, so every append takes
+    /// one transaction-scoped advisory lock first: appends run one at a time on the database,
+    /// across connections and across district replicas. The cost is that appends do not run in
+    /// parallel, which they barely would anyway: each one is a few indexed statements.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.db.backend() {
+            Backend::Sqlite => self.db.pool().begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => {
+                let mut tx = self.db.pool().begin().await?;
+                sqlx::query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
+                    .bind(APPEND_LOCK_KEY)
+                    .execute(&mut *tx)
+                    .await?;
+                tx
+            }
+        })
+    }
+
     async fn append_in(
         &self,
         conn: &mut AnyConnection,
@@ -277,33 +381,52 @@ impl CaseStore {
             };
         }
 
-        if self.db.backend() == Backend::Postgres {
-            // Serialise appends to one case across connections (and replicas).
-            sqlx::query("SELECT case_id FROM cases WHERE case_id = $1 FOR UPDATE")
-                .bind(&case_id)
-                .fetch_optional(&mut *conn)
-                .await?;
-        }
-        let history = load_events(&mut *conn, &case_id).await?;
-        let is_new = history.is_empty();
-        if let Admission::FromChild(peer) = admission
-            && !peer.is_same_or_ancestor_of(&ev.author)
-        {
-            return Err(StoreError::OutsideSubtree {
-                peer,
-                case_id: ev.case_id,
+        if ev.occurred_at - now > self.limits.future_tolerance {
+            return Err(StoreError::FromTheFuture {
+                event_id: ev.event_id,
+                occurred_at: ev.occurred_at,
+                tolerance_secs: self.limits.future_tolerance.whole_seconds(),
             });
         }
+        match admission {
+            Admission::FromChild(peer) if !peer.is_same_or_ancestor_of(&ev.author) => {
+                return Err(StoreError::OutsideSubtree {
+                    peer,
+                    case_id: ev.case_id,
+                });
+            }
+            // A parent relays what was written above this node, never what was written in its
+            // subtree: those events went up from here, and a parent cannot forge them.
+            Admission::FromParent
+                if self
+                    .uplink
+                    .is_some_and(|me| me.is_same_or_ancestor_of(&ev.author)) =>
+            {
+                return Err(StoreError::ForgedAuthor {
+                    event_id: ev.event_id,
+                    author: ev.author,
+                });
+            }
+            _ => {}
+        }
+        let current = self.current_state(&mut *conn, &case_id).await?;
+        let is_new = current.is_none();
         if is_new && admission != Admission::Local && !ev.kind().opens_case() {
             // The sender must send a case's log from its beginning.
             return Err(StoreError::UnknownCase(ev.case_id));
         }
-        let state = if is_new {
-            CaseState::open(ev)?
-        } else {
-            let mut state = fold(&history)?;
-            state.apply(ev)?;
-            state
+        let state = match current {
+            None => CaseState::open(ev)?,
+            Some(mut state) => {
+                if state.version >= self.limits.max_events_per_case {
+                    return Err(StoreError::CaseTooLong {
+                        case_id: ev.case_id,
+                        max: self.limits.max_events_per_case,
+                    });
+                }
+                state.apply(ev)?;
+                state
+            }
         };
         match admission {
             Admission::FromChild(peer) if !peer.is_same_or_ancestor_of(&state.origin) => {
@@ -341,8 +464,9 @@ impl CaseStore {
             sqlx::query(
                 "INSERT INTO cases (case_id, case_no, origin, holder, stage, item_code, item_name, \
                  applicant_display, suspended, opened_at, accepted_at, due_date, closed_at, visits, \
-                 version, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                 version, updated_at, state_doc) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                 $17)",
             )
             .bind(&case_id)
             .bind(state.case_no.to_string())
@@ -360,13 +484,14 @@ impl CaseStore {
             .bind(i64::from(state.visits))
             .bind(version)
             .bind(now_ms)
+            .bind(state.to_stored())
             .execute(&mut *conn)
             .await?;
         } else {
             sqlx::query(
                 "UPDATE cases SET holder = $2, stage = $3, item_code = $4, item_name = $5, \
                  applicant_display = $6, suspended = $7, accepted_at = $8, due_date = $9, \
-                 closed_at = $10, visits = $11, version = $12, updated_at = $13 \
+                 closed_at = $10, visits = $11, version = $12, updated_at = $13, state_doc = $14 \
                  WHERE case_id = $1",
             )
             .bind(&case_id)
@@ -382,6 +507,7 @@ impl CaseStore {
             .bind(i64::from(state.visits))
             .bind(version)
             .bind(now_ms)
+            .bind(state.to_stored())
             .execute(&mut *conn)
             .await?;
         }
@@ -407,6 +533,42 @@ impl CaseStore {
             seq,
             state: Box::new(state),
         })
+    }
+
+    /// The case's state before the next event: its stored snapshot, or the fold of its log when
+    /// the snapshot is missing (a case stored before snapshots existed) or cannot be used (another
+    /// format). `None` for a case not stored here.
+    async fn current_state(
+        &self,
+        conn: &mut AnyConnection,
+        case_id: &str,
+    ) -> Result<Option<CaseState>, StoreError> {
+        let Some(row) = sqlx::query("SELECT state_doc, version FROM cases WHERE case_id = $1")
+            .bind(case_id)
+            .fetch_optional(&mut *conn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let version: i64 = row.try_get("version")?;
+        if let Some(doc) = row.try_get::<Option<String>, _>("state_doc")? {
+            match CaseState::from_stored(&doc) {
+                Ok(state) if i64::try_from(state.version).ok() == Some(version) => {
+                    return Ok(Some(state));
+                }
+                Ok(_) => tracing::warn!(case_id, "stale state snapshot; folding the log"),
+                Err(e) => {
+                    tracing::warn!(case_id, error = %e, "unusable state snapshot; folding the log")
+                }
+            }
+        }
+        let history = load_events(&mut *conn, case_id).await?;
+        if history.is_empty() {
+            return Err(StoreError::Corrupt(format!("case {case_id} has no events")));
+        }
+        fold(&history)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("case {case_id} no longer folds: {e}")))
     }
 
     /// Queues events for the parent. A case is shared upward from the moment its holder is above
@@ -462,26 +624,45 @@ impl CaseStore {
         Ok(())
     }
 
-    /// Up to `limit` queued events for the parent, oldest first, with their outbox positions.
-    pub async fn outbox_peek(&self, limit: u32) -> Result<Vec<(i64, Event)>, StoreError> {
+    /// Up to `limit` queued events for the parent, oldest first.
+    pub async fn outbox_peek(&self, limit: u32) -> Result<Vec<Queued>, StoreError> {
         let rows = sqlx::query(
-            "SELECT o.seq AS seq, e.doc AS doc FROM outbox o \
+            "SELECT o.seq AS seq, o.attempts AS attempts, e.doc AS doc FROM outbox o \
              JOIN case_events e ON e.event_id = o.event_id ORDER BY o.seq LIMIT $1",
         )
         .bind(i64::from(limit))
         .fetch_all(self.db.pool())
         .await?;
-        seq_and_events(&rows)
+        rows.iter()
+            .map(|r| {
+                Ok(Queued {
+                    seq: r.try_get("seq")?,
+                    attempts: r.try_get("attempts")?,
+                    event: parse_doc(&r.try_get::<String, _>("doc")?)?,
+                })
+            })
+            .collect()
     }
 
-    /// Forgets queued events up to and including outbox position `up_to` (the parent committed
-    /// them).
-    pub async fn outbox_ack(&self, up_to: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM outbox WHERE seq <= $1")
-            .bind(up_to)
-            .execute(self.db.pool())
-            .await?;
-        Ok(done.rows_affected())
+    /// Forgets the queued events the parent committed. Exactly these rows go: never "everything
+    /// up to a position", which could take a row that was queued meanwhile.
+    pub async fn outbox_ack(&self, events: &[EventId]) -> Result<u64, StoreError> {
+        let mut done = 0;
+        let mut tx = self.db.pool().begin().await?;
+        for chunk in events.chunks(200) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "DELETE FROM outbox WHERE event_id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            done += q.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(done)
     }
 
     /// How many events wait for the parent.
