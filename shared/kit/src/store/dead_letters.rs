@@ -166,26 +166,17 @@ impl CaseStore {
         cursor: (&str, i64),
         now: OffsetDateTime,
     ) -> Result<PullApplied, StoreError> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_append().await?;
         let mut applied = PullApplied::default();
-        let mut last_seq = None;
         for ev in events {
-            // A refusal is decided before anything of the event is written (see append_in), so
-            // the transaction goes on cleanly after one.
-            match self
-                .append_in(&mut tx, ev, Admission::FromParent, now)
-                .await
-            {
-                Ok(Appended::Stored { seq, .. }) => {
-                    applied.stored += 1;
-                    last_seq = Some(seq);
-                }
+            match tx.append(ev, Admission::FromParent, now).await {
+                Ok(Appended::Stored { .. }) => applied.stored += 1,
                 Ok(Appended::Duplicate) => applied.duplicates += 1,
                 Err(e) if e.is_client_error() => {
                     use bangban_domain::Bilingual;
                     tracing::warn!(event_id = %ev.event_id, case_id = %ev.case_id, error = %e, "event pulled from the parent refused; set aside as a dead letter");
                     insert(
-                        &mut tx,
+                        tx.conn(),
                         Direction::Down,
                         ev,
                         e.code(),
@@ -199,19 +190,8 @@ impl CaseStore {
                 Err(e) => return Err(e),
             }
         }
-        sqlx::query(
-            "INSERT INTO cursors (peer, position, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (peer) DO UPDATE SET position = $2, updated_at = $3",
-        )
-        .bind(cursor.0)
-        .bind(cursor.1)
-        .bind(to_ms(now))
-        .execute(&mut *tx)
-        .await?;
+        tx.save_cursor(cursor.0, cursor.1, now).await?;
         tx.commit().await?;
-        if let Some(seq) = last_seq {
-            self.changes.send_replace(seq);
-        }
         Ok(applied)
     }
 
@@ -269,7 +249,7 @@ impl CaseStore {
         now: OffsetDateTime,
     ) -> Result<DeadLetter, DeadLetterError> {
         let letter = self.open_dead_letter(id).await?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_append().await?;
         match letter.direction {
             Direction::Up => {
                 sqlx::query(
@@ -278,22 +258,18 @@ impl CaseStore {
                 )
                 .bind(letter.event.event_id.to_string())
                 .bind(to_ms(now))
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await?;
             }
-            Direction::Down => {
-                match self
-                    .append_in(&mut tx, &letter.event, Admission::FromParent, now)
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(e) if e.is_client_error() => return Err(DeadLetterError::StillRefused(e)),
-                    Err(e) => return Err(e.into()),
-                }
-            }
+            Direction::Down => match tx.append(&letter.event, Admission::FromParent, now).await {
+                Ok(_) => {}
+                Err(e) if e.is_client_error() => return Err(DeadLetterError::StillRefused(e)),
+                Err(e) => return Err(e.into()),
+            },
         }
-        resolve(&mut tx, id, "retried", None, now).await?;
+        resolve(tx.conn(), id, "retried", None, now).await?;
         tx.commit().await?;
+        // Wake the forwarder for an upward retry.
         self.changes.send_modify(|_| {});
         tracing::info!(id, event_id = %letter.event.event_id, direction = letter.direction.as_str(), "dead letter retried");
         Ok(self.open_or_resolved(id).await?)

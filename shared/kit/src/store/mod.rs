@@ -130,6 +130,66 @@ pub enum Admission {
     FromParent,
 }
 
+/// An open append transaction (see [`CaseStore::begin_append`]). Dropping it rolls back.
+pub struct AppendTx<'s> {
+    store: &'s CaseStore,
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    last_seq: Option<i64>,
+}
+
+impl AppendTx<'_> {
+    /// Appends one event. A refusal (a client error) is decided before anything of the event is
+    /// written, so the transaction may go on after one; after a database error, drop it.
+    pub async fn append(
+        &mut self,
+        ev: &Event,
+        admission: Admission,
+        now: OffsetDateTime,
+    ) -> Result<Appended, StoreError> {
+        let outcome = self
+            .store
+            .append_in(&mut self.tx, ev, admission, now)
+            .await?;
+        if let Appended::Stored { seq, .. } = &outcome {
+            self.last_seq = Some(*seq);
+        }
+        Ok(outcome)
+    }
+
+    /// Saves the position of a pull from `peer` with the events it brought.
+    pub async fn save_cursor(
+        &mut self,
+        peer: &str,
+        position: i64,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO cursors (peer, position, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (peer) DO UPDATE SET position = $2, updated_at = $3",
+        )
+        .bind(peer)
+        .bind(position)
+        .bind(to_ms(now))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The connection, for writes that belong with the appends (dead letters).
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// Commits, then wakes long-polls and the forwarder.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        if let Some(seq) = self.last_seq {
+            self.store.changes.send_replace(seq);
+        }
+        Ok(())
+    }
+}
+
 /// An event waiting in the outbox for the parent.
 #[derive(Debug, Clone)]
 pub struct Queued {
@@ -294,38 +354,33 @@ impl CaseStore {
         cursor: Option<(&str, i64)>,
         now: OffsetDateTime,
     ) -> Result<Vec<Appended>, StoreError> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_append().await?;
         let mut outcomes = Vec::with_capacity(events.len());
-        let mut last_seq = None;
         for (index, ev) in events.iter().enumerate() {
-            let outcome = self
-                .append_in(&mut tx, ev, admission, now)
+            let outcome = tx
+                .append(ev, admission, now)
                 .await
                 .map_err(|e| StoreError::InBatch {
                     index,
                     source: Box::new(e),
                 })?;
-            if let Appended::Stored { seq, .. } = &outcome {
-                last_seq = Some(*seq);
-            }
             outcomes.push(outcome);
         }
         if let Some((peer, position)) = cursor {
-            sqlx::query(
-                "INSERT INTO cursors (peer, position, updated_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (peer) DO UPDATE SET position = $2, updated_at = $3",
-            )
-            .bind(peer)
-            .bind(position)
-            .bind(to_ms(now))
-            .execute(&mut *tx)
-            .await?;
+            tx.save_cursor(peer, position, now).await?;
         }
         tx.commit().await?;
-        if let Some(seq) = last_seq {
-            self.changes.send_replace(seq);
-        }
         Ok(outcomes)
+    }
+
+    /// Begins an append transaction that the caller holds: its appends commit together, and
+    /// in `seq` order with every other append of the database (see [`CaseStore::begin_write`]).
+    pub async fn begin_append(&self) -> Result<AppendTx<'_>, StoreError> {
+        Ok(AppendTx {
+            store: self,
+            tx: self.begin_write().await?,
+            last_seq: None,
+        })
     }
 
     /// Begins a transaction that appends events, holding the database's one append lock until

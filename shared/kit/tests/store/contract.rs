@@ -8,6 +8,8 @@ use time::macros::datetime;
 
 use crate::support::*;
 
+pub use crate::hardening::*;
+
 fn stored(outcome: Appended) -> (i64, Box<bangban_domain::case::CaseState>) {
     match outcome {
         Appended::Stored { seq, state } => (seq, state),

@@ -6,6 +6,7 @@
 mod contract;
 #[path = "../common/databases.rs"]
 mod databases;
+mod hardening;
 mod support;
 
 /// Generates `sqlite` and `postgres` variants of a contract test `contract::$name(store)`.
@@ -45,6 +46,14 @@ both_backends!(
     case_numbers_count_per_station_and_day,
     concurrent_appends_to_one_case_are_all_kept_in_order,
     unknown_case_reads_as_none,
+    a_pull_never_skips_an_event_still_in_flight,
+    a_refused_pulled_event_is_set_aside_and_the_rest_stored,
+    an_event_the_parent_refuses_for_good_becomes_a_dead_letter_until_retried,
+    the_outbox_forgets_exactly_the_acknowledged_events,
+    appends_apply_to_the_stored_state_and_fold_when_it_is_unusable,
+    a_case_is_capped_at_its_event_limit,
+    events_from_the_future_are_refused_and_late_ones_kept_with_their_arrival,
+    a_parent_cannot_send_events_authored_in_the_child_subtree,
 );
 
 #[tokio::test]
@@ -66,6 +75,32 @@ async fn sqlite_connections_use_wal_and_foreign_keys() {
         .await
         .unwrap();
     assert!(row.try_get::<i64, _>(0).unwrap() >= 1000);
+}
+
+/// An acknowledged push must survive power loss: every pooled connection syncs each commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_pooled_sqlite_connection_commits_with_synchronous_full() {
+    use sqlx::Row;
+    let (store, _guard) = support::sqlite_store().await;
+    // Hold as many connections as the pool gives, so that each one is asked.
+    let mut held = Vec::new();
+    while let Ok(Ok(conn)) = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        store.db().pool().acquire(),
+    )
+    .await
+    {
+        held.push(conn);
+    }
+    assert!(held.len() >= 2, "the pool has {} connections", held.len());
+    for conn in &mut held {
+        let row = sqlx::query("PRAGMA synchronous")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        // 2 = FULL (0 OFF, 1 NORMAL, 3 EXTRA).
+        assert_eq!(row.try_get::<i64, _>(0).unwrap(), 2);
+    }
 }
 
 #[tokio::test]
