@@ -536,9 +536,9 @@ pub async fn run(
             me: rt.me,
             topology,
         });
-        let app = crate::sync::server::routes(sync)
-            .merge(crate::http::health_routes(internode_readiness))
-            .layer(crate::http::trace_layer());
+        let app =
+            crate::sync::server::routes(sync, crate::http::health_routes(internode_readiness))
+                .layer(crate::http::trace_layer());
         tracing::info!(listen = %listener.local_addr()?, "inter-node (mTLS) listener ready");
         let district = rt.me.district();
         let stop = stopped(stop_rx.clone());

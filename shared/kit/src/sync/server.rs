@@ -39,19 +39,18 @@ pub struct SyncServer {
 #[derive(Debug, Clone, Copy)]
 struct Child(StationCode);
 
-/// `/v1/…` routes for children. The node adds `/healthz` and `/readyz`, open to any
-/// authenticated peer.
-pub fn routes(state: Arc<SyncServer>) -> Router {
-    let v1 = Router::new()
+/// The inter-node listener's routes: `/v1/…` for children, and `health` (the node's
+/// `/healthz` and `/readyz`). Every route, health included, answers direct children only: a
+/// node has no business asking another node's state unless it is linked to it.
+pub fn routes(state: Arc<SyncServer>, health: Router) -> Router {
+    Router::new()
         .route("/v1/events", post(push).get(pull))
         .route("/v1/cases/{case_id}/events", get(case_events))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            require_direct_child,
-        ))
+        .with_state(state.clone())
+        .merge(health)
+        .route_layer(middleware::from_fn_with_state(state, require_direct_child))
         .layer(DefaultBodyLimit::max(MAX_PUSH_BYTES))
-        .with_state(state);
-    Router::new().merge(v1).fallback(crate::http::fallback)
+        .fallback(crate::http::fallback)
 }
 
 // SECURITY-CRITICAL: the only gate between a verified certificate and the inter-node handlers.

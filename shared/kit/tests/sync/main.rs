@@ -1,0 +1,47 @@
+//! The link between a child and its parent over real mutual TLS on loopback, with real stores:
+//! the child checks who its parent is, refused events become dead letters in both directions
+//! while the rest flows on, and the refusal matrix of the inter-node API.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../common/databases.rs"]
+mod databases;
+mod link;
+mod matrix;
+mod support;
+
+/// Generates `sqlite` and `postgres` variants of `link::$name(parent_db)`: the parent's store on
+/// either backend (the district runs on PostgreSQL in production); the child is always SQLite.
+macro_rules! parent_on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod parent_on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (db, _guard) = crate::databases::sqlite_db().await;
+                    crate::link::$name(db).await;
+                }
+            )*
+        }
+        mod parent_on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (db, guard) = crate::databases::postgres_db().await;
+                    crate::link::$name(db).await;
+                    guard.drop_database().await;
+                }
+            )*
+        }
+    };
+}
+
+parent_on_both_backends!(
+    an_event_the_parent_refuses_is_set_aside_and_the_events_behind_it_arrive,
+    a_pulled_event_the_child_refuses_is_set_aside_and_the_link_flows_on,
+    the_refusal_matrix,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sibling_on_the_parents_address_receives_nothing_and_the_outbox_stays() {
+    link::a_sibling_on_the_parents_address_receives_nothing_and_the_outbox_stays().await;
+}

@@ -1,0 +1,292 @@
+//! A parent's inter-node server (the kit's real sync routes behind `serve_mtls`) and a child's
+//! store and client, with certificates made here.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use bangban_domain::calendar::WorkingCalendar;
+use bangban_domain::event::*;
+use bangban_domain::ident::{MobileNumber, ResidentId};
+use bangban_domain::station::{StationCode, Tier};
+use bangban_domain::topology::Topology;
+use bangban_kit::db::Db;
+use bangban_kit::pki::{Ca, new_node_key_and_cert_for_hosts};
+use bangban_kit::store::{AppendLimits, CaseStore};
+use bangban_kit::sync::server::{SyncServer, routes};
+use bangban_kit::tls::{NodeCredentials, https_client, install_crypto_provider, serve_mtls};
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+pub const DISTRICT: &str = "410402000000";
+pub const TOWN: &str = "410402001000";
+pub const VILLAGE: &str = "410402001001";
+pub const SIBLING: &str = "410402001002";
+/// Listed in the test tree with its period ended: retired.
+pub const RETIRED: &str = "410402001003";
+pub const OTHER_TOWN: &str = "410402002000";
+pub const OTHER_TOWN_VILLAGE: &str = "410402002001";
+
+pub fn code(s: &str) -> StationCode {
+    StationCode::parse(s).unwrap()
+}
+
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+pub fn calendar() -> Arc<WorkingCalendar> {
+    Arc::new(
+        WorkingCalendar::from_json(include_str!("../../../../deploy/policy/calendar.json"))
+            .unwrap(),
+    )
+}
+
+/// The district's real tree, with [`RETIRED`] retired at the end of 2024.
+pub fn topology() -> Arc<Topology> {
+    let mut tree: serde_json::Value =
+        serde_json::from_str(include_str!("../../../../deploy/topology/xinhua.json")).unwrap();
+    for station in tree["stations"].as_array_mut().unwrap() {
+        if station["code"] == RETIRED {
+            station["valid_until"] = serde_json::json!("2024-12-31");
+        }
+    }
+    Arc::new(Topology::from_json(&tree.to_string()).unwrap())
+}
+
+/// A fresh CA of the test district (with the crypto provider and test logging installed).
+pub fn district_ca() -> Ca {
+    install_crypto_provider();
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("bangban_kit=debug")
+        .try_init();
+    Ca::generate(code(DISTRICT), now(), 365).unwrap()
+}
+
+/// Credentials for `station` from `ca`, naming 127.0.0.1 (a parent dialled on loopback), and
+/// trusting `trusted`.
+pub fn creds(ca: &Ca, station: &str, trusted: &Ca) -> NodeCredentials {
+    let (cert, key) =
+        new_node_key_and_cert_for_hosts(ca, code(station), &["127.0.0.1"], now(), 30).unwrap();
+    NodeCredentials::from_pem(
+        cert.as_bytes(),
+        key.as_bytes(),
+        trusted.cert_pem().as_bytes(),
+    )
+    .unwrap()
+}
+
+/// A running inter-node server with the given credentials and router.
+pub struct Server {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Server {
+    pub async fn spawn(creds: &NodeCredentials, app: Router) -> Server {
+        let config = bangban_kit::tls::server_config(creds, Vec::new()).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(serve_mtls(
+            listener,
+            config,
+            code(DISTRICT),
+            app,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Server {
+            addr,
+            stop: Some(stop),
+        }
+    }
+
+    pub fn url(&self) -> url::Url {
+        url::Url::parse(&format!("https://127.0.0.1:{}/", self.addr.port())).unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The parent (a town) serving its villages with the kit's real routes.
+pub struct Parent {
+    pub store: CaseStore,
+    pub server: Server,
+}
+
+impl Parent {
+    pub async fn start(ca: &Ca, db: Db, limits: AppendLimits) -> Parent {
+        let store = CaseStore::new(db, calendar()).with_limits(limits);
+        let sync = Arc::new(SyncServer {
+            store: store.clone(),
+            me: code(TOWN),
+            topology: topology(),
+        });
+        let health =
+            bangban_kit::http::health_routes(Arc::new(bangban_kit::node::StoreReadiness {
+                store: store.clone(),
+            }));
+        let server = Server::spawn(&creds(ca, TOWN, ca), routes(sync, health)).await;
+        Parent { store, server }
+    }
+}
+
+/// The child (a village): its own SQLite store queuing for the town, and its client.
+pub struct Child {
+    pub store: CaseStore,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Child {
+    pub async fn new(ca: &Ca, limits: AppendLimits) -> Child {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::databases::open_sqlite(&dir.path().join("village.sqlite")).await;
+        let store = CaseStore::new(db, calendar())
+            .with_uplink(code(VILLAGE))
+            .with_limits(limits);
+        let client = https_client(&creds(ca, VILLAGE, ca), Vec::new(), code(TOWN)).unwrap();
+        Child {
+            store,
+            client,
+            _dir: dir,
+        }
+    }
+}
+
+/// Limits whose clock tolerance is `secs`.
+pub fn tolerance(secs: i64) -> AppendLimits {
+    AppendLimits {
+        future_tolerance: time::Duration::seconds(secs),
+        ..AppendLimits::default()
+    }
+}
+
+/// Events of one case taken in at the village.
+#[derive(Clone)]
+pub struct CaseBuilder {
+    pub case_id: CaseId,
+    pub case_no: CaseNumber,
+    pub at: OffsetDateTime,
+}
+
+impl CaseBuilder {
+    pub fn new(seq: u32) -> Self {
+        let at = now() - time::Duration::hours(1);
+        CaseBuilder {
+            case_id: CaseId::from_uuid(Uuid::now_v7()),
+            case_no: CaseNumber::new(code(VILLAGE), at.date(), seq).unwrap(),
+            at,
+        }
+    }
+
+    pub fn event(&self, author: &str, minutes: i64, body: EventBody) -> Event {
+        Event {
+            event_id: EventId::from_uuid(Uuid::now_v7()),
+            case_id: self.case_id,
+            author: code(author),
+            actor: Some("operator1".into()),
+            occurred_at: self.at + time::Duration::minutes(minutes),
+            body,
+        }
+    }
+
+    /// Taken in, reviewed, delegated and escalated to the town.
+    pub fn escalated(&self) -> Vec<Event> {
+        vec![
+            self.event(
+                VILLAGE,
+                0,
+                EventBody::ApplicationReceived(Application {
+                    case_no: self.case_no,
+                    channel: Channel::Window,
+                    item: ItemRef {
+                        code: "410402-JY-001".into(),
+                        name: "食品经营许可".into(),
+                        case_type: CaseType::Promised,
+                        promised_days: 5,
+                    },
+                    applicant: Applicant::Person {
+                        name: "张三".into(),
+                        id_number: ResidentId::parse("11010519491231002X").unwrap(),
+                        phone: MobileNumber::parse("13812345678").unwrap(),
+                    },
+                }),
+            ),
+            self.event(
+                VILLAGE,
+                1,
+                EventBody::PreReviewed(PreReview {
+                    materials: vec![MaterialVerdict {
+                        name: "营业执照".into(),
+                        verdict: Verdict::Conforming,
+                        remark: None,
+                    }],
+                }),
+            ),
+            self.event(
+                VILLAGE,
+                2,
+                EventBody::DelegationSigned(Delegation {
+                    agreement_no: "WT-0001".into(),
+                    agent_name: "李四".into(),
+                    delivery: Delivery::HallPickup,
+                }),
+            ),
+            self.event(
+                VILLAGE,
+                3,
+                EventBody::Escalated(Escalation {
+                    to_tier: Tier::Town,
+                    reason: "须由街道审批".into(),
+                }),
+            ),
+        ]
+    }
+
+    pub fn comment(&self, author: &str, minutes: i64, text: &str) -> Event {
+        self.event(
+            author,
+            minutes,
+            EventBody::Commented(Comment { text: text.into() }),
+        )
+    }
+
+    pub fn accepted(&self, minutes: i64) -> Event {
+        self.event(
+            TOWN,
+            minutes,
+            EventBody::AcceptedUpstream(Note { note: None }),
+        )
+    }
+}
+
+/// Appends `events` as local events of `store`.
+pub async fn append_all(store: &CaseStore, events: &[Event]) {
+    for ev in events {
+        store.append(ev, now()).await.unwrap();
+    }
+}
+
+/// A router that counts every request it gets and answers 200 `{}` to each.
+pub fn counting_router(hits: Arc<AtomicUsize>) -> Router {
+    Router::new().fallback(move || {
+        let hits = hits.clone();
+        async move {
+            hits.fetch_add(1, Ordering::SeqCst);
+            axum::Json(serde_json::json!({"stored": 0, "duplicates": 0, "events": [], "next": 0}))
+        }
+    })
+}
