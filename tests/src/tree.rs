@@ -39,10 +39,49 @@ fn parent_of(code: &str) -> Option<String> {
     c.parent().map(|p| p.to_string())
 }
 
+/// Where the district node keeps its data (stations are always on SQLite).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DistrictDb {
+    Sqlite,
+    /// A fresh database on the PostgreSQL server of `PG_TEST_URL` (scripts/test.sh starts one;
+    /// the cluster and its databases are removed when the test command ends).
+    Postgres,
+}
+
+/// Creates a fresh database on the test server and returns its URL.
+async fn fresh_postgres_database() -> String {
+    let admin_url = std::env::var("PG_TEST_URL").expect(
+        "PG_TEST_URL is not set: the PostgreSQL half of the cross-tier tests needs a real \
+         server. Run ./scripts/test.sh, which starts one",
+    );
+    let admin = bangban_kit::db::Db::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at PG_TEST_URL: {e}"));
+    let name = format!("bangban_tree_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(admin.pool())
+        .await
+        .expect("create the test database");
+    admin.close().await;
+    let mut url = url::Url::parse(&admin_url).expect("PG_TEST_URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
 impl Tree {
     /// Writes configs, a CA, certificates and one operator per node, then starts the nodes in
-    /// `codes` (parents before children) and waits until each is ready.
+    /// `codes` (parents before children) and waits until each is ready. The district is on
+    /// SQLite.
     pub async fn start(root: &Path, codes: &[&str]) -> Tree {
+        Tree::start_on(root, codes, DistrictDb::Sqlite).await
+    }
+
+    /// As [`Tree::start`], with the district's database on `district_db`.
+    pub async fn start_on(root: &Path, codes: &[&str], district_db: DistrictDb) -> Tree {
+        let district_url = match district_db {
+            DistrictDb::Sqlite => "sqlite://node.sqlite".to_owned(),
+            DistrictDb::Postgres => fresh_postgres_database().await,
+        };
         let ca_dir = root.join("ca");
         crate::ca_init(&ca_dir);
         let mut tree = Tree {
@@ -67,7 +106,13 @@ impl Tree {
             let parent_api = parent_of(code)
                 .and_then(|p| tree.nodes.get(&p))
                 .and_then(|p| p.api.clone());
-            let config = node_config(code, ui_port, api_port, parent_api.as_deref());
+            let config = node_config(
+                code,
+                ui_port,
+                api_port,
+                parent_api.as_deref(),
+                &district_url,
+            );
             std::fs::create_dir_all(&dir).expect("node folder");
             std::fs::write(dir.join("node.toml"), &config).expect("config");
             let kind = if tier == bangban_domain::station::Tier::District {
@@ -115,6 +160,21 @@ impl Tree {
 
     pub fn node(&mut self, code: &str) -> &mut TreeNode {
         self.nodes.get_mut(code).expect("node in tree")
+    }
+
+    /// A new operator session at `code` (its bearer token), e.g. one per concurrent operator.
+    pub async fn login(&self, code: &str) -> String {
+        let ui = &self.nodes.get(code).expect("node in tree").ui;
+        let res = self
+            .http
+            .post(format!("{ui}/api/v1/login"))
+            .json(&json!({"username": "operator", "password": PASSWORD}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(res.status(), 200, "login at {code}");
+        let body: Value = res.json().await.expect("login body");
+        body["token"].as_str().expect("token").to_owned()
     }
 
     async fn token(&mut self, code: &str) -> String {
@@ -307,14 +367,20 @@ fn code_of(code: &str) -> bangban_domain::station::StationCode {
     bangban_domain::station::StationCode::parse(code).expect("station code")
 }
 
-fn node_config(code: &str, ui: u16, api: Option<u16>, parent_api: Option<&str>) -> String {
+fn node_config(
+    code: &str,
+    ui: u16,
+    api: Option<u16>,
+    parent_api: Option<&str>,
+    district_url: &str,
+) -> String {
     let ws = workspace();
     let is_district = code == DISTRICT;
     let mut c = format!(
         "[node]\ncode = \"{code}\"\nname = \"测试站点 {code}\"\n[http]\nlisten = \"127.0.0.1:{ui}\"\n"
     );
     if is_district {
-        c.push_str("[database]\nurl = \"sqlite://node.sqlite\"\n");
+        c.push_str(&format!("[database]\nurl = \"{district_url}\"\n"));
     } else {
         c.push_str("[database]\npath = \"node.sqlite\"\n");
         if let Some(p) = parent_api {
