@@ -56,6 +56,7 @@ pub async fn serve_with(
         internode,
         parent: None,
         body_limit_bytes: config.http.body_limit_kib * 1024,
+        limits: config.limits,
     };
     bangban_kit::node::run(rt, ui_listener, shutdown).await?;
     tracing::info!("district node stopped");

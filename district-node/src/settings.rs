@@ -13,7 +13,9 @@ use bangban_kit::config::{
 use bangban_kit::db::{Backend, sqlite_url};
 use bangban_kit::node::{
     HttpSettings, InternodeSettings, NodeSettings, PolicySettings, TlsFiles, TlsSettings,
+    node_limits,
 };
+use bangban_kit::serve::NodeLimits;
 use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("defaults.toml");
@@ -71,6 +73,8 @@ pub struct Config {
     pub catalogue: Catalogue,
     pub log: LogSettings,
     pub reconcile: cron::Schedule,
+    /// The bounds of the UI/API and inter-node listeners.
+    pub limits: NodeLimits,
 }
 
 impl std::fmt::Debug for Config {
@@ -123,6 +127,7 @@ impl Settings {
         let (database_url, backend) = check_database_url(&self.database.url, base.as_deref())?;
         let reconcile = check_cron("jobs.reconcile", &self.jobs.reconcile)?;
         let internode_listen = self.internode.check()?;
+        let limits = node_limits(&self.http, &self.internode);
         let tls = self.tls.check(base.as_deref())?;
         if internode_listen.is_some() && tls.is_none() {
             return Err(SettingsError::invalid(
@@ -161,6 +166,7 @@ impl Settings {
             catalogue,
             log: self.log,
             reconcile,
+            limits,
         })
     }
 }

@@ -74,6 +74,7 @@ pub async fn serve_with(
         internode,
         parent: config.parent_url.clone().map(|u| (u, link)),
         body_limit_bytes: config.http.body_limit_kib * 1024,
+        limits: config.limits,
     };
     bangban_kit::node::run(rt, ui_listener, shutdown).await?;
     tracing::info!("station node stopped");

@@ -12,7 +12,9 @@ use bangban_kit::config::{
 };
 use bangban_kit::node::{
     HttpSettings, InternodeSettings, NodeSettings, PolicySettings, TlsFiles, TlsSettings,
+    node_limits,
 };
+use bangban_kit::serve::NodeLimits;
 use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("defaults.toml");
@@ -68,6 +70,8 @@ pub struct Config {
     pub catalogue: Catalogue,
     pub log: LogSettings,
     pub reconcile: cron::Schedule,
+    /// The bounds of the UI/API and inter-node listeners.
+    pub limits: NodeLimits,
 }
 
 impl Settings {
@@ -96,6 +100,7 @@ impl Settings {
         };
         let reconcile = check_cron("jobs.reconcile", &self.jobs.reconcile)?;
         let internode_listen = self.internode.check()?;
+        let limits = node_limits(&self.http, &self.internode);
         if internode_listen.is_some() && code.tier() != Tier::Town {
             return Err(SettingsError::invalid(
                 "internode.listen",
@@ -147,6 +152,7 @@ impl Settings {
             catalogue,
             log: self.log,
             reconcile,
+            limits,
         })
     }
 }
