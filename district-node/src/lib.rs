@@ -25,7 +25,7 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 
 /// The district's case store. The district has no parent, so nothing is queued upward.
 pub fn case_store(config: &Config, db: Db) -> CaseStore {
-    CaseStore::new(db, Arc::new(config.calendar.clone())).with_limits(config.limits)
+    CaseStore::new(db, Arc::new(config.calendar.clone())).with_limits(config.event_limits)
 }
 
 /// Runs the node on `ui_listener` until `shutdown` completes; binds the inter-node listener
@@ -61,6 +61,7 @@ pub async fn serve_with(
         internode,
         parent: None,
         body_limit_bytes: config.http.body_limit_kib * 1024,
+        limits: config.limits,
     };
     bangban_kit::node::run(rt, ui_listener, shutdown).await?;
     tracing::info!("district node stopped");

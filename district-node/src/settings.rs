@@ -13,8 +13,9 @@ use bangban_kit::config::{
 use bangban_kit::db::{Backend, sqlite_url};
 use bangban_kit::node::{
     EventSettings, HttpSettings, InternodeSettings, NodeSettings, PolicySettings, TlsFiles,
-    TlsSettings,
+    TlsSettings, node_limits,
 };
+use bangban_kit::serve::NodeLimits;
 use bangban_kit::store::AppendLimits;
 use serde::Deserialize;
 
@@ -69,12 +70,14 @@ pub struct Config {
     /// Where the towns dial the district.
     pub internode_listen: Option<std::net::SocketAddr>,
     pub tls: Option<TlsFiles>,
-    pub limits: AppendLimits,
+    pub event_limits: AppendLimits,
     pub calendar: WorkingCalendar,
     pub topology: Option<Topology>,
     pub catalogue: Catalogue,
     pub log: LogSettings,
     pub reconcile: cron::Schedule,
+    /// The bounds of the UI/API and inter-node listeners.
+    pub limits: NodeLimits,
 }
 
 impl std::fmt::Debug for Config {
@@ -127,8 +130,9 @@ impl Settings {
         let (database_url, backend) = check_database_url(&self.database.url, base.as_deref())?;
         let reconcile = check_cron("jobs.reconcile", &self.jobs.reconcile)?;
         let internode_listen = self.internode.check()?;
+        let limits = node_limits(&self.http, &self.internode);
         let tls = self.tls.check(base.as_deref())?;
-        let limits = self.events.limits()?;
+        let event_limits = self.events.limits()?;
         if internode_listen.is_some() && tls.is_none() {
             return Err(SettingsError::invalid(
                 "tls",
@@ -161,12 +165,13 @@ impl Settings {
             backend,
             internode_listen,
             tls,
-            limits,
+            event_limits,
             calendar,
             topology,
             catalogue,
             log: self.log,
             reconcile,
+            limits,
         })
     }
 }

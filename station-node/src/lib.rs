@@ -26,7 +26,8 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 
 /// The case store of this station, queuing for its parent when it has one.
 pub fn case_store(config: &Config, db: Db) -> CaseStore {
-    let store = CaseStore::new(db, Arc::new(config.calendar.clone())).with_limits(config.limits);
+    let store =
+        CaseStore::new(db, Arc::new(config.calendar.clone())).with_limits(config.event_limits);
     if config.parent_url.is_some() {
         store.with_uplink(config.code)
     } else {
@@ -74,6 +75,7 @@ pub async fn serve_with(
         internode,
         parent: config.parent_url.clone().map(|u| (u, link)),
         body_limit_bytes: config.http.body_limit_kib * 1024,
+        limits: config.limits,
     };
     bangban_kit::node::run(rt, ui_listener, shutdown).await?;
     tracing::info!("station node stopped");

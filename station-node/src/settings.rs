@@ -12,8 +12,9 @@ use bangban_kit::config::{
 };
 use bangban_kit::node::{
     EventSettings, HttpSettings, InternodeSettings, NodeSettings, PolicySettings, TlsFiles,
-    TlsSettings,
+    TlsSettings, node_limits,
 };
+use bangban_kit::serve::NodeLimits;
 use bangban_kit::store::AppendLimits;
 use serde::Deserialize;
 
@@ -66,12 +67,14 @@ pub struct Config {
     /// Where a town's children dial it.
     pub internode_listen: Option<std::net::SocketAddr>,
     pub tls: Option<TlsFiles>,
-    pub limits: AppendLimits,
+    pub event_limits: AppendLimits,
     pub calendar: WorkingCalendar,
     pub topology: Option<Topology>,
     pub catalogue: Catalogue,
     pub log: LogSettings,
     pub reconcile: cron::Schedule,
+    /// The bounds of the UI/API and inter-node listeners.
+    pub limits: NodeLimits,
 }
 
 impl Settings {
@@ -100,6 +103,7 @@ impl Settings {
         };
         let reconcile = check_cron("jobs.reconcile", &self.jobs.reconcile)?;
         let internode_listen = self.internode.check()?;
+        let limits = node_limits(&self.http, &self.internode);
         if internode_listen.is_some() && code.tier() != Tier::Town {
             return Err(SettingsError::invalid(
                 "internode.listen",
@@ -107,7 +111,7 @@ impl Settings {
             ));
         }
         let tls = self.tls.check(base.as_deref())?;
-        let limits = self.events.limits()?;
+        let event_limits = self.events.limits()?;
         if tls.is_none() && (parent_url.is_some() || internode_listen.is_some()) {
             return Err(SettingsError::invalid(
                 "tls",
@@ -147,12 +151,13 @@ impl Settings {
             parent_url,
             internode_listen,
             tls,
-            limits,
+            event_limits,
             calendar,
             topology,
             catalogue,
             log: self.log,
             reconcile,
+            limits,
         })
     }
 }

@@ -250,3 +250,127 @@ fn a_node_refuses_to_start_with_another_stations_certificate() {
         "{err}"
     );
 }
+
+/// Peak and current resident memory of a process, in KiB, from `/proc/<pid>/status`.
+fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {status}"))
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_hundred_parallel_logins_keep_the_node_under_100_mb() {
+    const PASSWORD: &str = "Correct-horse-2026";
+    let root = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = format!(
+        "[node]\ncode = \"410402001001\"\nname = \"第1社区\"\n\
+         [http]\nlisten = \"127.0.0.1:{port}\"\n"
+    );
+    std::fs::write(root.path().join("node.toml"), &config).unwrap();
+    // The account is made by the real command, at the real argon2 cost.
+    bangban_tests::run(
+        "station-node",
+        &[
+            "--config",
+            &root.path().join("node.toml").display().to_string(),
+            "user",
+            "add",
+            "--username",
+            "wangfang",
+            "--display-name",
+            "王芳",
+            "--password",
+            PASSWORD,
+        ],
+    );
+    let mut station = Node::start(Kind::Station, root.path(), port, &config);
+    station.wait_ready(Duration::from_secs(20)).await;
+    let pid = station.pid().unwrap();
+
+    // Half with the right password, half for users that do not exist; each from its own
+    // loopback address, so that throttling lets every one of them reach the password check.
+    // Plain HTTP/1.1 over raw sockets: 600 HTTP clients would cost the test more than the node.
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let started = std::time::Instant::now();
+    let logins = (0..600u16).map(|i| {
+        let [hi, lo] = i.to_be_bytes();
+        let from = std::net::SocketAddr::from(([127, 1, hi, lo], 0));
+        let body = if i % 2 == 0 {
+            serde_json::json!({"username": "wangfang", "password": PASSWORD})
+        } else {
+            serde_json::json!({"username": format!("ghost{i}"), "password": PASSWORD})
+        }
+        .to_string();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(from).unwrap();
+            let mut stream = socket.connect(addr).await.unwrap();
+            let request = format!(
+                "POST /api/v1/login HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut response = String::new();
+            tokio::time::timeout(
+                Duration::from_secs(60),
+                stream.read_to_string(&mut response),
+            )
+            .await
+            .expect("an answer within a minute")
+            .unwrap();
+            let (head, body) = response.split_once("\r\n\r\n").unwrap();
+            let status: u16 = head[9..12].parse().unwrap();
+            let content_type = head.lines().find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-type: ")
+                    .map(str::to_owned)
+            });
+            let body: serde_json::Value = serde_json::from_str(body).unwrap();
+            (status, content_type, body)
+        })
+    });
+    let mut by_status = std::collections::BTreeMap::<u16, usize>::new();
+    for login in logins.collect::<Vec<_>>() {
+        let (status, content_type, body) = login.await.unwrap();
+        *by_status.entry(status).or_default() += 1;
+        match status {
+            200 => assert_eq!(body["username"], "wangfang"),
+            401 => assert_eq!(body["code"], "auth.invalid_credentials"),
+            503 => {
+                assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+                assert_eq!(body["code"], "auth.busy");
+                assert!(!body["message_zh"].as_str().unwrap().is_empty());
+            }
+            other => panic!("unexpected status {other}: {body}"),
+        }
+    }
+    let (peak, now) = memory_kib(pid);
+    eprintln!(
+        "600 logins in {:?}: {by_status:?}; peak RSS {peak} KiB, now {now} KiB",
+        started.elapsed()
+    );
+    assert!(
+        by_status.get(&200).copied().unwrap_or(0) > 0,
+        "no login got through: {by_status:?}"
+    );
+    assert!(
+        peak < 100 * 1024,
+        "peak RSS {peak} KiB (now {now} KiB) after 600 parallel logins {by_status:?}"
+    );
+    // The node still answers.
+    let res = reqwest::get(format!("{}/healthz", station.ui_url))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    station.stop();
+}

@@ -1,18 +1,28 @@
 //! Operator accounts, password login and bearer sessions for the operator API: roles, argon2id
-//! password hashes, lockout after repeated failures, sliding sessions, a login audit trail, and the
+//! password hashes, throttling of failed logins, sliding sessions, a login audit trail, and the
 //! axum pieces (login/logout routes, a `CurrentOperator` extractor) that use them.
 //!
 //! SECURITY-CRITICAL. This module must never log, return or store a password or a session token:
 //! only argon2id PHC strings and one-way token digests reach the database, and the `Debug` of every
 //! type that carries a secret is redacted.
+//!
+//! Login must not be a lever against the node or its operators: argon2 runs on a few dedicated
+//! threads with a bounded queue ([`hashing`]); failures slow the *caller* down instead of locking
+//! the account ([`throttle`] explains the rules); and an unknown user, a wrong password, an
+//! account under attack and a disabled account all answer the same 401 after the same argon2
+//! work, while the audit trail keeps them apart.
+
+mod hashing;
+pub mod throttle;
+
+pub use hashing::{DEFAULT_HASH_WAIT, default_workers};
 
 use std::convert::Infallible;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use argon2::password_hash::Error as HashError;
-use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
+use argon2::{Algorithm, Argon2, Params, Version};
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -23,18 +33,16 @@ use bangban_domain::Bilingual;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use time::{Duration, OffsetDateTime, UtcOffset};
+use time::{Duration, OffsetDateTime};
 
 use crate::db::{Backend, Db};
 use crate::http::{ApiJson, Problem};
 use crate::store::to_ms;
+use hashing::HashPool;
+use throttle::{Source, Throttle};
 
 /// How long a session lives after its last use (sliding expiry).
 pub const SESSION_TTL: Duration = Duration::hours(12);
-/// Consecutive failed logins that lock an account.
-pub const MAX_FAILED_ATTEMPTS: i64 = 5;
-/// How long a locked account stays locked.
-pub const LOCKOUT: Duration = Duration::minutes(15);
 /// Password length bounds, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 128;
@@ -45,8 +53,6 @@ const RENEW_EVERY: Duration = Duration::minutes(1);
 const TOKEN_BYTES: usize = 32;
 /// Domain separation for the token digest (see [`token_digest`]).
 const TOKEN_DIGEST_SALT: &[u8] = b"bangban/session-token/v1";
-/// Operator messages show instants in China Standard Time.
-const CHINA: UtcOffset = time::macros::offset!(+8);
 
 // ---------------------------------------------------------------------------------------------
 // Roles, names and errors
@@ -191,15 +197,13 @@ pub enum AuthError {
     DuplicateUsername(String),
     #[error("no operator {0}")]
     UnknownOperator(String),
+    /// Also the answer for a disabled account: the caller learns nothing about the account.
     #[error("wrong username or password")]
     InvalidCredentials,
-    #[error(
-        "too many failed logins: the account is locked; try again after {} (China time)",
-        show_instant(*until)
-    )]
-    Locked { until: OffsetDateTime },
-    #[error("the account is disabled; ask the district administrator")]
-    Disabled,
+    #[error("too many failed logins: try again in {} seconds", wait_secs(*retry_after))]
+    Throttled { retry_after: Duration },
+    #[error("the node is busy checking other logins; try again in a moment")]
+    Busy,
     #[error("not logged in: log in first")]
     MissingToken,
     #[error("the session has expired or is not valid: log in again")]
@@ -227,17 +231,20 @@ impl AuthError {
             AuthError::InvalidCredentials | AuthError::MissingToken | AuthError::InvalidToken => {
                 StatusCode::UNAUTHORIZED
             }
-            AuthError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AuthError::Disabled => StatusCode::FORBIDDEN,
+            AuthError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Db(_) | AuthError::Hashing(_) | AuthError::Corrupt(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
     }
 
-    /// Whether the node, not the caller, is at fault.
+    /// Whether the node, not the caller, is at fault (and the cause must not be shown).
     pub fn is_internal(&self) -> bool {
-        self.status().is_server_error()
+        matches!(
+            self,
+            AuthError::Db(_) | AuthError::Hashing(_) | AuthError::Corrupt(_)
+        )
     }
 }
 
@@ -253,8 +260,8 @@ impl Bilingual for AuthError {
             AuthError::DuplicateUsername(_) => "auth.duplicate_username",
             AuthError::UnknownOperator(_) => "auth.unknown_operator",
             AuthError::InvalidCredentials => "auth.invalid_credentials",
-            AuthError::Locked { .. } => "auth.locked",
-            AuthError::Disabled => "auth.disabled",
+            AuthError::Throttled { .. } => "auth.throttled",
+            AuthError::Busy => "auth.busy",
             AuthError::MissingToken => "auth.missing_token",
             AuthError::InvalidToken => "auth.invalid_token",
             AuthError::Db(_) => "internal.database",
@@ -277,11 +284,10 @@ impl Bilingual for AuthError {
             AuthError::DuplicateUsername(u) => format!("用户名 {u} 已被使用"),
             AuthError::UnknownOperator(u) => format!("没有用户名为 {u} 的账号"),
             AuthError::InvalidCredentials => "用户名或密码错误".to_owned(),
-            AuthError::Locked { until } => format!(
-                "登录失败次数过多，账号已临时锁定，请于 {} 后重试",
-                show_instant(*until)
-            ),
-            AuthError::Disabled => "账号已停用，请联系区级管理员".to_owned(),
+            AuthError::Throttled { retry_after } => {
+                format!("登录失败次数过多，请 {} 秒后重试", wait_secs(*retry_after))
+            }
+            AuthError::Busy => "系统正忙于处理其他登录，请稍后重试".to_owned(),
             AuthError::MissingToken => "尚未登录，请先登录".to_owned(),
             AuthError::InvalidToken => "登录已失效，请重新登录".to_owned(),
             AuthError::Db(_) | AuthError::Hashing(_) | AuthError::Corrupt(_) => {
@@ -308,20 +314,16 @@ impl From<AuthError> for Problem {
     }
 }
 
-/// An instant in China time, rounded up to the minute (a user told "after 09:15" must not find
-/// the account still locked at 09:15).
-fn show_instant(at: OffsetDateTime) -> String {
-    let local = at.checked_to_offset(CHINA).unwrap_or(at);
-    let floor = local
-        .replace_second(0)
-        .and_then(|t| t.replace_nanosecond(0))
-        .unwrap_or(local);
-    let shown = if floor < local {
-        floor + Duration::minutes(1)
+/// A wait in whole seconds, rounded up, at least one (a caller told "in 2 seconds" must not be
+/// refused again after 2 seconds).
+fn wait_secs(wait: Duration) -> i64 {
+    let secs = wait.whole_seconds();
+    let rounded = if wait > Duration::seconds(secs) {
+        secs + 1
     } else {
-        floor
+        secs
     };
-    format!("{} {:02}:{:02}", shown.date(), shown.hour(), shown.minute())
+    rounded.max(1)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -335,11 +337,6 @@ pub struct Operator {
     pub display_name: String,
     pub role: Role,
     pub disabled: bool,
-    /// Consecutive failed logins in the current streak.
-    pub failed_attempts: i64,
-    /// Set while (and after) the account is locked; it may lie in the past.
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub locked_until: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -399,22 +396,26 @@ pub enum LoginOutcome {
     Ok,
     WrongPassword,
     UnknownUser,
-    /// Refused because the account was locked; the password was not checked.
-    Locked,
-    /// A wrong password that locked the account.
-    Lockout,
-    /// The right password for a disabled account.
+    /// Refused because the caller must wait (see [`throttle`]); the password was not checked.
+    Throttled,
+    /// The right password for a disabled account (answered as a wrong one).
     Disabled,
+    /// Refused because the account was locked. Written by versions that locked accounts; read
+    /// back from old audit rows only.
+    Locked,
+    /// A wrong password that locked the account. Old audit rows only, as `Locked`.
+    Lockout,
 }
 
 impl LoginOutcome {
-    const ALL: [LoginOutcome; 6] = [
+    const ALL: [LoginOutcome; 7] = [
         LoginOutcome::Ok,
         LoginOutcome::WrongPassword,
         LoginOutcome::UnknownUser,
+        LoginOutcome::Throttled,
+        LoginOutcome::Disabled,
         LoginOutcome::Locked,
         LoginOutcome::Lockout,
-        LoginOutcome::Disabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -422,6 +423,7 @@ impl LoginOutcome {
             LoginOutcome::Ok => "ok",
             LoginOutcome::WrongPassword => "wrong_password",
             LoginOutcome::UnknownUser => "unknown_user",
+            LoginOutcome::Throttled => "throttled",
             LoginOutcome::Locked => "locked",
             LoginOutcome::Lockout => "lockout",
             LoginOutcome::Disabled => "disabled",
@@ -460,6 +462,10 @@ pub struct AuthStore {
     /// A hash of a random password, checked in place of an unknown user's hash so that an unknown
     /// username costs as much as a wrong password. Made on the first login.
     dummy_hash: Arc<tokio::sync::OnceCell<String>>,
+    /// Where argon2 runs, at most one hash per thread.
+    hasher: Arc<HashPool>,
+    /// Failed logins by source address and by account.
+    throttle: Arc<Throttle>,
 }
 
 impl fmt::Debug for AuthStore {
@@ -471,23 +477,9 @@ impl fmt::Debug for AuthStore {
     }
 }
 
-const OPERATOR_COLUMNS: &str = "username, display_name, role, disabled, failed_attempts, \
-                                locked_until, created_at, updated_at";
-
-/// What the first step of a login found.
-enum Claim {
-    /// No such account.
-    Unknown,
-    /// Locked before this attempt.
-    Locked(OffsetDateTime),
-    /// The attempt was counted; check the password.
-    Open {
-        operator: Operator,
-        password_hash: String,
-        /// Set when this attempt's count reached the limit and locked the account.
-        locks_until: Option<OffsetDateTime>,
-    },
-}
+// `failed_attempts` and `locked_until` (migration 0002) are no longer read: throttling replaced
+// the lock and keeps its counts in memory.
+const OPERATOR_COLUMNS: &str = "username, display_name, role, disabled, created_at, updated_at";
 
 impl AuthStore {
     /// A store hashing new passwords with argon2id at the crate's default cost
@@ -503,7 +495,32 @@ impl AuthStore {
             db,
             params,
             dummy_hash: Arc::new(tokio::sync::OnceCell::new()),
+            hasher: Arc::new(HashPool::new(default_workers(), DEFAULT_HASH_WAIT)),
+            throttle: Arc::new(Throttle::new()),
         }
+    }
+
+    /// The same store with at most `workers` argon2 hashes at once (by default one per core),
+    /// a login waiting at most `wait` for its turn before it is refused with `auth.busy` (503).
+    pub fn with_hash_limits(mut self, workers: usize, wait: std::time::Duration) -> Self {
+        self.hasher = Arc::new(HashPool::new(workers, wait));
+        self
+    }
+
+    /// An argon2id PHC string for `password` at this store's cost, on a hashing thread.
+    async fn hash_password(&self, password: String) -> Result<String, AuthError> {
+        let params = self.params.clone();
+        self.hasher
+            .run(move |memory| hashing::hash_phc(memory, &params, password.as_bytes()))
+            .await?
+    }
+
+    /// Whether `password` matches a stored PHC string (checked with the parameters stored with
+    /// it), on a hashing thread.
+    async fn verify_password(&self, password: String, phc: String) -> Result<bool, AuthError> {
+        self.hasher
+            .run(move |memory| hashing::verify_phc(memory, password.as_bytes(), &phc))
+            .await?
     }
 
     pub fn db(&self) -> &Db {
@@ -532,7 +549,7 @@ impl AuthStore {
         if self.operator(username.as_str()).await?.is_some() {
             return Err(AuthError::DuplicateUsername(username.0));
         }
-        let hash = hash_password(self.params.clone(), new.password).await?;
+        let hash = self.hash_password(new.password).await?;
         let now_ms = to_ms(now);
         let done = sqlx::query(
             "INSERT INTO operators (username, display_name, role, password_hash, disabled, \
@@ -577,8 +594,8 @@ impl AuthStore {
         rows.iter().map(operator_from_row).collect()
     }
 
-    /// Sets a new password (an administrator's reset). Clears a lockout and ends every session
-    /// of the account, so a stolen session does not outlive the reset.
+    /// Sets a new password (an administrator's reset). Clears the account's failure count and
+    /// ends every session of the account, so a stolen session does not outlive the reset.
     pub async fn set_password(
         &self,
         username: &str,
@@ -588,8 +605,9 @@ impl AuthStore {
         let name =
             Username::parse(username).map_err(|_| AuthError::UnknownOperator(username.into()))?;
         check_password_policy(&name, password)?;
-        let hash = hash_password(self.params.clone(), password.to_owned()).await?;
+        let hash = self.hash_password(password.to_owned()).await?;
         let mut tx = self.begin().await?;
+        // The legacy lock columns are cleared too, so that no old lock lingers in the data.
         let done = sqlx::query(
             "UPDATE operators SET password_hash = $2, failed_attempts = 0, locked_until = NULL, \
              updated_at = $3 WHERE username = $1",
@@ -604,6 +622,7 @@ impl AuthStore {
         }
         end_sessions_of(&mut tx, &name).await?;
         tx.commit().await?;
+        self.throttle.clear_account(&name);
         tracing::info!(username = %name, "password set");
         Ok(())
     }
@@ -647,10 +666,12 @@ impl AuthStore {
 
     /// Checks a username and password and opens a session.
     ///
-    /// An unknown username and a wrong password fail alike (`auth.invalid_credentials`) and cost
-    /// the same argon2 work. The fifth consecutive failure locks the account for
-    /// [`LOCKOUT`]; while locked, the password is not checked at all. Every attempt is recorded in
-    /// the audit trail, whatever its outcome.
+    /// A caller that must wait (see [`throttle`]) is refused with `auth.throttled` (429) before
+    /// any argon2 work. Every other refusal, whether the username is unknown or malformed, the
+    /// password wrong, or the account disabled, is `auth.invalid_credentials` (401) after exactly
+    /// one argon2 verification, so neither the answer nor its time tells them apart; the audit
+    /// trail does. When no hashing thread frees up in time the answer is `auth.busy` (503) and the
+    /// attempt counts for nothing. Every attempt is audited, whatever its outcome.
     pub async fn login(
         &self,
         username: &str,
@@ -658,64 +679,65 @@ impl AuthStore {
         peer: Option<String>,
         now: OffsetDateTime,
     ) -> Result<Session, AuthError> {
+        let name = Username::parse(username).ok();
+        let source = Source::from_peer(peer.as_deref());
+        if let Err(retry_after) = self.throttle.admit(source, name.as_ref(), now) {
+            self.audit(name.as_ref(), now, LoginOutcome::Throttled, peer)
+                .await?;
+            return Err(AuthError::Throttled { retry_after });
+        }
+        // From here the attempt counts as a failure unless it is shown otherwise.
+        let result = self
+            .check_password(name.as_ref(), password, peer, now)
+            .await;
+        match (&result, &name) {
+            (Ok(session), _) => self.throttle.succeeded(source, &session.operator.username),
+            (Err(AuthError::InvalidCredentials), _) => {}
+            // Busy or broken: the password was not judged.
+            (Err(_), name) => self.throttle.withdraw(source, name.as_ref()),
+        }
+        result
+    }
+
+    async fn check_password(
+        &self,
+        name: Option<&Username>,
+        password: &str,
+        peer: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<Session, AuthError> {
         // Whoever logs in first pays for the dummy hash, so its cost tells nothing either.
         let dummy = self.dummy_hash().await?;
-        let name = Username::parse(username).ok();
-        let claim = match &name {
-            Some(n) => self.claim_attempt(n, now).await?,
-            None => Claim::Unknown,
+        let account = match name {
+            Some(n) => self.account(n).await?,
+            None => None,
         };
-        let (operator, password_hash, locks_until) = match claim {
-            Claim::Unknown => {
-                // Same work as a real check; the result is meaningless.
-                verify_password(password.to_owned(), dummy).await?;
-                self.audit(name.as_ref(), now, LoginOutcome::UnknownUser, peer)
-                    .await?;
-                return Err(AuthError::InvalidCredentials);
-            }
-            Claim::Locked(until) => {
-                self.audit(name.as_ref(), now, LoginOutcome::Locked, peer)
-                    .await?;
-                return Err(AuthError::Locked { until });
-            }
-            Claim::Open {
-                operator,
-                password_hash,
-                locks_until,
-            } => (operator, password_hash, locks_until),
+        let Some((operator, password_hash)) = account else {
+            // Same work as a real check; the result is meaningless.
+            self.verify_password(password.to_owned(), dummy).await?;
+            self.audit(name, now, LoginOutcome::UnknownUser, peer)
+                .await?;
+            return Err(AuthError::InvalidCredentials);
         };
         let name = &operator.username;
-
-        if !verify_password(password.to_owned(), password_hash).await? {
-            return match locks_until {
-                Some(until) => {
-                    self.audit(Some(name), now, LoginOutcome::Lockout, peer)
-                        .await?;
-                    Err(AuthError::Locked { until })
-                }
-                None => {
-                    self.audit(Some(name), now, LoginOutcome::WrongPassword, peer)
-                        .await?;
-                    Err(AuthError::InvalidCredentials)
-                }
-            };
+        if !self
+            .verify_password(password.to_owned(), password_hash)
+            .await?
+        {
+            self.audit(Some(name), now, LoginOutcome::WrongPassword, peer)
+                .await?;
+            return Err(AuthError::InvalidCredentials);
         }
-
-        // The right password: the streak of failures ends, whatever happens next.
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "UPDATE operators SET failed_attempts = 0, locked_until = NULL WHERE username = $1",
-        )
-        .bind(name.as_str())
-        .execute(&mut *tx)
-        .await?;
         if operator.disabled {
-            audit_in(&mut tx, Some(name), now, LoginOutcome::Disabled, peer).await?;
-            tx.commit().await?;
-            return Err(AuthError::Disabled);
+            // The right password, but answered as a wrong one: a caller who guessed it learns
+            // nothing, and the operator's administrator sees it in the audit trail.
+            self.audit(Some(name), now, LoginOutcome::Disabled, peer)
+                .await?;
+            return Err(AuthError::InvalidCredentials);
         }
         let token = new_token()?;
         let expires_at = now + SESSION_TTL;
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO sessions (token_hash, username, created_at, expires_at, last_seen_at) \
              VALUES ($1, $2, $3, $4, $3)",
@@ -730,76 +752,28 @@ impl AuthStore {
         tx.commit().await?;
         Ok(Session {
             token,
-            operator: Operator {
-                failed_attempts: 0,
-                locked_until: None,
-                ..operator
-            },
+            operator,
             expires_at,
         })
     }
 
-    /// Counts an attempt against the account before its password is checked, so that parallel
-    /// guesses cannot overrun the limit: each one takes a slot atomically, and the attempt that
-    /// reaches the limit sets the lock. A lock that has run out starts a fresh streak.
-    async fn claim_attempt(
-        &self,
-        name: &Username,
-        now: OffsetDateTime,
-    ) -> Result<Claim, AuthError> {
-        let now_ms = to_ms(now);
-        let sql = format!(
-            "UPDATE operators SET \
-               failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 \
-                                      THEN 1 ELSE failed_attempts + 1 END, \
-               locked_until = CASE \
-                   WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 \
-                              THEN 1 ELSE failed_attempts + 1 END) >= $3 THEN $4 \
-                   WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN NULL \
-                   ELSE locked_until END \
-             WHERE username = $1 AND (locked_until IS NULL OR locked_until <= $2) \
-             RETURNING {OPERATOR_COLUMNS}, password_hash"
-        );
+    /// An account with its password hash, or `None`.
+    async fn account(&self, name: &Username) -> Result<Option<(Operator, String)>, AuthError> {
+        let sql =
+            format!("SELECT {OPERATOR_COLUMNS}, password_hash FROM operators WHERE username = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(name.as_str())
-            .bind(now_ms)
-            .bind(MAX_FAILED_ATTEMPTS)
-            .bind(to_ms(now + LOCKOUT))
             .fetch_optional(self.db.pool())
             .await?;
-        if let Some(row) = row {
-            let operator = operator_from_row(&row)?;
-            let password_hash: String = row.try_get("password_hash")?;
-            let locks_until = operator.locked_until.filter(|until| *until > now);
-            return Ok(Claim::Open {
-                operator,
-                password_hash,
-                locks_until,
-            });
-        }
-        let row = sqlx::query("SELECT locked_until FROM operators WHERE username = $1")
-            .bind(name.as_str())
-            .fetch_optional(self.db.pool())
-            .await?;
-        match row {
-            None => Ok(Claim::Unknown),
-            Some(row) => {
-                let until: Option<i64> = row.try_get("locked_until")?;
-                // The update only skips a locked row, so this is set; a clock step backwards
-                // between the two statements is answered as locked until now.
-                Ok(Claim::Locked(
-                    until.map(from_ms).transpose()?.unwrap_or(now),
-                ))
-            }
-        }
+        row.map(|row| Ok((operator_from_row(&row)?, row.try_get("password_hash")?)))
+            .transpose()
     }
 
     async fn dummy_hash(&self) -> Result<String, AuthError> {
-        let params = self.params.clone();
         self.dummy_hash
             .get_or_try_init(|| async move {
                 let random = new_token()?;
-                hash_password(params, random.0).await
+                self.hash_password(random.0).await
             })
             .await
             .cloned()
@@ -974,11 +948,6 @@ fn operator_from_row(r: &AnyRow) -> Result<Operator, AuthError> {
         display_name: r.try_get("display_name")?,
         role: Role::parse(&role).ok_or_else(|| AuthError::Corrupt(format!("role {role}")))?,
         disabled: r.try_get::<i64, _>("disabled")? != 0,
-        failed_attempts: r.try_get("failed_attempts")?,
-        locked_until: r
-            .try_get::<Option<i64>, _>("locked_until")?
-            .map(from_ms)
-            .transpose()?,
         created_at: from_ms(r.try_get("created_at")?)?,
         updated_at: from_ms(r.try_get("updated_at")?)?,
     })
@@ -992,36 +961,6 @@ fn from_ms(ms: i64) -> Result<OffsetDateTime, AuthError> {
 // ---------------------------------------------------------------------------------------------
 // Hashing and tokens
 // ---------------------------------------------------------------------------------------------
-
-/// An argon2id PHC string for `password`, computed off the async threads (it takes tens of
-/// milliseconds of CPU and ~19 MiB at the default cost).
-async fn hash_password(params: Params, password: String) -> Result<String, AuthError> {
-    tokio::task::spawn_blocking(move || {
-        let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let hash: PasswordHash = hasher
-            .hash_password(password.as_bytes())
-            .map_err(|e| AuthError::Hashing(e.to_string()))?;
-        Ok(hash.to_string())
-    })
-    .await
-    .map_err(|e| AuthError::Hashing(e.to_string()))?
-}
-
-/// Whether `password` matches a stored PHC string, using the parameters stored with it.
-async fn verify_password(password: String, phc: String) -> Result<bool, AuthError> {
-    tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&phc)
-            .map_err(|e| AuthError::Corrupt(format!("password hash: {e}")))?;
-        // The comparison inside is constant-time.
-        match Argon2::default().verify_password(password.as_bytes(), &parsed) {
-            Ok(()) => Ok(true),
-            Err(HashError::PasswordInvalid) => Ok(false),
-            Err(e) => Err(AuthError::Hashing(e.to_string())),
-        }
-    })
-    .await
-    .map_err(|e| AuthError::Hashing(e.to_string()))?
-}
 
 /// 256 bits from the operating system's CSPRNG, as 64 lowercase hex digits. The randomness comes
 /// through password-hash's salt generator (`getrandom`), the one CSPRNG in our dependencies.
@@ -1111,7 +1050,7 @@ impl fmt::Debug for LoginResponse {
 }
 
 /// An authentication failure as a response: problem+json, with `WWW-Authenticate: Bearer` on a
-/// 401 (RFC 9110 requires it) and `Retry-After` on a lockout.
+/// 401 (RFC 9110 requires it) and `Retry-After` when throttled or busy.
 #[derive(Debug)]
 pub struct AuthRejection {
     problem: Problem,
@@ -1133,9 +1072,8 @@ impl AuthRejection {
 impl From<AuthError> for AuthRejection {
     fn from(err: AuthError) -> Self {
         let retry_after_secs = match &err {
-            AuthError::Locked { until } => {
-                Some((*until - OffsetDateTime::now_utc()).whole_seconds().max(1))
-            }
+            AuthError::Throttled { retry_after } => Some(wait_secs(*retry_after)),
+            AuthError::Busy => Some(1),
             _ => None,
         };
         let bearer_error = matches!(err, AuthError::InvalidToken).then_some("invalid_token");
@@ -1352,10 +1290,24 @@ mod tests {
     }
 
     #[test]
-    fn lock_times_round_up_to_the_minute_in_china_time() {
-        let t = time::macros::datetime!(2026-02-10 01:15:30 UTC);
-        assert_eq!(show_instant(t), "2026-02-10 09:16");
-        let t = time::macros::datetime!(2026-02-10 01:15:00 UTC);
-        assert_eq!(show_instant(t), "2026-02-10 09:15");
+    fn waits_are_shown_in_whole_seconds_rounded_up() {
+        assert_eq!(wait_secs(Duration::milliseconds(1)), 1);
+        assert_eq!(wait_secs(Duration::seconds(2)), 2);
+        assert_eq!(wait_secs(Duration::milliseconds(2_001)), 3);
+        assert_eq!(wait_secs(Duration::ZERO), 1);
+    }
+
+    #[test]
+    fn busy_and_throttled_are_the_callers_to_retry_not_internal_errors() {
+        let busy = Problem::from(AuthError::Busy);
+        assert_eq!((busy.status, busy.code.as_str()), (503, "auth.busy"));
+        let throttled = Problem::from(AuthError::Throttled {
+            retry_after: Duration::seconds(4),
+        });
+        assert_eq!(
+            (throttled.status, throttled.code.as_str()),
+            (429, "auth.throttled")
+        );
+        assert!(throttled.message_zh.contains('4') && throttled.message_en.contains('4'));
     }
 }

@@ -157,6 +157,12 @@ where
                     format!("请求内容不符合要求：{}", e.body_text()),
                     format!("the request body does not fit: {}", e.body_text()),
                 ),
+                other if crate::serve::is_body_read_timeout(&other) => Problem::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request.body_timeout",
+                    "请求内容未能在规定时间内传完，请重试".to_owned(),
+                    "the request body did not arrive in time; please retry".to_owned(),
+                ),
                 other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "request.too_large",

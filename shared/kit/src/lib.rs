@@ -12,6 +12,7 @@ pub mod db;
 pub mod http;
 pub mod node;
 pub mod pki;
+pub mod serve;
 pub mod shutdown;
 pub mod store;
 pub mod sync;

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use bangban_domain::calendar::WorkingCalendar;
@@ -19,6 +20,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{SettingsError, check_existing_file};
 use crate::http::{Check, Readiness};
+use crate::serve::{DEFAULT_MAX_LONG_POLLS, ListenerLimits, NodeLimits, PlainTcp};
 use crate::store::CaseStore;
 
 /// `[node]`: who this node is. The code is checked against the certificate once mTLS is on.
@@ -52,6 +54,56 @@ pub struct HttpSettings {
     pub listen: SocketAddr,
     /// The largest request body accepted, in KiB.
     pub body_limit_kib: usize,
+    /// Open connections at most; at the cap new ones wait in the kernel's backlog.
+    #[serde(default = "ui_max_connections")]
+    pub max_connections: usize,
+    /// Seconds a client has to send a whole request head.
+    #[serde(default = "ui_header_read_timeout")]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request's body has to arrive in full, counted from its head.
+    #[serde(default = "ui_body_read_timeout")]
+    pub body_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request.
+    #[serde(default = "ui_idle_timeout")]
+    pub idle_timeout_secs: u64,
+}
+
+fn ui_max_connections() -> usize {
+    ListenerLimits::ui().max_connections
+}
+fn ui_header_read_timeout() -> u64 {
+    ListenerLimits::ui().header_read_timeout.as_secs()
+}
+fn ui_body_read_timeout() -> u64 {
+    ListenerLimits::ui().body_read_timeout.as_secs()
+}
+fn ui_idle_timeout() -> u64 {
+    ListenerLimits::ui().idle_timeout.as_secs()
+}
+
+/// The largest connection cap accepted; each connection costs a file descriptor.
+pub const MAX_CONNECTIONS_LIMIT: usize = 65_536;
+/// The longest deadline accepted, in seconds.
+pub const MAX_TIMEOUT_SECS: u64 = 3_600;
+
+fn check_connections(key: &str, value: usize) -> Result<(), SettingsError> {
+    if !(1..=MAX_CONNECTIONS_LIMIT).contains(&value) {
+        return Err(SettingsError::invalid(
+            key,
+            format!("must be between 1 and {MAX_CONNECTIONS_LIMIT}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_timeout(key: &str, secs: u64) -> Result<(), SettingsError> {
+    if !(1..=MAX_TIMEOUT_SECS).contains(&secs) {
+        return Err(SettingsError::invalid(
+            key,
+            format!("must be between 1 and {MAX_TIMEOUT_SECS} seconds"),
+        ));
+    }
+    Ok(())
 }
 
 impl HttpSettings {
@@ -62,7 +114,25 @@ impl HttpSettings {
                 "must be between 1 and 65536 KiB",
             ));
         }
+        check_connections("http.max_connections", self.max_connections)?;
+        check_timeout(
+            "http.header_read_timeout_secs",
+            self.header_read_timeout_secs,
+        )?;
+        check_timeout("http.body_read_timeout_secs", self.body_read_timeout_secs)?;
+        check_timeout("http.idle_timeout_secs", self.idle_timeout_secs)?;
         Ok(())
+    }
+
+    /// The listener's bounds; call after [`HttpSettings::validate`].
+    pub fn limits(&self) -> ListenerLimits {
+        ListenerLimits {
+            max_connections: self.max_connections,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            ..ListenerLimits::ui()
+        }
     }
 }
 
@@ -192,16 +262,93 @@ impl TlsSettings {
 }
 
 /// `[internode]`: the mutual-TLS listener this node's children dial (district and towns).
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InternodeSettings {
     /// Empty: no children served.
     #[serde(default)]
     pub listen: String,
+    /// Open connections at most; at the cap new ones wait in the kernel's backlog.
+    #[serde(default = "internode_max_connections")]
+    pub max_connections: usize,
+    /// Seconds a client has to complete the TLS handshake.
+    #[serde(default = "internode_handshake_timeout")]
+    pub handshake_timeout_secs: u64,
+    /// Seconds a client has to send a whole request head after the handshake.
+    #[serde(default = "internode_header_read_timeout")]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request's body (a batch of pushed events) has to arrive in full.
+    #[serde(default = "internode_body_read_timeout")]
+    pub body_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request. Keep it above the
+    /// children's pool idle time (60 s).
+    #[serde(default = "internode_idle_timeout")]
+    pub idle_timeout_secs: u64,
+    /// Pulls that may wait for new events at the same time (`GET /v1/events?wait=N`).
+    #[serde(default = "internode_max_long_polls")]
+    pub max_long_polls: usize,
+}
+
+fn internode_max_connections() -> usize {
+    ListenerLimits::internode().max_connections
+}
+fn internode_handshake_timeout() -> u64 {
+    ListenerLimits::internode().handshake_timeout.as_secs()
+}
+fn internode_header_read_timeout() -> u64 {
+    ListenerLimits::internode().header_read_timeout.as_secs()
+}
+fn internode_body_read_timeout() -> u64 {
+    ListenerLimits::internode().body_read_timeout.as_secs()
+}
+fn internode_idle_timeout() -> u64 {
+    ListenerLimits::internode().idle_timeout.as_secs()
+}
+fn internode_max_long_polls() -> usize {
+    DEFAULT_MAX_LONG_POLLS
+}
+
+impl Default for InternodeSettings {
+    fn default() -> Self {
+        InternodeSettings {
+            listen: String::new(),
+            max_connections: internode_max_connections(),
+            handshake_timeout_secs: internode_handshake_timeout(),
+            header_read_timeout_secs: internode_header_read_timeout(),
+            body_read_timeout_secs: internode_body_read_timeout(),
+            idle_timeout_secs: internode_idle_timeout(),
+            max_long_polls: internode_max_long_polls(),
+        }
+    }
 }
 
 impl InternodeSettings {
+    /// Checks the limits and the address; `None` when no children are served.
     pub fn check(&self) -> Result<Option<SocketAddr>, SettingsError> {
+        check_connections("internode.max_connections", self.max_connections)?;
+        check_timeout(
+            "internode.handshake_timeout_secs",
+            self.handshake_timeout_secs,
+        )?;
+        check_timeout(
+            "internode.header_read_timeout_secs",
+            self.header_read_timeout_secs,
+        )?;
+        check_timeout(
+            "internode.body_read_timeout_secs",
+            self.body_read_timeout_secs,
+        )?;
+        check_timeout("internode.idle_timeout_secs", self.idle_timeout_secs)?;
+        if !(1..=self.max_connections).contains(&self.max_long_polls) {
+            return Err(SettingsError::invalid(
+                "internode.max_long_polls",
+                format!(
+                    "must be between 1 and internode.max_connections ({}): each waiting pull \
+                     holds a connection",
+                    self.max_connections
+                ),
+            ));
+        }
         match self.listen.trim() {
             "" => Ok(None),
             addr => addr.parse().map(Some).map_err(|e| {
@@ -211,6 +358,27 @@ impl InternodeSettings {
                 )
             }),
         }
+    }
+
+    /// The listener's bounds; call after [`InternodeSettings::check`].
+    pub fn limits(&self) -> ListenerLimits {
+        ListenerLimits {
+            max_connections: self.max_connections,
+            handshake_timeout: Duration::from_secs(self.handshake_timeout_secs),
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            ..ListenerLimits::internode()
+        }
+    }
+}
+
+/// The bounds of both listeners from their checked settings.
+pub fn node_limits(http: &HttpSettings, internode: &InternodeSettings) -> NodeLimits {
+    NodeLimits {
+        ui: http.limits(),
+        internode: internode.limits(),
+        max_long_polls: internode.max_long_polls,
     }
 }
 
@@ -260,19 +428,16 @@ impl Readiness for StoreReadiness {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then drains open requests.
+/// Serves `router` on `listener` within `limits` until `shutdown` completes, then drains open
+/// requests. Requests carry `ConnectInfo<SocketAddr>`: the login audit and throttle read the
+/// peer address from the connection, never from headers.
 pub async fn serve_router(
     listener: TcpListener,
     router: Router,
+    limits: ListenerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Connection info lets the login audit record the peer address (never taken from headers).
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    crate::serve::serve(listener, PlainTcp, router, limits, shutdown).await
 }
 
 /// The shared readiness handle type.
@@ -292,6 +457,8 @@ pub struct NodeRuntime {
     /// The parent's inter-node URL, with how to behave on that link.
     pub parent: Option<(url::Url, crate::sync::client::LinkOptions)>,
     pub body_limit_bytes: usize,
+    /// The bounds of both listeners.
+    pub limits: NodeLimits,
 }
 
 /// Readiness of a running node: its database (required), its certificate (required when it
@@ -519,8 +686,9 @@ pub async fn run(
     );
     tasks.spawn({
         let stop = stopped(stop_rx.clone());
+        let limits = rt.limits.ui;
         async move {
-            serve_router(ui_listener, ui, stop).await?;
+            serve_router(ui_listener, ui, limits, stop).await?;
             Ok::<_, anyhow::Error>("UI/API listener")
         }
     });
@@ -536,14 +704,21 @@ pub async fn run(
             me: rt.me,
             topology,
         });
+        // The long-poll cap wraps the router; a caller that is not a direct child is refused
+        // inside at once, so its slot frees at once.
         let app =
             crate::sync::server::routes(sync, crate::http::health_routes(internode_readiness))
+                .layer(axum::middleware::from_fn_with_state(
+                    crate::serve::LongPollSlots::new(rt.limits.max_long_polls),
+                    crate::serve::limit_long_polls,
+                ))
                 .layer(crate::http::trace_layer());
         tracing::info!(listen = %listener.local_addr()?, "inter-node (mTLS) listener ready");
         let district = rt.me.district();
         let stop = stopped(stop_rx.clone());
+        let limits = rt.limits.internode;
         tasks.spawn(async move {
-            crate::tls::serve_mtls(listener, config, district, app, stop).await?;
+            crate::tls::serve_mtls_with(listener, config, district, app, limits, stop).await?;
             Ok("inter-node listener")
         });
     }

@@ -16,13 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::StatusCode;
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::{Extensions, StatusCode};
 use bangban_domain::station::{StationCode, Tier};
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
@@ -30,22 +27,15 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::ClientCertVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
+use tokio_rustls::server::TlsStream;
 
 use crate::http::Problem;
 use crate::pki::IDENTITY_SCHEME;
+use crate::serve::{Handshake, ListenerLimits};
 
 /// The only application protocol spoken between nodes.
 pub const ALPN_HTTP11: &[u8] = b"http/1.1";
-/// How long a client may take to complete the TLS handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a client may take to send a request's headers once connected.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long open connections may finish their requests after shutdown begins.
-pub const DRAIN_GRACE: Duration = Duration::from_secs(5);
 /// How long a node waits for its parent to accept a TCP connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -535,14 +525,8 @@ pub fn forbidden_peer(peer: &PeerIdentity, why_en: &str) -> Problem {
 // The inter-node server
 // ---------------------------------------------------------------------------------------------
 
-/// Serves `app` over mutual TLS on `listener` until `shutdown` completes.
-///
-/// The accept loop only accepts TCP; each connection's handshake (bounded by
-/// [`HANDSHAKE_TIMEOUT`]) and requests run in their own task. A peer whose verified certificate
-/// carries no valid identity of `district` is logged and disconnected before any request is
-/// read. Every request carries the [`PeerIdentity`] (read it with [`Peer`]) and the peer's
-/// `ConnectInfo<SocketAddr>` as extensions. After `shutdown`, open connections get
-/// [`DRAIN_GRACE`] to finish their requests and are then dropped.
+/// Serves `app` over mutual TLS on `listener` until `shutdown` completes, with the default
+/// inter-node limits ([`ListenerLimits::internode`]). See [`serve_mtls_with`].
 pub async fn serve_mtls(
     listener: TcpListener,
     config: Arc<ServerConfig>,
@@ -550,116 +534,74 @@ pub async fn serve_mtls(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let acceptor = TlsAcceptor::from(config);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let mut connections = JoinSet::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, addr)) => {
-                    connections.spawn(serve_connection(
-                        tcp,
-                        addr,
-                        acceptor.clone(),
-                        district,
-                        app.clone(),
-                        stop_rx.clone(),
-                    ));
-                }
-                Err(e) => {
-                    // Usually out of file descriptors: back off instead of spinning.
-                    tracing::warn!(error = %e, "inter-node accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
-            Some(done) = connections.join_next(), if !connections.is_empty() => {
-                if let Err(e) = done {
-                    tracing::error!(error = %e, "an inter-node connection task failed");
-                }
-            }
-        }
-    }
-    drop(listener);
-    let _ = stop_tx.send(true);
-    let drained = tokio::time::timeout(DRAIN_GRACE, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(
-            open = connections.len(),
-            "inter-node connections still open after the grace period; closing them"
-        );
-        connections.shutdown().await;
-    }
-    Ok(())
+    serve_mtls_with(
+        listener,
+        config,
+        district,
+        app,
+        ListenerLimits::internode(),
+        shutdown,
+    )
+    .await
 }
 
-async fn serve_connection(
-    tcp: TcpStream,
-    addr: SocketAddr,
-    acceptor: TlsAcceptor,
+/// Serves `app` over mutual TLS on `listener` until `shutdown` completes, within `limits`.
+///
+/// The accept loop only accepts TCP; each connection's handshake (bounded by
+/// `limits.handshake_timeout`) and requests run in their own task (the loop is
+/// [`crate::serve::serve`], shared with the UI listener). A peer whose verified certificate
+/// carries no valid identity of `district` is logged and disconnected before any request is
+/// read. Every request carries the [`PeerIdentity`] (read it with [`Peer`]) and the peer's
+/// `ConnectInfo<SocketAddr>` as extensions.
+pub async fn serve_mtls_with(
+    listener: TcpListener,
+    config: Arc<ServerConfig>,
     district: StationCode,
     app: Router,
-    mut stop: watch::Receiver<bool>,
-) {
-    let _ = tcp.set_nodelay(true);
-    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
-    let tls = tokio::select! {
-        outcome = handshake => match outcome {
-            Ok(Ok(tls)) => tls,
-            Ok(Err(e)) => {
-                tracing::warn!(peer = %addr, error = %e, "mTLS handshake refused");
-                return;
-            }
-            Err(_) => {
-                tracing::warn!(peer = %addr, "mTLS handshake timed out");
-                return;
-            }
-        },
-        () = stopping(&mut stop) => return,
+    limits: ListenerLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let handshake = MutualTls {
+        acceptor: TlsAcceptor::from(config),
+        district,
     };
+    crate::serve::serve(listener, handshake, app, limits, shutdown).await
+}
 
-    let identity =
-        match PeerIdentity::from_peer_certificates(tls.get_ref().1.peer_certificates(), district) {
+/// The mTLS handshake: a verified client certificate that names a station of `district`.
+struct MutualTls {
+    acceptor: TlsAcceptor,
+    district: StationCode,
+}
+
+impl Handshake for MutualTls {
+    type Io = TlsStream<TcpStream>;
+
+    async fn handshake(
+        &self,
+        tcp: TcpStream,
+        addr: SocketAddr,
+    ) -> Option<(TlsStream<TcpStream>, Extensions)> {
+        let tls = match self.acceptor.accept(tcp).await {
+            Ok(tls) => tls,
+            Err(e) => {
+                tracing::warn!(peer = %addr, error = %e, "mTLS handshake refused");
+                return None;
+            }
+        };
+        let identity = match PeerIdentity::from_peer_certificates(
+            tls.get_ref().1.peer_certificates(),
+            self.district,
+        ) {
             Ok(identity) => identity,
             Err(e) => {
                 tracing::warn!(peer = %addr, reason = %e, "peer certificate refused");
-                return;
+                return None;
             }
         };
-    tracing::debug!(peer = %addr, station = %identity.station, "peer connected");
-
-    let service = app.map_request(move |mut req: axum::http::Request<Incoming>| {
-        req.extensions_mut().insert(identity.clone());
-        req.extensions_mut().insert(ConnectInfo(addr));
-        req
-    });
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
-    let conn = builder.serve_connection(TokioIo::new(tls), TowerToHyperService::new(service));
-    let mut conn = std::pin::pin!(conn);
-    tokio::select! {
-        served = conn.as_mut() => {
-            if let Err(e) = served {
-                tracing::debug!(peer = %addr, error = %e, "inter-node connection ended with an error");
-            }
-        }
-        () = stopping(&mut stop) => {
-            conn.as_mut().graceful_shutdown();
-            if let Err(e) = conn.await {
-                tracing::debug!(peer = %addr, error = %e, "inter-node connection ended with an error");
-            }
-        }
+        tracing::debug!(peer = %addr, station = %identity.station, "peer connected");
+        let mut extensions = Extensions::new();
+        extensions.insert(identity);
+        Some((tls, extensions))
     }
-}
-
-/// Completes once the server is shutting down (or gone). Drops the watch guard before returning,
-/// so the connection future stays `Send`.
-async fn stopping(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stopping| *stopping).await;
 }

@@ -64,6 +64,42 @@ fn bad_settings_are_refused_with_the_setting_named() {
         ),
         ("", &[("BANGBAN_LOG__FORMAT", "xml")], "format"),
         ("", &[("BANGBAN_HTTP__LISTEN", "localhost")], "listen"),
+        // Listener bounds.
+        (
+            "",
+            &[("BANGBAN_HTTP__MAX_CONNECTIONS", "0")],
+            "http.max_connections",
+        ),
+        (
+            "[http]\nheader_read_timeout_secs = 0\n",
+            &[],
+            "http.header_read_timeout_secs",
+        ),
+        (
+            "",
+            &[("BANGBAN_HTTP__BODY_READ_TIMEOUT_SECS", "86400")],
+            "http.body_read_timeout_secs",
+        ),
+        (
+            "",
+            &[("BANGBAN_HTTP__IDLE_TIMEOUT_SECS", "0")],
+            "http.idle_timeout_secs",
+        ),
+        (
+            "",
+            &[("BANGBAN_INTERNODE__HANDSHAKE_TIMEOUT_SECS", "0")],
+            "internode.handshake_timeout_secs",
+        ),
+        (
+            "[internode]\nmax_connections = 10\nmax_long_polls = 11\n",
+            &[],
+            "internode.max_long_polls",
+        ),
+        (
+            "",
+            &[("BANGBAN_INTERNODE__MAX_LONG_POLLS", "0")],
+            "internode.max_long_polls",
+        ),
     ];
     for (extra, env, needle) in cases {
         let file = write_config(dir.path(), extra);
@@ -74,6 +110,45 @@ fn bad_settings_are_refused_with_the_setting_named() {
             "message for {extra} {env:?} names `{needle}`: {err}"
         );
     }
+}
+
+#[test]
+fn listener_bounds_have_defaults_and_can_be_set() {
+    use bangban_kit::serve::{ListenerLimits, NodeLimits};
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_config(dir.path(), "");
+    let config = crate::helpers::load(&file);
+    assert_eq!(config.limits, NodeLimits::default());
+    assert_eq!(
+        config.limits.ui.header_read_timeout,
+        Duration::from_secs(10)
+    );
+
+    let file = write_config(
+        dir.path(),
+        "[http]\nmax_connections = 300\nheader_read_timeout_secs = 5\n\
+         body_read_timeout_secs = 20\nidle_timeout_secs = 90\n\
+         [internode]\nmax_connections = 40\nhandshake_timeout_secs = 3\nmax_long_polls = 8\n",
+    );
+    let config = crate::helpers::load(&file);
+    assert_eq!(
+        config.limits.ui,
+        ListenerLimits {
+            max_connections: 300,
+            header_read_timeout: Duration::from_secs(5),
+            body_read_timeout: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(90),
+            ..ListenerLimits::ui()
+        }
+    );
+    assert_eq!(config.limits.internode.max_connections, 40);
+    assert_eq!(
+        config.limits.internode.handshake_timeout,
+        Duration::from_secs(3)
+    );
+    assert_eq!(config.limits.max_long_polls, 8);
 }
 
 #[test]

@@ -1,12 +1,13 @@
 //! What the auth store keeps on every backend. Each function gets a fresh, migrated store.
 
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Instant;
 
 use bangban_domain::Bilingual;
-use bangban_kit::auth::{
-    AuthError, AuthStore, LOCKOUT, LoginOutcome, MAX_FAILED_ATTEMPTS, NewOperator, Role,
-    SESSION_TTL,
+use bangban_kit::auth::throttle::{
+    ACCOUNT_FREE_FAILURES, ADDRESS_FREE_FAILURES, FIRST_WAIT, MAX_WAIT,
 };
+use bangban_kit::auth::{AuthError, AuthStore, LoginOutcome, NewOperator, Role, SESSION_TTL};
+use bangban_kit::http::Problem;
 use sqlx::Row;
 use time::Duration;
 
@@ -58,126 +59,297 @@ pub async fn created_operator_logs_in_and_its_token_authenticates(store: AuthSto
     );
 }
 
-pub async fn wrong_password_and_unknown_user_fail_alike(store: AuthStore) {
+fn peer(s: &str) -> Option<String> {
+    Some(s.to_owned())
+}
+
+/// The problem document a refusal is answered with.
+fn answer(err: &AuthError) -> serde_json::Value {
+    serde_json::to_value(Problem::from(err)).unwrap()
+}
+
+pub async fn unknown_user_wrong_password_attacked_and_disabled_accounts_fail_alike(
+    store: AuthStore,
+) {
     create(&store, "lisi", Role::Agent).await;
+    create(&store, "attacked", Role::Agent).await;
+    create(&store, "retired", Role::Agent).await;
+    store.disable("retired", t0()).await.unwrap();
     let now = t0();
     // The first login of a store makes its dummy hash; keep that out of the timings.
     store.login("lisi", PASSWORD, None, now).await.unwrap();
-
-    let mut wrong = Vec::new();
-    let mut unknown = Vec::new();
-    for _ in 0..3 {
-        let started = Instant::now();
-        let e1 = store
-            .login("lisi", "Wrong-password-1", None, now)
-            .await
-            .unwrap_err();
-        wrong.push(started.elapsed());
-        let started = Instant::now();
-        let e2 = store
-            .login("nobody", "Wrong-password-1", None, now)
-            .await
-            .unwrap_err();
-        unknown.push(started.elapsed());
-
-        assert_eq!(e1.code(), "auth.invalid_credentials");
-        assert_eq!(e2.code(), e1.code());
-        assert_eq!(e1.message_zh(), e2.message_zh());
-        assert_eq!(e1.message_en(), e2.message_en());
-        assert_eq!(e1.status(), e2.status());
+    // A stranger has been hammering one account from elsewhere.
+    for _ in 0..20 {
+        let _ = store
+            .login("attacked", "Wrong-password-1", peer("203.0.113.66"), now)
+            .await;
     }
-    // Both spend an argon2 verification; generous bounds keep this steady on a busy machine.
-    let median = |mut v: Vec<StdDuration>| {
-        v.sort();
-        v[1].as_secs_f64()
-    };
-    let (w, u) = (median(wrong), median(unknown));
+
+    // Each attempt from its own address, so that no wait applies.
+    let attempts: [(&str, &str); 5] = [
+        ("lisi", "Wrong-password-1"),
+        ("nobody", "Wrong-password-1"),
+        ("attacked", "Wrong-password-1"),
+        ("retired", "Wrong-password-1"),
+        // The right password of a disabled account says no more than a wrong one.
+        ("retired", PASSWORD),
+    ];
+    let mut times = vec![Vec::new(); attempts.len()];
+    let mut answers = Vec::new();
+    for round in 0..3 {
+        for (i, (user, password)) in attempts.iter().enumerate() {
+            let from = peer(&format!("10.{round}.{i}.1"));
+            let started = Instant::now();
+            let err = store.login(user, password, from, now).await.unwrap_err();
+            times[i].push(started.elapsed());
+            assert_eq!(err.code(), "auth.invalid_credentials", "{user}");
+            assert_eq!(err.status(), axum::http::StatusCode::UNAUTHORIZED);
+            answers.push(answer(&err));
+        }
+    }
     assert!(
-        u > w / 4.0 && u < w * 4.0,
-        "unknown user took {u:.4}s, wrong password {w:.4}s"
+        answers.windows(2).all(|w| w[0] == w[1]),
+        "every refusal has the same body: {answers:?}"
     );
+    // Each spends one argon2 verification; generous bounds keep this steady on a busy machine.
+    let medians: Vec<f64> = times
+        .into_iter()
+        .map(|mut v| {
+            v.sort();
+            v[1].as_secs_f64()
+        })
+        .collect();
+    let reference = medians[0];
+    for (m, (user, _)) in medians.iter().zip(attempts) {
+        assert!(
+            *m > reference / 4.0 && *m < reference * 4.0,
+            "{user} took {m:.4}s, a wrong password {reference:.4}s"
+        );
+    }
     // A malformed username is refused the same way too.
+    let err = store
+        .login("no such user!", PASSWORD, peer("10.9.0.1"), now)
+        .await
+        .unwrap_err();
+    assert_eq!(answer(&err), answers[0]);
+
+    // The audit trail keeps them apart.
+    let outcomes: Vec<LoginOutcome> = store
+        .login_attempts(6)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.outcome)
+        .collect();
     assert_eq!(
-        code(store.login("no such user!", PASSWORD, None, now).await),
-        "auth.invalid_credentials"
+        outcomes,
+        [
+            LoginOutcome::UnknownUser,
+            LoginOutcome::Disabled,
+            LoginOutcome::WrongPassword,
+            LoginOutcome::WrongPassword,
+            LoginOutcome::UnknownUser,
+            LoginOutcome::WrongPassword,
+        ]
     );
 }
 
-pub async fn five_failures_lock_the_account_until_the_window_ends(store: AuthStore) {
+/// The seconds a throttled attempt is told to wait.
+fn throttled(r: Result<bangban_kit::auth::Session, AuthError>) -> Duration {
+    match r {
+        Err(AuthError::Throttled { retry_after }) => retry_after,
+        other => panic!("expected to be throttled, got {other:?}"),
+    }
+}
+
+pub async fn failures_make_the_failing_address_wait_longer_each_time(store: AuthStore) {
     create(&store, "wangwu", Role::Inspector).await;
-    let start = t0();
-    for i in 0..MAX_FAILED_ATTEMPTS - 1 {
-        let at = start + Duration::seconds(i);
+    let desk = peer("192.0.2.7");
+    let mut at = t0();
+    for _ in 0..ACCOUNT_FREE_FAILURES {
         assert_eq!(
-            code(store.login("wangwu", "Wrong-password-1", None, at).await),
+            code(
+                store
+                    .login("wangwu", "Wrong-password-1", desk.clone(), at)
+                    .await
+            ),
             "auth.invalid_credentials"
         );
     }
-    let op = store.operator("wangwu").await.unwrap().unwrap();
-    assert_eq!(op.failed_attempts, MAX_FAILED_ATTEMPTS - 1);
-    assert_eq!(op.locked_until, None);
-
-    // The fifth failure locks, and says so.
-    let fifth = start + Duration::seconds(10);
-    let err = store
-        .login("wangwu", "Wrong-password-1", None, fifth)
-        .await
-        .unwrap_err();
-    let AuthError::Locked { until } = err else {
-        panic!("expected a lock, got {err:?}");
-    };
-    assert_eq!(until, fifth + LOCKOUT);
-    // 09:00:10 + 15 min, shown rounded up in China time.
-    assert!(
-        err_message_zh(&store, fifth)
-            .await
-            .contains("2026-02-10 09:16"),
-        "the message says when to retry"
-    );
-
-    // While locked even the right password is refused, and nothing is counted.
-    let during = fifth + LOCKOUT - Duration::seconds(1);
-    assert_eq!(
-        code(store.login("wangwu", PASSWORD, None, during).await),
-        "auth.locked"
-    );
-
-    // After the window the right password works and the streak starts over.
-    let after = fifth + LOCKOUT;
-    let session = store.login("wangwu", PASSWORD, None, after).await.unwrap();
-    assert_eq!(session.operator.failed_attempts, 0);
-    assert_eq!(session.operator.locked_until, None);
-    let op = store.operator("wangwu").await.unwrap().unwrap();
-    assert_eq!((op.failed_attempts, op.locked_until), (0, None));
-
-    // A run-out lock gives a fresh streak even without a success in between.
-    for i in 0..MAX_FAILED_ATTEMPTS {
-        let _ = store
+    // Past the allowance the address waits, even with the right password, and the wait
+    // doubles with each further failure.
+    let mut expected = FIRST_WAIT;
+    for _ in 0..4 {
+        assert_eq!(
+            throttled(store.login("wangwu", PASSWORD, desk.clone(), at).await),
+            expected
+        );
+        let err = store
             .login(
                 "wangwu",
-                "Wrong-password-1",
-                None,
-                after + Duration::seconds(i),
+                PASSWORD,
+                desk.clone(),
+                at + expected - Duration::milliseconds(1),
             )
-            .await;
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "auth.throttled");
+        assert_eq!(err.status(), axum::http::StatusCode::TOO_MANY_REQUESTS);
+        at += expected;
+        assert_eq!(
+            code(
+                store
+                    .login("wangwu", "Wrong-password-1", desk.clone(), at)
+                    .await
+            ),
+            "auth.invalid_credentials"
+        );
+        expected *= 2;
     }
-    let relocked = store.operator("wangwu").await.unwrap().unwrap();
-    let later = relocked.locked_until.unwrap() + Duration::seconds(1);
-    assert_eq!(
-        code(store.login("wangwu", "Wrong-password-1", None, later).await),
-        "auth.invalid_credentials",
-        "one failure after the window does not lock again"
+    let err = store
+        .login("wangwu", PASSWORD, desk.clone(), at)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message_zh().contains("16 秒后重试"),
+        "{}",
+        err.message_zh()
     );
-    store.login("wangwu", PASSWORD, None, later).await.unwrap();
+    assert!(
+        err.message_en().contains("16 seconds"),
+        "{}",
+        err.message_en()
+    );
+
+    // After the wait the right password works.
+    let session = store
+        .login("wangwu", PASSWORD, desk.clone(), at + expected)
+        .await
+        .unwrap();
+    assert_eq!(session.operator.username, "wangwu");
+
+    // However many failures, the wait is capped.
+    let mut later = at + expected;
+    for _ in 0..40 {
+        let _ = store
+            .login("wangwu", "Wrong-password-1", desk.clone(), later)
+            .await;
+        later += MAX_WAIT;
+    }
+    assert_eq!(
+        throttled(
+            store
+                .login("wangwu", PASSWORD, desk, later - MAX_WAIT)
+                .await
+        ),
+        MAX_WAIT
+    );
 }
 
-/// The Chinese message of the lock that is in force at `now`.
-async fn err_message_zh(store: &AuthStore, now: time::OffsetDateTime) -> String {
+pub async fn a_stranger_cannot_keep_an_operator_out(store: AuthStore) {
+    create(&store, "wangfang", Role::StationOperator).await;
+    let stranger = peer("198.51.100.66");
+    let office = peer("192.0.2.10");
+    let now = t0();
+    // The stranger tries all day long; most attempts are refused before any password check.
+    let mut refused = 0;
+    for minute in 0..600 {
+        let r = store
+            .login(
+                "wangfang",
+                "Guess-1234",
+                stranger.clone(),
+                now + Duration::minutes(minute),
+            )
+            .await;
+        if matches!(r, Err(AuthError::Throttled { .. })) {
+            refused += 1;
+        }
+    }
+    assert!(
+        refused > 500,
+        "only {refused} of 600 guesses were throttled"
+    );
+
+    // Wang Fang, at her own desk, gets in at once, and again.
+    let later = now + Duration::minutes(600);
     store
-        .login("wangwu", PASSWORD, None, now)
+        .login("wangfang", PASSWORD, office.clone(), later)
         .await
-        .unwrap_err()
-        .message_zh()
+        .unwrap();
+    store
+        .login("wangfang", PASSWORD, office.clone(), later)
+        .await
+        .unwrap();
+    // Even after a typo.
+    assert_eq!(
+        code(
+            store
+                .login("wangfang", "Typo-pass", office.clone(), later)
+                .await
+        ),
+        "auth.invalid_credentials"
+    );
+    store
+        .login("wangfang", PASSWORD, office, later)
+        .await
+        .unwrap();
+    // The stranger still waits, even holding the right password.
+    throttled(store.login("wangfang", PASSWORD, stranger, later).await);
+
+    let audit = store.login_attempts(1000).await.unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| a.outcome == LoginOutcome::Throttled)
+            .count(),
+        refused + 1
+    );
+}
+
+pub async fn an_address_guessing_across_accounts_is_throttled(store: AuthStore) {
+    create(&store, "zhangsan", Role::Agent).await;
+    let scanner = peer("2001:db8:66::1");
+    let now = t0();
+    for i in 0..ADDRESS_FREE_FAILURES {
+        assert_eq!(
+            code(
+                store
+                    .login(&format!("user{i}"), "Guess-1234", scanner.clone(), now)
+                    .await
+            ),
+            "auth.invalid_credentials"
+        );
+    }
+    // Any account, real or not, from that address, or from its neighbours in the same /64.
+    throttled(store.login("zhangsan", PASSWORD, scanner, now).await);
+    throttled(
+        store
+            .login("someone", PASSWORD, peer("2001:db8:66::2"), now)
+            .await,
+    );
+    // Another address is unaffected.
+    store
+        .login("zhangsan", PASSWORD, peer("2001:db8:77::1"), now)
+        .await
+        .unwrap();
+}
+
+pub async fn unknown_names_are_throttled_like_real_ones(store: AuthStore) {
+    create(&store, "real", Role::Agent).await;
+    let now = t0();
+    let mut waits = Vec::new();
+    for (user, from) in [("real", "192.0.2.1"), ("ghost", "192.0.2.2")] {
+        for _ in 0..ACCOUNT_FREE_FAILURES + 2 {
+            let _ = store.login(user, "Wrong-password-1", peer(from), now).await;
+        }
+        let err = store
+            .login(user, "Wrong-password-1", peer(from), now)
+            .await
+            .unwrap_err();
+        waits.push(answer(&err));
+    }
+    assert_eq!(waits[0], waits[1], "a wait tells nothing about the account");
 }
 
 pub async fn parallel_guesses_cannot_overrun_the_failure_limit(store: AuthStore) {
@@ -198,7 +370,7 @@ pub async fn parallel_guesses_cannot_overrun_the_failure_limit(store: AuthStore)
         assert!(
             matches!(
                 err,
-                AuthError::InvalidCredentials | AuthError::Locked { .. }
+                AuthError::InvalidCredentials | AuthError::Throttled { .. }
             ),
             "{err:?}"
         );
@@ -208,25 +380,66 @@ pub async fn parallel_guesses_cannot_overrun_the_failure_limit(store: AuthStore)
     let audit = store.login_attempts(100).await.unwrap();
     let verified = audit
         .iter()
-        .filter(|a| {
-            matches!(
-                a.outcome,
-                LoginOutcome::WrongPassword | LoginOutcome::Lockout
-            )
-        })
+        .filter(|a| a.outcome == LoginOutcome::WrongPassword)
         .count();
     assert_eq!(
         verified,
-        usize::try_from(MAX_FAILED_ATTEMPTS).unwrap(),
-        "only the first five guesses may reach the password check"
+        usize::try_from(ACCOUNT_FREE_FAILURES).unwrap(),
+        "only the allowance may reach the password check"
     );
     assert_eq!(
         audit
             .iter()
-            .filter(|a| a.outcome == LoginOutcome::Locked)
+            .filter(|a| a.outcome == LoginOutcome::Throttled)
             .count(),
         12 - verified
     );
+}
+
+pub async fn concurrent_hashes_are_bounded_and_the_rest_get_busy(store: AuthStore) {
+    // One hashing thread, no waiting for it, and a hash slow enough to overlap.
+    let slow = argon2::Params::new(32 * 1024, 3, 1, None).unwrap();
+    let store = AuthStore::with_argon2_params(store.db().clone(), slow)
+        .with_hash_limits(1, std::time::Duration::ZERO);
+    create(&store, "busy", Role::Agent).await;
+    store
+        .login("busy", PASSWORD, peer("192.0.2.1"), t0())
+        .await
+        .unwrap();
+
+    let logins = (0..6).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let password = if i % 2 == 0 {
+                PASSWORD
+            } else {
+                "Wrong-password-1"
+            };
+            store
+                .login("busy", password, peer(&format!("192.0.2.{}", 10 + i)), t0())
+                .await
+        })
+    });
+    let mut busy = 0;
+    let mut judged = 0;
+    for login in logins.collect::<Vec<_>>() {
+        match login.await.unwrap() {
+            Err(AuthError::Busy) => busy += 1,
+            Ok(_) | Err(AuthError::InvalidCredentials) => judged += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(judged >= 1 && busy >= 1, "judged {judged}, busy {busy}");
+    let err = AuthError::Busy;
+    assert_eq!(err.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer(&err)["code"], "auth.busy");
+    // A busy refusal counts for nothing: it is neither audited as a guess nor throttled.
+    let audit = store.login_attempts(100).await.unwrap();
+    assert_eq!(audit.len(), 1 + judged);
+    store
+        .login("busy", PASSWORD, peer("192.0.2.1"), t0())
+        .await
+        .unwrap();
 }
 
 pub async fn weak_passwords_and_bad_names_are_refused_with_their_own_codes(store: AuthStore) {
@@ -320,14 +533,18 @@ pub async fn disabled_operator_cannot_log_in_and_loses_its_sessions(store: AuthS
         code(store.authenticate(session.token.expose(), now).await),
         "auth.invalid_token"
     );
-    // A wrong password says nothing about the account's state; the right one explains.
+    // Neither a wrong nor the right password says anything about the account's state.
     assert_eq!(
         code(store.login("wujiu", "Wrong-password-1", None, now).await),
         "auth.invalid_credentials"
     );
     let err = store.login("wujiu", PASSWORD, None, now).await.unwrap_err();
-    assert_eq!(err.code(), "auth.disabled");
-    assert_eq!(err.status(), axum::http::StatusCode::FORBIDDEN);
+    assert_eq!(err.code(), "auth.invalid_credentials");
+    assert_eq!(err.status(), axum::http::StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        store.login_attempts(1).await.unwrap()[0].outcome,
+        LoginOutcome::Disabled
+    );
     assert_eq!(store.session_count().await.unwrap(), 0);
     assert!(store.operator("wujiu").await.unwrap().unwrap().disabled);
 
@@ -475,17 +692,17 @@ pub async fn set_password_replaces_the_old_one_and_ends_sessions(store: AuthStor
     create(&store, "heqi", Role::StationOperator).await;
     let now = t0();
     let session = store.login("heqi", PASSWORD, None, now).await.unwrap();
-    // A few failures, then an administrator's reset clears them.
-    for _ in 0..3 {
+    // Failures that make this address wait, then an administrator's reset clears them.
+    for _ in 0..ACCOUNT_FREE_FAILURES {
         let _ = store.login("heqi", "Wrong-password-1", None, now).await;
     }
-    let later = now + Duration::minutes(5);
+    throttled(store.login("heqi", PASSWORD, None, now).await);
+    let later = now + Duration::milliseconds(500);
     store
         .set_password("heqi", "New-password-2026", later)
         .await
         .unwrap();
     let op = store.operator("heqi").await.unwrap().unwrap();
-    assert_eq!(op.failed_attempts, 0);
     assert_eq!(op.updated_at, later);
     assert_eq!(
         code(store.authenticate(session.token.expose(), later).await),

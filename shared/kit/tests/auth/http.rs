@@ -142,7 +142,8 @@ pub async fn login_logout_and_bearer_auth_over_http(store: AuthStore) {
     assert_eq!(audit[0].outcome, LoginOutcome::WrongPassword);
     assert!(audit.iter().all(|a| a.peer.as_deref() == Some("127.0.0.1")));
 
-    // A locked account answers 429 with Retry-After.
+    // Failures past the allowance make this address wait: 429 with Retry-After, even for the
+    // right password.
     for _ in 0..5 {
         let _ = http
             .post(&login)
@@ -163,6 +164,59 @@ pub async fn login_logout_and_bearer_auth_over_http(store: AuthStore) {
         .parse()
         .unwrap();
     assert!((1..=15 * 60).contains(&retry), "{retry}");
-    let body = problem(res, StatusCode::TOO_MANY_REQUESTS, "auth.locked").await;
+    let body = problem(res, StatusCode::TOO_MANY_REQUESTS, "auth.throttled").await;
     assert!(body["message_zh"].as_str().unwrap().contains("后重试"));
+    assert_eq!(
+        store.login_attempts(1).await.unwrap()[0].outcome,
+        LoginOutcome::Throttled
+    );
+}
+
+pub async fn busy_and_throttled_logins_answer_problems_with_retry_after(store: AuthStore) {
+    // One hashing thread, no waiting for it, and a hash slow enough for requests to overlap.
+    let slow = argon2::Params::new(32 * 1024, 3, 1, None).unwrap();
+    let store = AuthStore::with_argon2_params(store.db().clone(), slow)
+        .with_hash_limits(1, std::time::Duration::ZERO);
+    create(&store, "lisi", Role::Agent).await;
+    let base = spawn_app(store.clone()).await;
+    let login = format!("{base}/api/v1/login");
+    let http = reqwest::Client::new();
+    // Make the dummy hash first, so that it is not what the requests queue behind.
+    let _ = http
+        .post(&login)
+        .json(&json!({"username": "lisi", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+
+    // Each from its own loopback address, so that only the hashing bound can refuse them.
+    let requests = (0..8u8).map(|i| {
+        let http = reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, 10 + i]))
+            .build()
+            .unwrap();
+        let login = login.clone();
+        tokio::spawn(async move {
+            http.post(&login)
+                .json(&json!({"username": "lisi", "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap()
+        })
+    });
+    let mut busy = 0;
+    for request in requests.collect::<Vec<_>>() {
+        let res = request.await.unwrap();
+        if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(res.headers()["retry-after"], "1");
+            problem(res, StatusCode::SERVICE_UNAVAILABLE, "auth.busy").await;
+            busy += 1;
+        } else {
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+    }
+    assert!(
+        busy >= 1,
+        "no login was refused while the only hashing thread was taken"
+    );
 }

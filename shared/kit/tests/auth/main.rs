@@ -37,9 +37,13 @@ macro_rules! both_backends {
 
 both_backends!(
     contract::created_operator_logs_in_and_its_token_authenticates,
-    contract::wrong_password_and_unknown_user_fail_alike,
-    contract::five_failures_lock_the_account_until_the_window_ends,
+    contract::unknown_user_wrong_password_attacked_and_disabled_accounts_fail_alike,
+    contract::failures_make_the_failing_address_wait_longer_each_time,
+    contract::a_stranger_cannot_keep_an_operator_out,
+    contract::an_address_guessing_across_accounts_is_throttled,
+    contract::unknown_names_are_throttled_like_real_ones,
     contract::parallel_guesses_cannot_overrun_the_failure_limit,
+    contract::concurrent_hashes_are_bounded_and_the_rest_get_busy,
     contract::weak_passwords_and_bad_names_are_refused_with_their_own_codes,
     contract::duplicate_username_is_refused,
     contract::disabled_operator_cannot_log_in_and_loses_its_sessions,
@@ -51,6 +55,7 @@ both_backends!(
     contract::operator_lists_carry_no_hashes,
     contract::purge_removes_only_expired_sessions,
     http::login_logout_and_bearer_auth_over_http,
+    http::busy_and_throttled_logins_answer_problems_with_retry_after,
 );
 
 #[tokio::test]
