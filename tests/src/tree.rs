@@ -181,17 +181,7 @@ impl Tree {
         if let Some(t) = &self.node(code).token {
             return t.clone();
         }
-        let ui = self.node(code).ui.clone();
-        let res = self
-            .http
-            .post(format!("{ui}/api/v1/login"))
-            .json(&json!({"username": "operator", "password": PASSWORD}))
-            .send()
-            .await
-            .expect("login");
-        assert_eq!(res.status(), 200, "login at {code}");
-        let body: Value = res.json().await.expect("login body");
-        let token = body["token"].as_str().expect("token").to_owned();
+        let token = self.login(code).await;
         self.node(code).token = Some(token.clone());
         token
     }

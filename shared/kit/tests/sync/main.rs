@@ -8,6 +8,9 @@ mod databases;
 mod link;
 mod matrix;
 mod support;
+#[path = "../tls/support.rs"]
+#[allow(dead_code)]
+mod tls_support;
 
 /// Generates `sqlite` and `postgres` variants of `link::$name(parent_db)`: the parent's store on
 /// either backend (the district runs on PostgreSQL in production); the child is always SQLite.

@@ -9,34 +9,24 @@ use axum::Router;
 use bangban_domain::calendar::WorkingCalendar;
 use bangban_domain::event::*;
 use bangban_domain::ident::{MobileNumber, ResidentId};
-use bangban_domain::station::{StationCode, Tier};
+use bangban_domain::station::Tier;
 use bangban_domain::topology::Topology;
 use bangban_kit::db::Db;
-use bangban_kit::pki::{Ca, new_node_key_and_cert_for_hosts};
+use bangban_kit::pki::Ca;
 use bangban_kit::store::{AppendLimits, CaseStore};
 use bangban_kit::sync::server::{SyncServer, routes};
-use bangban_kit::tls::{NodeCredentials, https_client, install_crypto_provider, serve_mtls};
+use bangban_kit::tls::{NodeCredentials, https_client, serve_mtls};
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-pub const DISTRICT: &str = "410402000000";
-pub const TOWN: &str = "410402001000";
-pub const VILLAGE: &str = "410402001001";
+pub use crate::tls_support::{DISTRICT, TOWN, VILLAGE, code, creds, district_ca, now};
 pub const SIBLING: &str = "410402001002";
 /// Listed in the test tree with its period ended: retired.
 pub const RETIRED: &str = "410402001003";
 pub const OTHER_TOWN: &str = "410402002000";
 pub const OTHER_TOWN_VILLAGE: &str = "410402002001";
-
-pub fn code(s: &str) -> StationCode {
-    StationCode::parse(s).unwrap()
-}
-
-pub fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
-}
 
 pub fn calendar() -> Arc<WorkingCalendar> {
     Arc::new(
@@ -55,29 +45,6 @@ pub fn topology() -> Arc<Topology> {
         }
     }
     Arc::new(Topology::from_json(&tree.to_string()).unwrap())
-}
-
-/// A fresh CA of the test district (with the crypto provider and test logging installed).
-pub fn district_ca() -> Ca {
-    install_crypto_provider();
-    let _ = tracing_subscriber::fmt()
-        .with_test_writer()
-        .with_env_filter("bangban_kit=debug")
-        .try_init();
-    Ca::generate(code(DISTRICT), now(), 365).unwrap()
-}
-
-/// Credentials for `station` from `ca`, naming 127.0.0.1 (a parent dialled on loopback), and
-/// trusting `trusted`.
-pub fn creds(ca: &Ca, station: &str, trusted: &Ca) -> NodeCredentials {
-    let (cert, key) =
-        new_node_key_and_cert_for_hosts(ca, code(station), &["127.0.0.1"], now(), 30).unwrap();
-    NodeCredentials::from_pem(
-        cert.as_bytes(),
-        key.as_bytes(),
-        trusted.cert_pem().as_bytes(),
-    )
-    .unwrap()
 }
 
 /// A running inter-node server with the given credentials and router.
