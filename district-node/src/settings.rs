@@ -7,13 +7,11 @@ use bangban_domain::calendar::WorkingCalendar;
 use bangban_domain::catalogue::Catalogue;
 use bangban_domain::station::{StationCode, Tier};
 use bangban_domain::topology::Topology;
-use bangban_kit::config::{
-    LogSettings, SettingsError, base_dir, check_cron, check_file_to_create, load,
-};
+use bangban_kit::config::{LogSettings, SettingsError, base_dir, check_file_to_create, load};
 use bangban_kit::db::{Backend, sqlite_url};
 use bangban_kit::node::{
-    EventSettings, HttpSettings, InternodeSettings, NodeSettings, PolicySettings, TlsFiles,
-    TlsSettings, node_limits,
+    EventSettings, HttpSettings, InternodeSettings, JobSchedules, JobSettings, NodeSettings,
+    PolicySettings, TlsFiles, TlsSettings, node_limits,
 };
 use bangban_kit::serve::NodeLimits;
 use bangban_kit::store::AppendLimits;
@@ -51,13 +49,6 @@ impl std::fmt::Debug for DatabaseSettings {
     }
 }
 
-/// `[jobs]`: cron schedules (seconds first) of the scheduled jobs.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct JobSettings {
-    pub reconcile: String,
-}
-
 /// Checked settings, ready to run on.
 #[derive(Clone)]
 pub struct Config {
@@ -75,7 +66,7 @@ pub struct Config {
     pub topology: Option<Topology>,
     pub catalogue: Catalogue,
     pub log: LogSettings,
-    pub reconcile: cron::Schedule,
+    pub jobs: JobSchedules,
     /// The bounds of the UI/API and inter-node listeners.
     pub limits: NodeLimits,
 }
@@ -128,7 +119,7 @@ impl Settings {
         self.http.validate()?;
         self.log.validate()?;
         let (database_url, backend) = check_database_url(&self.database.url, base.as_deref())?;
-        let reconcile = check_cron("jobs.reconcile", &self.jobs.reconcile)?;
+        let jobs = self.jobs.check()?;
         let internode_listen = self.internode.check()?;
         let limits = node_limits(&self.http, &self.internode);
         let tls = self.tls.check(base.as_deref())?;
@@ -170,7 +161,7 @@ impl Settings {
             topology,
             catalogue,
             log: self.log,
-            reconcile,
+            jobs,
             limits,
         })
     }

@@ -8,11 +8,11 @@ use bangban_domain::catalogue::Catalogue;
 use bangban_domain::station::{StationCode, Tier};
 use bangban_domain::topology::Topology;
 use bangban_kit::config::{
-    LogSettings, SettingsError, base_dir, check_cron, check_file_to_create, check_url, load,
+    LogSettings, SettingsError, base_dir, check_file_to_create, check_url, load,
 };
 use bangban_kit::node::{
-    EventSettings, HttpSettings, InternodeSettings, NodeSettings, PolicySettings, TlsFiles,
-    TlsSettings, node_limits,
+    EventSettings, HttpSettings, InternodeSettings, JobSchedules, JobSettings, NodeSettings,
+    PolicySettings, TlsFiles, TlsSettings, node_limits,
 };
 use bangban_kit::serve::NodeLimits;
 use bangban_kit::store::AppendLimits;
@@ -49,13 +49,6 @@ pub struct ParentSettings {
     pub url: String,
 }
 
-/// `[jobs]`: cron schedules (seconds first) of the scheduled jobs.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct JobSettings {
-    pub reconcile: String,
-}
-
 /// Checked settings, ready to run on.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -72,7 +65,7 @@ pub struct Config {
     pub topology: Option<Topology>,
     pub catalogue: Catalogue,
     pub log: LogSettings,
-    pub reconcile: cron::Schedule,
+    pub jobs: JobSchedules,
     /// The bounds of the UI/API and inter-node listeners.
     pub limits: NodeLimits,
 }
@@ -101,7 +94,7 @@ impl Settings {
             "" => None,
             url => Some(check_url("parent.url", url)?),
         };
-        let reconcile = check_cron("jobs.reconcile", &self.jobs.reconcile)?;
+        let jobs = self.jobs.check()?;
         let internode_listen = self.internode.check()?;
         let limits = node_limits(&self.http, &self.internode);
         if internode_listen.is_some() && code.tier() != Tier::Town {
@@ -156,7 +149,7 @@ impl Settings {
             topology,
             catalogue,
             log: self.log,
-            reconcile,
+            jobs,
             limits,
         })
     }

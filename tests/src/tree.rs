@@ -353,6 +353,49 @@ impl Tree {
     }
 }
 
+impl Tree {
+    /// Sends `raw` (a request head and as much of its body as the test wants) to the inter-node
+    /// listener of `server` over mutual TLS as `code`, and returns what the server answered
+    /// within five seconds, as text. For requests a well-behaved client cannot send, such as a
+    /// body that announces more than the limit and stops.
+    pub async fn raw_internode(&self, code: &str, server: &str, raw: &[u8]) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = &self.nodes.get(code).expect("node").tls_dir;
+        bangban_kit::tls::install_crypto_provider();
+        let creds = bangban_kit::tls::NodeCredentials::load(
+            &dir.join("node.pem"),
+            &dir.join("node.key"),
+            &dir.join("ca.pem"),
+        )
+        .expect("credentials");
+        let config = bangban_kit::tls::client_config(&creds, Vec::new(), code_of(server))
+            .expect("client config");
+        let api = self
+            .nodes
+            .get(server)
+            .expect("server")
+            .api
+            .clone()
+            .expect("api");
+        let addr = api.trim_start_matches("https://");
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let name = rustls_name("127.0.0.1");
+        let mut tls = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .expect("handshake");
+        tls.write_all(raw).await.expect("write the request");
+        tls.flush().await.expect("flush");
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut answer)).await;
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+}
+
+fn rustls_name(host: &str) -> tokio_rustls::rustls::pki_types::ServerName<'static> {
+    tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_owned()).expect("server name")
+}
+
 fn code_of(code: &str) -> bangban_domain::station::StationCode {
     bangban_domain::station::StationCode::parse(code).expect("station code")
 }

@@ -860,6 +860,15 @@ impl AuthStore {
         Ok(done.rows_affected())
     }
 
+    /// Forgets login attempts recorded before `before` (the retention period has passed).
+    pub async fn purge_login_audit(&self, before: OffsetDateTime) -> Result<u64, AuthError> {
+        let done = sqlx::query("DELETE FROM login_audit WHERE at < $1")
+            .bind(to_ms(before))
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// The latest `limit` login attempts (at most 1,000), newest first.
     pub async fn login_attempts(&self, limit: u32) -> Result<Vec<LoginAttempt>, AuthError> {
         let rows = sqlx::query(

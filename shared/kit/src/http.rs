@@ -179,6 +179,39 @@ where
     }
 }
 
+/// Refuses a request whose `Content-Length` announces more than `max` bytes at once, from its
+/// head, with a 413 problem and `Connection: close`, instead of reading the body up to the limit
+/// first. A client that waits for the answer before sending (`Expect: 100-continue`, or one that
+/// stops writing) gets it at once; the body limit itself still guards chunked bodies.
+///
+/// Mount it with `axum::middleware::from_fn_with_state(max, refuse_oversized)`.
+pub async fn refuse_oversized(
+    axum::extract::State(max): axum::extract::State<usize>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > u64::try_from(max).unwrap_or(u64::MAX)) {
+        let mut res = Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request.too_large",
+            format!("请求内容过大（上限 {} KiB）", max / 1024),
+            format!("the request body is too large (at most {} KiB)", max / 1024),
+        )
+        .into_response();
+        res.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        return res;
+    }
+    next.run(req).await
+}
+
 /// Answers unknown routes with a problem document.
 pub async fn fallback() -> Problem {
     Problem::new(

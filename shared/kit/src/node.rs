@@ -136,6 +136,47 @@ impl HttpSettings {
     }
 }
 
+/// `[jobs]`: when the scheduled jobs run (cron, seconds first, China time; name the days of the
+/// week, see `crate::jobs`), and how long the login audit is kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    /// Cross-tier reconciliation (runs once the reconciliation issue lands).
+    pub reconcile: String,
+    /// Removing expired operator sessions.
+    pub purge_sessions: String,
+    /// Removing login-audit rows older than `login_audit_retention_days`.
+    pub purge_login_audit: String,
+    pub login_audit_retention_days: u32,
+}
+
+/// Checked `[jobs]` settings.
+#[derive(Debug, Clone)]
+pub struct JobSchedules {
+    pub reconcile: cron::Schedule,
+    pub purge_sessions: cron::Schedule,
+    pub purge_login_audit: cron::Schedule,
+    pub login_audit_retention: time::Duration,
+}
+
+impl JobSettings {
+    pub fn check(&self) -> Result<JobSchedules, SettingsError> {
+        use crate::config::check_cron;
+        if !(30..=3650).contains(&self.login_audit_retention_days) {
+            return Err(SettingsError::invalid(
+                "jobs.login_audit_retention_days",
+                "must be between 30 and 3650 days",
+            ));
+        }
+        Ok(JobSchedules {
+            reconcile: check_cron("jobs.reconcile", &self.reconcile)?,
+            purge_sessions: check_cron("jobs.purge_sessions", &self.purge_sessions)?,
+            purge_login_audit: check_cron("jobs.purge_login_audit", &self.purge_login_audit)?,
+            login_audit_retention: time::Duration::days(i64::from(self.login_audit_retention_days)),
+        })
+    }
+}
+
 /// `[events]`: what every stored event is checked against besides the state machine.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -675,6 +716,10 @@ pub async fn run(
         .merge(crate::api::routes(api))
         .fallback(crate::http::fallback)
         .layer(DefaultBodyLimit::max(rt.body_limit_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            rt.body_limit_bytes,
+            crate::http::refuse_oversized,
+        ))
         .layer(crate::http::trace_layer());
 
     let mut tasks = tokio::task::JoinSet::new();

@@ -50,6 +50,10 @@ pub fn routes(state: Arc<SyncServer>, health: Router) -> Router {
         .merge(health)
         .route_layer(middleware::from_fn_with_state(state, require_direct_child))
         .layer(DefaultBodyLimit::max(MAX_PUSH_BYTES))
+        .layer(middleware::from_fn_with_state(
+            MAX_PUSH_BYTES,
+            crate::http::refuse_oversized,
+        ))
         .fallback(crate::http::fallback)
 }
 
