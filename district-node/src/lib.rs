@@ -28,6 +28,11 @@ pub fn case_store(config: &Config, db: Db) -> CaseStore {
     CaseStore::new(db, Arc::new(config.calendar.clone())).with_limits(config.event_limits)
 }
 
+/// The scheduled jobs of this node, on the schedules of `[jobs]` (also for `job run`).
+pub fn jobs(config: &Config, db: Db) -> bangban_kit::jobs::Jobs {
+    bangban_kit::jobs::standard_jobs(AuthStore::new(db), &config.jobs)
+}
+
 /// Runs the node on `ui_listener` until `shutdown` completes; binds the inter-node listener
 /// from the settings.
 pub async fn serve(
@@ -51,6 +56,7 @@ pub async fn serve_with(
     let credentials = bangban_kit::node::load_credentials(config.tls.as_ref())?;
     let internode = bangban_kit::node::children(internode, config.topology.as_ref())?;
     tracing::info!(backend = ?config.backend, "district database open");
+    let jobs = jobs(&config, db.clone());
     let rt = NodeRuntime {
         me: config.code,
         name: config.name.clone(),
@@ -62,6 +68,7 @@ pub async fn serve_with(
         parent: None,
         body_limit_bytes: config.http.body_limit_kib * 1024,
         limits: config.limits,
+        jobs,
     };
     bangban_kit::node::run(rt, ui_listener, shutdown).await?;
     tracing::info!("district node stopped");

@@ -131,6 +131,11 @@ fn main() -> ExitCode {
             NodeCommand::User(cmd) => {
                 bangban_kit::cli::user_command(district_node::open_db(&config).await?, cmd).await
             }
+            NodeCommand::Job(cmd) => {
+                let db = district_node::open_db(&config).await?;
+                bangban_kit::cli::job_command(district_node::jobs(&config, db.clone()), db, cmd)
+                    .await
+            }
             NodeCommand::DeadLetters(cmd) => {
                 let db = district_node::open_db(&config).await?;
                 bangban_kit::cli::dead_letter_command(district_node::case_store(&config, db), cmd)

@@ -35,6 +35,11 @@ pub fn case_store(config: &Config, db: Db) -> CaseStore {
     }
 }
 
+/// The scheduled jobs of this node, on the schedules of `[jobs]` (also for `job run`).
+pub fn jobs(config: &Config, db: Db) -> bangban_kit::jobs::Jobs {
+    bangban_kit::jobs::standard_jobs(AuthStore::new(db), &config.jobs)
+}
+
 /// Runs the node on `ui_listener` until `shutdown` completes; binds the inter-node listener
 /// from the settings when this is a town.
 pub async fn serve(
@@ -65,6 +70,7 @@ pub async fn serve_with(
     let db = open_db(&config).await?;
     let credentials = bangban_kit::node::load_credentials(config.tls.as_ref())?;
     let internode = bangban_kit::node::children(internode, config.topology.as_ref())?;
+    let jobs = jobs(&config, db.clone());
     let rt = NodeRuntime {
         me: config.code,
         name: config.name.clone(),
@@ -76,6 +82,7 @@ pub async fn serve_with(
         parent: config.parent_url.clone().map(|u| (u, link)),
         body_limit_bytes: config.http.body_limit_kib * 1024,
         limits: config.limits,
+        jobs,
     };
     bangban_kit::node::run(rt, ui_listener, shutdown).await?;
     tracing::info!("station node stopped");

@@ -19,9 +19,24 @@ pub enum NodeCommand {
     /// Operator accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Scheduled jobs: list them, or run one now.
+    #[command(subcommand)]
+    Job(JobCommand),
     /// Events set aside because they were refused (by the parent, or here when pulled).
     #[command(subcommand, name = "dead-letters")]
     DeadLetters(DeadLetterCommand),
+}
+
+/// `job …`: the scheduled jobs of this node.
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// List the jobs with their schedules and next runs.
+    List,
+    /// Run one job now and print its outcome (exit status 1 when it fails).
+    Run {
+        /// The job's name, as `job list` shows it.
+        name: String,
+    },
 }
 
 /// `dead-letters …`: look at, retry or discard events that were set aside.
@@ -251,6 +266,43 @@ pub async fn dead_letter_command(
     }
     .await;
     store.db().close().await;
+    result
+}
+
+/// Runs a `job …` command; `db` is closed afterwards.
+pub async fn job_command(
+    jobs: crate::jobs::Jobs,
+    db: crate::db::Db,
+    cmd: JobCommand,
+) -> anyhow::Result<()> {
+    let result = async {
+        match cmd {
+            JobCommand::List => {
+                for (name, status) in jobs.status() {
+                    let next = status
+                        .next_run_ms
+                        .and_then(|ms| time::OffsetDateTime::from_unix_timestamp(ms / 1000).ok())
+                        .map(|t| t.to_offset(time::macros::offset!(+8)).to_string())
+                        .unwrap_or_else(|| "none".to_owned());
+                    println!("{name:<20} next run {next}");
+                }
+            }
+            JobCommand::Run { name } => {
+                let status = jobs.run_now(&name).await?;
+                let detail = status.last_detail.unwrap_or_default();
+                if status.last_ok != Some(true) {
+                    anyhow::bail!("job {name} failed: {detail}");
+                }
+                println!(
+                    "{name}: {detail} ({} ms)",
+                    status.last_duration_ms.unwrap_or_default()
+                );
+            }
+        }
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    db.close().await;
     result
 }
 

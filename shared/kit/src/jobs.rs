@@ -251,3 +251,98 @@ pub fn standard_jobs(auth: crate::auth::AuthStore, settings: &crate::node::JobSc
     );
     jobs
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    fn schedule(expr: &str) -> cron::Schedule {
+        cron::Schedule::from_str(expr).expect("schedule")
+    }
+
+    #[test]
+    fn schedules_are_read_in_china_time_with_named_days() {
+        // 2026-11-28 00:00 UTC is 08:00 on Saturday in China.
+        let now = time::macros::datetime!(2026-11-28 00:00 UTC);
+        let next = next_after(&schedule("0 30 3 * * *"), now).expect("next");
+        assert_eq!(next, time::macros::datetime!(2026-11-29 03:30 +8));
+        let monday = next_after(&schedule("0 0 9 * * MON"), now).expect("next");
+        assert_eq!(monday, time::macros::datetime!(2026-11-30 09:00 +8));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_job_is_refused_with_the_known_ones() {
+        let mut jobs = Jobs::new();
+        jobs.add("purge-sessions", schedule("0 0 * * * *"), || async {
+            Ok("done".to_owned())
+        });
+        jobs.add("purge-login-audit", schedule("0 0 * * * *"), || async {
+            Ok("done".to_owned())
+        });
+        let err = jobs.run_now("purge").await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no job named `purge`; the jobs are: purge-sessions, purge-login-audit"
+        );
+    }
+
+    #[tokio::test]
+    async fn each_run_records_its_outcome_and_a_panic_is_a_failure() {
+        let mut jobs = Jobs::new();
+        jobs.add("ok", schedule("0 0 * * * *"), || async {
+            Ok("3 removed".to_owned())
+        });
+        jobs.add("fails", schedule("0 0 * * * *"), || async {
+            Err(anyhow::anyhow!("database locked"))
+        });
+        jobs.add("panics", schedule("0 0 * * * *"), || async {
+            panic!("a bug in the job")
+        });
+        let ok = jobs.run_now("ok").await.unwrap();
+        assert_eq!(ok.last_ok, Some(true));
+        assert_eq!(ok.last_detail.as_deref(), Some("3 removed"));
+        assert_eq!((ok.runs, ok.failures), (1, 0));
+        assert!(ok.next_run_ms.is_some() && ok.last_started_ms.is_some());
+        let failed = jobs.run_now("fails").await.unwrap();
+        assert_eq!(failed.last_ok, Some(false));
+        assert_eq!(failed.last_detail.as_deref(), Some("database locked"));
+        let panicked = jobs.run_now("panics").await.unwrap();
+        assert_eq!(panicked.last_ok, Some(false));
+        assert!(panicked.last_detail.unwrap().contains("panicked"));
+        assert_eq!(jobs.status().len(), 3);
+    }
+
+    /// Every second a tick, but each run takes 1.5 s: the ticks that pass during a run are
+    /// skipped, never run back to back; shutdown stops the runner mid-run.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_runs_at_most_once_per_tick_and_stops_on_shutdown() {
+        let started = Arc::new(AtomicU32::new(0));
+        let mut jobs = Jobs::new();
+        let counter = started.clone();
+        jobs.add("slow", schedule("* * * * * *"), move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                Ok("slept".to_owned())
+            }
+        });
+        let (stop, stopped) = watch::channel(false);
+        let runner = tokio::spawn(jobs.clone().run(stopped));
+        tokio::time::sleep(Duration::from_millis(3200)).await;
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(1), runner)
+            .await
+            .expect("the runner stops promptly")
+            .unwrap();
+        let runs = started.load(Ordering::SeqCst);
+        // The first tick comes within a second (t1); skipping the ticks a run overlaps, the
+        // starts are t1 and t1 + 2 s, and t1 + 4 s is past the window.
+        assert!((1..=2).contains(&runs), "{runs} runs started");
+        assert!(jobs.status()["slow"].runs >= 1);
+    }
+}

@@ -500,6 +500,8 @@ pub struct NodeRuntime {
     pub body_limit_bytes: usize,
     /// The bounds of both listeners.
     pub limits: NodeLimits,
+    /// The scheduled jobs (see `crate::jobs::standard_jobs`).
+    pub jobs: crate::jobs::Jobs,
 }
 
 /// Readiness of a running node: its database (required), its certificate (required when it
@@ -509,6 +511,17 @@ pub struct NodeReadiness {
     pub store: CaseStore,
     pub certificate: Option<String>,
     pub link: Option<(url::Url, Arc<crate::sync::LinkStatus>)>,
+    pub jobs: crate::jobs::Jobs,
+}
+
+/// An instant in China time for people (`2026-11-28 03:30:00`).
+fn show_ms(ms: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map(|t| t.to_offset(time::macros::offset!(+8)))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| ms.to_string())
 }
 
 impl Readiness for NodeReadiness {
@@ -524,6 +537,24 @@ impl Readiness for NodeReadiness {
                 ok: true,
                 required: true,
                 detail: cert.clone(),
+            });
+        }
+        // A failing job never makes a node unready either; it is reported.
+        for (name, job) in self.jobs.status() {
+            let next = job.next_run_ms.map_or("none".to_owned(), show_ms);
+            checks.push(Check {
+                name,
+                ok: job.last_ok != Some(false),
+                required: false,
+                detail: match (job.last_started_ms, job.last_ok, &job.last_detail) {
+                    (Some(at), Some(ok), Some(detail)) => format!(
+                        "job: last run {} ({}, {} ms): {detail}; next run {next}",
+                        show_ms(at),
+                        if ok { "ok" } else { "failed" },
+                        job.last_duration_ms.unwrap_or_default()
+                    ),
+                    _ => format!("job: not run since start; next run {next}"),
+                },
             });
         }
         // Dead letters never make a node unready (the rest flows on), but a person must look.
@@ -613,6 +644,48 @@ async fn metrics(readiness: Arc<NodeReadiness>, me: StationCode) -> axum::respon
             counts.up, counts.down
         );
     }
+    let jobs = readiness.jobs.status();
+    type Reading = fn(&crate::jobs::JobStatus) -> Option<i64>;
+    let families: [(&str, &str, &str, Reading); 5] = [
+        (
+            "bangban_job_last_run_ms",
+            "gauge",
+            "Unix milliseconds the job last started.",
+            |j| j.last_started_ms,
+        ),
+        (
+            "bangban_job_last_success",
+            "gauge",
+            "Whether the job's last run succeeded (1) or failed (0).",
+            |j| j.last_ok.map(i64::from),
+        ),
+        (
+            "bangban_job_next_run_ms",
+            "gauge",
+            "Unix milliseconds of the job's next scheduled run.",
+            |j| j.next_run_ms,
+        ),
+        (
+            "bangban_job_runs_total",
+            "counter",
+            "Runs of the job since start.",
+            |j| i64::try_from(j.runs).ok(),
+        ),
+        (
+            "bangban_job_failures_total",
+            "counter",
+            "Failed runs of the job since start.",
+            |j| i64::try_from(j.failures).ok(),
+        ),
+    ];
+    for (name, kind, help, value) in families {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (job, status) in &jobs {
+            if let Some(v) = value(status) {
+                let _ = writeln!(out, "{name}{{{station},job=\"{job}\"}} {v}");
+            }
+        }
+    }
     if let Some((_, link)) = &readiness.link {
         let _ = writeln!(
             out,
@@ -696,6 +769,7 @@ pub async fn run(
             .as_ref()
             .zip(link.clone())
             .map(|((url, _), status)| (url.clone(), status)),
+        jobs: rt.jobs.clone(),
     });
     let api = Arc::new(crate::api::NodeApi {
         me: rt.me,
@@ -765,6 +839,16 @@ pub async fn run(
         tasks.spawn(async move {
             crate::tls::serve_mtls_with(listener, config, district, app, limits, stop).await?;
             Ok("inter-node listener")
+        });
+    }
+
+    if !rt.jobs.names().is_empty() {
+        let jobs = rt.jobs.clone();
+        tracing::info!(jobs = ?jobs.names(), "job runner ready");
+        let stop = stop_rx.clone();
+        tasks.spawn(async move {
+            jobs.run(stop).await;
+            Ok("job runner")
         });
     }
 

@@ -5,3 +5,4 @@ mod cases;
 mod config;
 mod health;
 mod helpers;
+mod jobs;

@@ -753,3 +753,30 @@ pub async fn purge_removes_only_expired_sessions(store: AuthStore) {
         .await
         .unwrap();
 }
+
+pub async fn purging_the_login_audit_keeps_the_retention_period(store: AuthStore) {
+    create(&store, "weishi", Role::StationOperator).await;
+    for day in [0, 100, 200] {
+        let _ = store
+            .login("weishi", PASSWORD, None, t0() + Duration::days(day))
+            .await
+            .unwrap();
+    }
+    // On day 200 with 180 days kept, only the day-0 record goes.
+    let removed = store
+        .purge_login_audit(t0() + Duration::days(200) - Duration::days(180))
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    let left: Vec<_> = store
+        .login_attempts(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.at)
+        .collect();
+    assert_eq!(
+        left,
+        vec![t0() + Duration::days(200), t0() + Duration::days(100)]
+    );
+}

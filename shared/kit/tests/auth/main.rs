@@ -54,6 +54,7 @@ both_backends!(
     contract::set_password_replaces_the_old_one_and_ends_sessions,
     contract::operator_lists_carry_no_hashes,
     contract::purge_removes_only_expired_sessions,
+    contract::purging_the_login_audit_keeps_the_retention_period,
     http::login_logout_and_bearer_auth_over_http,
     http::busy_and_throttled_logins_answer_problems_with_retry_after,
 );
