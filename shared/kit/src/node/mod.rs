@@ -1,0 +1,275 @@
+//! A running node: the runtime both binaries assemble from their checked settings, and `run`,
+//! which serves the UI/API listener, the inter-node listener, the link to the parent and the
+//! job runner until shutdown. Settings, readiness and metrics have their own modules.
+
+mod metrics;
+mod readiness;
+mod settings;
+
+pub use readiness::{NodeReadiness, SharedReadiness, StoreReadiness};
+pub use settings::*;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use bangban_domain::catalogue::Catalogue;
+use bangban_domain::station::StationCode;
+use bangban_domain::topology::Topology;
+use tokio::net::TcpListener;
+
+use crate::serve::{ListenerLimits, NodeLimits, PlainTcp};
+use crate::store::CaseStore;
+
+/// Serves `router` on `listener` within `limits` until `shutdown` completes, then drains open
+/// requests. Requests carry `ConnectInfo<SocketAddr>`: the login audit and throttle read the
+/// peer address from the connection, never from headers.
+pub async fn serve_router(
+    listener: TcpListener,
+    router: Router,
+    limits: ListenerLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    crate::serve::serve(listener, PlainTcp, router, limits, shutdown).await
+}
+
+/// Everything a node runs, assembled by the node binary from its checked settings.
+pub struct NodeRuntime {
+    pub me: StationCode,
+    pub name: String,
+    pub store: CaseStore,
+    pub auth: crate::auth::AuthStore,
+    pub catalogue: Arc<Catalogue>,
+    /// Present on nodes that serve children or dial a parent.
+    pub credentials: Option<crate::tls::NodeCredentials>,
+    /// The mTLS listener children dial, with the topology that says who they are.
+    pub internode: Option<(TcpListener, Arc<Topology>)>,
+    /// The parent's inter-node URL, with how to behave on that link.
+    pub parent: Option<(url::Url, crate::sync::client::LinkOptions)>,
+    pub body_limit_bytes: usize,
+    /// The bounds of both listeners.
+    pub limits: NodeLimits,
+    /// The scheduled jobs (see `crate::jobs::standard_jobs`).
+    pub jobs: crate::jobs::Jobs,
+}
+
+/// Runs a node until `shutdown` completes: the UI/API listener, the inter-node listener when it
+/// serves children, and the forwarder and puller when it has a parent. Returns after every part
+/// has stopped; logs which part ended.
+pub async fn run(
+    rt: NodeRuntime,
+    ui_listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use axum::extract::DefaultBodyLimit;
+    use tokio::sync::watch;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
+    tokio::spawn({
+        let stop_tx = stop_tx.clone();
+        async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        }
+    });
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+
+    let link = rt.parent.as_ref().map(|_| crate::sync::LinkStatus::new());
+    let certificate = match &rt.credentials {
+        Some(creds) => {
+            let id = creds
+                .own_identity(rt.me.district())
+                .map_err(|e| anyhow::anyhow!("tls.cert: {e}"))?;
+            anyhow::ensure!(
+                id.station == rt.me,
+                "tls.cert: the certificate is for station {}, but node.code is {}",
+                id.station,
+                rt.me
+            );
+            Some(format!(
+                "loaded, identity {}",
+                crate::pki::identity_uri(id.station)
+            ))
+        }
+        None => None,
+    };
+    let readiness = Arc::new(NodeReadiness {
+        store: rt.store.clone(),
+        certificate,
+        link: rt
+            .parent
+            .as_ref()
+            .zip(link.clone())
+            .map(|((url, _), status)| (url.clone(), status)),
+        jobs: rt.jobs.clone(),
+    });
+    let api = Arc::new(crate::api::NodeApi {
+        me: rt.me,
+        name: rt.name.clone(),
+        store: rt.store.clone(),
+        auth: rt.auth.clone(),
+        catalogue: rt.catalogue.clone(),
+    });
+    let metrics_state = readiness.clone();
+    let internode_readiness = readiness.clone();
+    let me = rt.me;
+    let ui = Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(move || metrics::metrics(metrics_state.clone(), me)),
+        )
+        .merge(crate::http::health_routes(readiness))
+        .merge(crate::api::routes(api))
+        .fallback(crate::http::fallback)
+        .layer(DefaultBodyLimit::max(rt.body_limit_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            rt.body_limit_bytes,
+            crate::http::refuse_oversized,
+        ))
+        .layer(crate::http::trace_layer());
+
+    let mut tasks = tokio::task::JoinSet::new();
+    tracing::info!(
+        code = %rt.me,
+        tier = rt.me.tier().as_str(),
+        listen = %ui_listener.local_addr()?,
+        "UI/API listener ready"
+    );
+    tasks.spawn({
+        let stop = stopped(stop_rx.clone());
+        let limits = rt.limits.ui;
+        async move {
+            serve_router(ui_listener, ui, limits, stop).await?;
+            Ok::<_, anyhow::Error>("UI/API listener")
+        }
+    });
+
+    if let Some((listener, topology)) = rt.internode {
+        let creds = rt
+            .credentials
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("internode.listen needs the [tls] files"))?;
+        let config = crate::tls::server_config(creds, Vec::new())?;
+        let sync = Arc::new(crate::sync::server::SyncServer {
+            store: rt.store.clone(),
+            me: rt.me,
+            topology,
+        });
+        // The long-poll cap wraps the router; a caller that is not a direct child is refused
+        // inside at once, so its slot frees at once.
+        let app =
+            crate::sync::server::routes(sync, crate::http::health_routes(internode_readiness))
+                .layer(axum::middleware::from_fn_with_state(
+                    crate::serve::LongPollSlots::new(rt.limits.max_long_polls),
+                    crate::serve::limit_long_polls,
+                ))
+                .layer(crate::http::trace_layer());
+        tracing::info!(listen = %listener.local_addr()?, "inter-node (mTLS) listener ready");
+        let district = rt.me.district();
+        let stop = stopped(stop_rx.clone());
+        let limits = rt.limits.internode;
+        tasks.spawn(async move {
+            crate::tls::serve_mtls_with(listener, config, district, app, limits, stop).await?;
+            Ok("inter-node listener")
+        });
+    }
+
+    if !rt.jobs.names().is_empty() {
+        let jobs = rt.jobs.clone();
+        tracing::info!(jobs = ?jobs.names(), "job runner ready");
+        let stop = stop_rx.clone();
+        tasks.spawn(async move {
+            jobs.run(stop).await;
+            Ok("job runner")
+        });
+    }
+
+    if let (Some((parent, options)), Some(status)) = (rt.parent, link) {
+        let creds = rt
+            .credentials
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("parent.url needs the [tls] files"))?;
+        let parent_code = rt
+            .me
+            .parent()
+            .ok_or_else(|| anyhow::anyhow!("parent.url is set, but {} has no parent", rt.me))?;
+        let client = crate::tls::https_client(creds, Vec::new(), parent_code)?;
+        tracing::info!(parent = %parent, "linking to the parent");
+        let forwarder = crate::sync::client::run_forwarder(
+            rt.store.clone(),
+            client.clone(),
+            parent.clone(),
+            options.clone(),
+            status.clone(),
+            stop_rx.clone(),
+        );
+        tasks.spawn(async move {
+            forwarder.await;
+            Ok("forwarder")
+        });
+        let puller = crate::sync::client::run_puller(
+            rt.store.clone(),
+            client,
+            parent,
+            options,
+            status,
+            stop_rx.clone(),
+        );
+        tasks.spawn(async move {
+            puller.await;
+            Ok("puller")
+        });
+    }
+
+    let mut result = Ok(());
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(part)) => tracing::info!(part, "stopped"),
+            Ok(Err(e)) => {
+                tracing::error!(error = format!("{e:#}"), "a part of the node failed");
+                if result.is_ok() {
+                    result = Err(e);
+                }
+                // One part failing stops the others: a half-running node is worse than none.
+                let _ = stop_tx.send(true);
+            }
+            Err(e) => tracing::error!(error = %e, "a task of the node panicked"),
+        }
+    }
+    rt.store.db().close().await;
+    result
+}
+
+/// Loads the node's TLS files, when it has them.
+pub fn load_credentials(
+    tls: Option<&TlsFiles>,
+) -> anyhow::Result<Option<crate::tls::NodeCredentials>> {
+    Ok(match tls {
+        Some(t) => Some(crate::tls::NodeCredentials::load(&t.cert, &t.key, &t.ca)?),
+        None => None,
+    })
+}
+
+/// Binds the inter-node listener, when the node serves children.
+pub async fn bind_internode(addr: Option<SocketAddr>) -> anyhow::Result<Option<TcpListener>> {
+    match addr {
+        Some(addr) => Ok(Some(crate::cli::bind("internode.listen", addr).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Pairs the inter-node listener with the topology that names the children it serves.
+pub fn children(
+    listener: Option<TcpListener>,
+    topology: Option<&Topology>,
+) -> anyhow::Result<Option<(TcpListener, Arc<Topology>)>> {
+    match (listener, topology) {
+        (Some(listener), Some(topology)) => Ok(Some((listener, Arc::new(topology.clone())))),
+        (Some(_), None) => anyhow::bail!("policy.topology is required to serve children"),
+        (None, _) => Ok(None),
+    }
+}

@@ -1,0 +1,438 @@
+//! The settings sections both nodes share: `[node]`, `[http]`, `[internode]`, `[tls]`,
+//! `[policy]`, `[events]` and `[jobs]`, each checked with the setting named on error.
+//! Node-specific sections (the station's SQLite path, the district's database URL, the parent
+//! link) stay in each node crate.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bangban_domain::calendar::WorkingCalendar;
+use bangban_domain::catalogue::Catalogue;
+use bangban_domain::station::StationCode;
+use bangban_domain::topology::Topology;
+use serde::Deserialize;
+
+use crate::config::{SettingsError, check_existing_file};
+use crate::serve::{DEFAULT_MAX_LONG_POLLS, ListenerLimits, NodeLimits};
+
+/// `[node]`: who this node is. The code is checked against the certificate once mTLS is on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSettings {
+    /// The 12-digit statistical division code of this centre.
+    pub code: String,
+    /// The centre's name, for pages and logs.
+    pub name: String,
+}
+
+impl NodeSettings {
+    pub fn station_code(&self) -> Result<StationCode, SettingsError> {
+        StationCode::parse(&self.code)
+            .map_err(|e| SettingsError::invalid("node.code", e.to_string()))
+    }
+
+    pub fn validate_name(&self) -> Result<(), SettingsError> {
+        if self.name.trim().is_empty() {
+            return Err(SettingsError::invalid("node.name", "the name is empty"));
+        }
+        Ok(())
+    }
+}
+
+/// `[http]`: the operator UI/API listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub listen: SocketAddr,
+    /// The largest request body accepted, in KiB.
+    pub body_limit_kib: usize,
+    /// Open connections at most; at the cap new ones wait in the kernel's backlog.
+    #[serde(default = "ui_max_connections")]
+    pub max_connections: usize,
+    /// Seconds a client has to send a whole request head.
+    #[serde(default = "ui_header_read_timeout")]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request's body has to arrive in full, counted from its head.
+    #[serde(default = "ui_body_read_timeout")]
+    pub body_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request.
+    #[serde(default = "ui_idle_timeout")]
+    pub idle_timeout_secs: u64,
+}
+
+fn ui_max_connections() -> usize {
+    ListenerLimits::ui().max_connections
+}
+fn ui_header_read_timeout() -> u64 {
+    ListenerLimits::ui().header_read_timeout.as_secs()
+}
+fn ui_body_read_timeout() -> u64 {
+    ListenerLimits::ui().body_read_timeout.as_secs()
+}
+fn ui_idle_timeout() -> u64 {
+    ListenerLimits::ui().idle_timeout.as_secs()
+}
+
+/// The largest connection cap accepted; each connection costs a file descriptor.
+pub const MAX_CONNECTIONS_LIMIT: usize = 65_536;
+/// The longest deadline accepted, in seconds.
+pub const MAX_TIMEOUT_SECS: u64 = 3_600;
+
+fn check_connections(key: &str, value: usize) -> Result<(), SettingsError> {
+    if !(1..=MAX_CONNECTIONS_LIMIT).contains(&value) {
+        return Err(SettingsError::invalid(
+            key,
+            format!("must be between 1 and {MAX_CONNECTIONS_LIMIT}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_timeout(key: &str, secs: u64) -> Result<(), SettingsError> {
+    if !(1..=MAX_TIMEOUT_SECS).contains(&secs) {
+        return Err(SettingsError::invalid(
+            key,
+            format!("must be between 1 and {MAX_TIMEOUT_SECS} seconds"),
+        ));
+    }
+    Ok(())
+}
+
+impl HttpSettings {
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if !(1..=65_536).contains(&self.body_limit_kib) {
+            return Err(SettingsError::invalid(
+                "http.body_limit_kib",
+                "must be between 1 and 65536 KiB",
+            ));
+        }
+        check_connections("http.max_connections", self.max_connections)?;
+        check_timeout(
+            "http.header_read_timeout_secs",
+            self.header_read_timeout_secs,
+        )?;
+        check_timeout("http.body_read_timeout_secs", self.body_read_timeout_secs)?;
+        check_timeout("http.idle_timeout_secs", self.idle_timeout_secs)?;
+        Ok(())
+    }
+
+    /// The listener's bounds; call after [`HttpSettings::validate`].
+    pub fn limits(&self) -> ListenerLimits {
+        ListenerLimits {
+            max_connections: self.max_connections,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            ..ListenerLimits::ui()
+        }
+    }
+}
+
+/// `[jobs]`: when the scheduled jobs run (cron, seconds first, China time; name the days of the
+/// week, see `crate::jobs`), and how long the login audit is kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    /// Cross-tier reconciliation (runs once the reconciliation issue lands).
+    pub reconcile: String,
+    /// Removing expired operator sessions.
+    pub purge_sessions: String,
+    /// Removing login-audit rows older than `login_audit_retention_days`.
+    pub purge_login_audit: String,
+    pub login_audit_retention_days: u32,
+}
+
+/// Checked `[jobs]` settings.
+#[derive(Debug, Clone)]
+pub struct JobSchedules {
+    pub reconcile: cron::Schedule,
+    pub purge_sessions: cron::Schedule,
+    pub purge_login_audit: cron::Schedule,
+    pub login_audit_retention: time::Duration,
+}
+
+impl JobSettings {
+    pub fn check(&self) -> Result<JobSchedules, SettingsError> {
+        use crate::config::check_cron;
+        if !(30..=3650).contains(&self.login_audit_retention_days) {
+            return Err(SettingsError::invalid(
+                "jobs.login_audit_retention_days",
+                "must be between 30 and 3650 days",
+            ));
+        }
+        Ok(JobSchedules {
+            reconcile: check_cron("jobs.reconcile", &self.reconcile)?,
+            purge_sessions: check_cron("jobs.purge_sessions", &self.purge_sessions)?,
+            purge_login_audit: check_cron("jobs.purge_login_audit", &self.purge_login_audit)?,
+            login_audit_retention: time::Duration::days(i64::from(self.login_audit_retention_days)),
+        })
+    }
+}
+
+/// `[events]`: what every stored event is checked against besides the state machine.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSettings {
+    /// The most events one case may have (a longer log is refused with a clear error).
+    pub max_per_case: u64,
+    /// How many seconds ahead of this node's clock an event may be dated; one dated further in
+    /// the future is refused (its author's clock is wrong). Late events are always accepted.
+    pub future_tolerance_secs: u64,
+}
+
+impl EventSettings {
+    /// The checked limits.
+    pub fn limits(&self) -> Result<crate::store::AppendLimits, SettingsError> {
+        if !(10..=1_000_000).contains(&self.max_per_case) {
+            return Err(SettingsError::invalid(
+                "events.max_per_case",
+                "must be between 10 and 1000000",
+            ));
+        }
+        if !(1..=86_400).contains(&self.future_tolerance_secs) {
+            return Err(SettingsError::invalid(
+                "events.future_tolerance_secs",
+                "must be between 1 and 86400 seconds",
+            ));
+        }
+        Ok(crate::store::AppendLimits {
+            max_events_per_case: self.max_per_case,
+            future_tolerance: time::Duration::seconds(
+                i64::try_from(self.future_tolerance_secs).unwrap_or(86_400),
+            ),
+        })
+    }
+}
+
+/// `[policy]`: where this node reads the district's policy data until signed bundles arrive.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySettings {
+    /// The working calendar (JSON, see `deploy/policy/calendar.json`). Empty: weekends only,
+    /// and every deadline is marked provisional.
+    #[serde(default)]
+    pub calendar: Option<PathBuf>,
+    /// The district tree (JSON, see `deploy/topology/xinhua.json`): who is whose parent.
+    /// Required on a node that serves children.
+    #[serde(default)]
+    pub topology: Option<PathBuf>,
+    /// The catalogue of service items (JSON, see `deploy/policy/catalogue.json`). Empty: no
+    /// items, so no applications can be taken in.
+    #[serde(default)]
+    pub catalogue: Option<PathBuf>,
+}
+
+fn read_policy_file(key: &str, path: &Path, base: Option<&Path>) -> Result<String, SettingsError> {
+    let path = check_existing_file(key, path, base)?;
+    std::fs::read_to_string(&path)
+        .map_err(|e| SettingsError::invalid(key, format!("{}: {e}", path.display())))
+}
+
+fn set(path: &Option<PathBuf>) -> Option<&Path> {
+    path.as_deref().filter(|p| !p.as_os_str().is_empty())
+}
+
+impl PolicySettings {
+    /// Reads and checks the topology file; `None` when not set.
+    pub fn load_topology(&self, base: Option<&Path>) -> Result<Option<Topology>, SettingsError> {
+        let Some(path) = set(&self.topology) else {
+            return Ok(None);
+        };
+        let text = read_policy_file("policy.topology", path, base)?;
+        Topology::from_json(&text)
+            .map(Some)
+            .map_err(|e| SettingsError::invalid("policy.topology", e.to_string()))
+    }
+
+    /// Reads and checks the catalogue; an empty one when not set.
+    pub fn load_catalogue(&self, base: Option<&Path>) -> Result<Catalogue, SettingsError> {
+        let Some(path) = set(&self.catalogue) else {
+            tracing::warn!("policy.catalogue is not set: no service items can be taken in");
+            return Ok(Catalogue::default());
+        };
+        let text = read_policy_file("policy.catalogue", path, base)?;
+        Catalogue::from_json(&text)
+            .map_err(|e| SettingsError::invalid("policy.catalogue", e.to_string()))
+    }
+}
+
+/// `[tls]`: this node's certificate and key, and the district CA that every peer's certificate
+/// must chain to. All three or none.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+}
+
+/// Checked paths of a node's TLS files.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub ca: PathBuf,
+}
+
+impl TlsSettings {
+    pub fn check(&self, base: Option<&Path>) -> Result<Option<TlsFiles>, SettingsError> {
+        match (set(&self.cert), set(&self.key), set(&self.ca)) {
+            (None, None, None) => Ok(None),
+            (Some(cert), Some(key), Some(ca)) => Ok(Some(TlsFiles {
+                cert: check_existing_file("tls.cert", cert, base)?,
+                key: check_existing_file("tls.key", key, base)?,
+                ca: check_existing_file("tls.ca", ca, base)?,
+            })),
+            _ => Err(SettingsError::invalid(
+                "tls",
+                "set all of tls.cert, tls.key and tls.ca, or none",
+            )),
+        }
+    }
+}
+
+/// `[internode]`: the mutual-TLS listener this node's children dial (district and towns).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InternodeSettings {
+    /// Empty: no children served.
+    #[serde(default)]
+    pub listen: String,
+    /// Open connections at most; at the cap new ones wait in the kernel's backlog.
+    #[serde(default = "internode_max_connections")]
+    pub max_connections: usize,
+    /// Seconds a client has to complete the TLS handshake.
+    #[serde(default = "internode_handshake_timeout")]
+    pub handshake_timeout_secs: u64,
+    /// Seconds a client has to send a whole request head after the handshake.
+    #[serde(default = "internode_header_read_timeout")]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request's body (a batch of pushed events) has to arrive in full.
+    #[serde(default = "internode_body_read_timeout")]
+    pub body_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request. Keep it above the
+    /// children's pool idle time (60 s).
+    #[serde(default = "internode_idle_timeout")]
+    pub idle_timeout_secs: u64,
+    /// Pulls that may wait for new events at the same time (`GET /v1/events?wait=N`).
+    #[serde(default = "internode_max_long_polls")]
+    pub max_long_polls: usize,
+}
+
+fn internode_max_connections() -> usize {
+    ListenerLimits::internode().max_connections
+}
+fn internode_handshake_timeout() -> u64 {
+    ListenerLimits::internode().handshake_timeout.as_secs()
+}
+fn internode_header_read_timeout() -> u64 {
+    ListenerLimits::internode().header_read_timeout.as_secs()
+}
+fn internode_body_read_timeout() -> u64 {
+    ListenerLimits::internode().body_read_timeout.as_secs()
+}
+fn internode_idle_timeout() -> u64 {
+    ListenerLimits::internode().idle_timeout.as_secs()
+}
+fn internode_max_long_polls() -> usize {
+    DEFAULT_MAX_LONG_POLLS
+}
+
+impl Default for InternodeSettings {
+    fn default() -> Self {
+        InternodeSettings {
+            listen: String::new(),
+            max_connections: internode_max_connections(),
+            handshake_timeout_secs: internode_handshake_timeout(),
+            header_read_timeout_secs: internode_header_read_timeout(),
+            body_read_timeout_secs: internode_body_read_timeout(),
+            idle_timeout_secs: internode_idle_timeout(),
+            max_long_polls: internode_max_long_polls(),
+        }
+    }
+}
+
+impl InternodeSettings {
+    /// Checks the limits and the address; `None` when no children are served.
+    pub fn check(&self) -> Result<Option<SocketAddr>, SettingsError> {
+        check_connections("internode.max_connections", self.max_connections)?;
+        check_timeout(
+            "internode.handshake_timeout_secs",
+            self.handshake_timeout_secs,
+        )?;
+        check_timeout(
+            "internode.header_read_timeout_secs",
+            self.header_read_timeout_secs,
+        )?;
+        check_timeout(
+            "internode.body_read_timeout_secs",
+            self.body_read_timeout_secs,
+        )?;
+        check_timeout("internode.idle_timeout_secs", self.idle_timeout_secs)?;
+        if !(1..=self.max_connections).contains(&self.max_long_polls) {
+            return Err(SettingsError::invalid(
+                "internode.max_long_polls",
+                format!(
+                    "must be between 1 and internode.max_connections ({}): each waiting pull \
+                     holds a connection",
+                    self.max_connections
+                ),
+            ));
+        }
+        match self.listen.trim() {
+            "" => Ok(None),
+            addr => addr.parse().map(Some).map_err(|e| {
+                SettingsError::invalid(
+                    "internode.listen",
+                    format!("`{addr}` is not an address such as 0.0.0.0:9443: {e}"),
+                )
+            }),
+        }
+    }
+
+    /// The listener's bounds; call after [`InternodeSettings::check`].
+    pub fn limits(&self) -> ListenerLimits {
+        ListenerLimits {
+            max_connections: self.max_connections,
+            handshake_timeout: Duration::from_secs(self.handshake_timeout_secs),
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            ..ListenerLimits::internode()
+        }
+    }
+}
+
+/// The bounds of both listeners from their checked settings.
+pub fn node_limits(http: &HttpSettings, internode: &InternodeSettings) -> NodeLimits {
+    NodeLimits {
+        ui: http.limits(),
+        internode: internode.limits(),
+        max_long_polls: internode.max_long_polls,
+    }
+}
+
+impl PolicySettings {
+    /// Reads and checks the calendar file, naming the setting on failure.
+    pub fn load_calendar(&self, base: Option<&Path>) -> Result<WorkingCalendar, SettingsError> {
+        let Some(path) = self
+            .calendar
+            .as_deref()
+            .filter(|p| !p.as_os_str().is_empty())
+        else {
+            tracing::warn!("policy.calendar is not set: deadlines count weekends only");
+            return Ok(WorkingCalendar::empty());
+        };
+        let path = check_existing_file("policy.calendar", path, base)?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            SettingsError::invalid("policy.calendar", format!("{}: {e}", path.display()))
+        })?;
+        WorkingCalendar::from_json(&text).map_err(|e| {
+            SettingsError::invalid("policy.calendar", format!("{}: {e}", path.display()))
+        })
+    }
+}

@@ -1,0 +1,368 @@
+//! Appending events: the one append lock, the stored state, every check an event passes
+//! before anything of it is written, and the open transaction a caller may hold.
+
+use bangban_domain::calendar::Deadline;
+use bangban_domain::case::{CaseState, fold};
+use bangban_domain::event::Event;
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+
+use super::*;
+use crate::db::Backend;
+
+/// An open append transaction (see [`CaseStore::begin_append`]). Dropping it rolls back.
+pub struct AppendTx<'s> {
+    store: &'s CaseStore,
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    last_seq: Option<i64>,
+}
+
+impl AppendTx<'_> {
+    /// Appends one event. A refusal (a client error) is decided before anything of the event is
+    /// written, so the transaction may go on after one; after a database error, drop it.
+    pub async fn append(
+        &mut self,
+        ev: &Event,
+        admission: Admission,
+        now: OffsetDateTime,
+    ) -> Result<Appended, StoreError> {
+        let outcome = self
+            .store
+            .append_in(&mut self.tx, ev, admission, now)
+            .await?;
+        if let Appended::Stored { seq, .. } = &outcome {
+            self.last_seq = Some(*seq);
+        }
+        Ok(outcome)
+    }
+
+    /// Saves the position of a pull from `peer` with the events it brought.
+    pub async fn save_cursor(
+        &mut self,
+        peer: &str,
+        position: i64,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO cursors (peer, position, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (peer) DO UPDATE SET position = $2, updated_at = $3",
+        )
+        .bind(peer)
+        .bind(position)
+        .bind(to_ms(now))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The connection, for writes that belong with the appends (dead letters).
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// Commits, then wakes long-polls and the forwarder.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        if let Some(seq) = self.last_seq {
+            self.store.changes.send_replace(seq);
+        }
+        Ok(())
+    }
+}
+
+impl CaseStore {
+    /// Appends one event if the case's state allows it; a repeat of a stored event is a no-op.
+    pub async fn append(&self, ev: &Event, now: OffsetDateTime) -> Result<Appended, StoreError> {
+        let mut out = self
+            .append_batch(std::slice::from_ref(ev), Admission::Local, None, now)
+            .await
+            .map_err(|e| match e {
+                StoreError::InBatch { source, .. } => *source,
+                other => other,
+            })?;
+        out.pop()
+            .ok_or_else(|| StoreError::Corrupt("empty batch outcome".into()))
+    }
+
+    /// Appends a batch in one transaction, in order: either every event is stored (or found
+    /// already stored) or nothing changes. `cursor`, when given, is saved in the same
+    /// transaction, so a pull never acknowledges events it did not keep.
+    pub async fn append_batch(
+        &self,
+        events: &[Event],
+        admission: Admission,
+        cursor: Option<(&str, i64)>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Appended>, StoreError> {
+        let mut tx = self.begin_append().await?;
+        let mut outcomes = Vec::with_capacity(events.len());
+        for (index, ev) in events.iter().enumerate() {
+            let outcome = tx
+                .append(ev, admission, now)
+                .await
+                .map_err(|e| StoreError::InBatch {
+                    index,
+                    source: Box::new(e),
+                })?;
+            outcomes.push(outcome);
+        }
+        if let Some((peer, position)) = cursor {
+            tx.save_cursor(peer, position, now).await?;
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// Begins an append transaction that the caller holds: its appends commit together, and
+    /// in `seq` order with every other append of the database (see [`CaseStore::begin_write`]).
+    pub async fn begin_append(&self) -> Result<AppendTx<'_>, StoreError> {
+        Ok(AppendTx {
+            store: self,
+            tx: self.begin_write().await?,
+            last_seq: None,
+        })
+    }
+
+    /// Begins a transaction that appends events, holding the database's one append lock until
+    /// it ends.
+    ///
+    /// INVARIANT: events commit in the order of their local sequence numbers. A child's pull
+    /// reads "every event after my cursor": were an event with a lower `seq` to commit after one
+    /// with a higher `seq` had been served, the cursor would already have passed it and the child
+    /// would never receive it. SQLite has one writer (`BEGIN IMMEDIATE` takes the write lock
+    /// before the first read, so a read-then-write transaction waits instead of failing under
+    /// WAL). PostgreSQL assigns `seq` at insert and commits concurrently, so every append takes
+    /// one transaction-scoped advisory lock first: appends run one at a time on the database,
+    /// across connections and across district replicas. The cost is that appends do not run in
+    /// parallel, which they barely would anyway: each one is a few indexed statements.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.db.backend() {
+            Backend::Sqlite => self.db.pool().begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => {
+                let mut tx = self.db.pool().begin().await?;
+                sqlx::query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
+                    .bind(APPEND_LOCK_KEY)
+                    .execute(&mut *tx)
+                    .await?;
+                tx
+            }
+        })
+    }
+
+    async fn append_in(
+        &self,
+        conn: &mut AnyConnection,
+        ev: &Event,
+        admission: Admission,
+        now: OffsetDateTime,
+    ) -> Result<Appended, StoreError> {
+        let event_id = ev.event_id.to_string();
+        let case_id = ev.case_id.to_string();
+
+        // Idempotency before legality: a replay of a stored event is accepted even if the case
+        // has moved on since.
+        if let Some(row) = sqlx::query("SELECT doc FROM case_events WHERE event_id = $1")
+            .bind(&event_id)
+            .fetch_optional(&mut *conn)
+            .await?
+        {
+            let stored: Event = parse_doc(&row.try_get::<String, _>("doc")?)?;
+            return if &stored == ev {
+                Ok(Appended::Duplicate)
+            } else {
+                Err(StoreError::EventIdReused(ev.event_id))
+            };
+        }
+
+        if ev.occurred_at - now > self.limits.future_tolerance {
+            return Err(StoreError::FromTheFuture {
+                event_id: ev.event_id,
+                occurred_at: ev.occurred_at,
+                tolerance_secs: self.limits.future_tolerance.whole_seconds(),
+            });
+        }
+        match admission {
+            Admission::FromChild(peer) if !peer.is_same_or_ancestor_of(&ev.author) => {
+                return Err(StoreError::OutsideSubtree {
+                    peer,
+                    case_id: ev.case_id,
+                });
+            }
+            // A parent relays what was written above this node, never what was written in its
+            // subtree: those events went up from here, and a parent cannot forge them.
+            Admission::FromParent
+                if self
+                    .uplink
+                    .is_some_and(|me| me.is_same_or_ancestor_of(&ev.author)) =>
+            {
+                return Err(StoreError::ForgedAuthor {
+                    event_id: ev.event_id,
+                    author: ev.author,
+                });
+            }
+            _ => {}
+        }
+        let current = self.current_state(&mut *conn, &case_id).await?;
+        let is_new = current.is_none();
+        if is_new && admission != Admission::Local && !ev.kind().opens_case() {
+            // The sender must send a case's log from its beginning.
+            return Err(StoreError::UnknownCase(ev.case_id));
+        }
+        let state = match current {
+            None => CaseState::open(ev)?,
+            Some(mut state) => {
+                if state.version >= self.limits.max_events_per_case {
+                    return Err(StoreError::CaseTooLong {
+                        case_id: ev.case_id,
+                        max: self.limits.max_events_per_case,
+                    });
+                }
+                state.apply(ev)?;
+                state
+            }
+        };
+        match admission {
+            Admission::FromChild(peer) if !peer.is_same_or_ancestor_of(&state.origin) => {
+                return Err(StoreError::OutsideSubtree {
+                    peer,
+                    case_id: ev.case_id,
+                });
+            }
+            Admission::FromParent
+                if self
+                    .uplink
+                    .is_some_and(|me| !me.is_same_or_ancestor_of(&state.origin)) =>
+            {
+                return Err(StoreError::OutsideSubtree {
+                    peer: self.uplink.unwrap_or(state.origin),
+                    case_id: ev.case_id,
+                });
+            }
+            _ => {}
+        }
+
+        let due = match state.deadline(&self.calendar) {
+            Some(Ok(Deadline::Due { date, .. })) => Some(date_string(date)),
+            _ => None,
+        };
+        let now_ms = to_ms(now);
+        let applicant = state.applicant.as_ref().map(|a| a.display_name());
+        let (item_code, item_name) = state
+            .item
+            .as_ref()
+            .map(|i| (Some(i.code.clone()), Some(i.name.clone())))
+            .unwrap_or((None, None));
+        let version = i64::try_from(state.version).unwrap_or(i64::MAX);
+        if is_new {
+            sqlx::query(
+                "INSERT INTO cases (case_id, case_no, origin, holder, stage, item_code, item_name, \
+                 applicant_display, suspended, opened_at, accepted_at, due_date, closed_at, visits, \
+                 version, updated_at, state_doc) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                 $17)",
+            )
+            .bind(&case_id)
+            .bind(state.case_no.to_string())
+            .bind(state.origin.to_string())
+            .bind(state.holder.to_string())
+            .bind(state.stage.as_str())
+            .bind(item_code)
+            .bind(item_name)
+            .bind(applicant)
+            .bind(i64::from(state.is_suspended()))
+            .bind(to_ms(state.opened_at))
+            .bind(state.accepted_at.map(to_ms))
+            .bind(due)
+            .bind(state.closed_at.map(to_ms))
+            .bind(i64::from(state.visits))
+            .bind(version)
+            .bind(now_ms)
+            .bind(state.to_stored())
+            .execute(&mut *conn)
+            .await?;
+        } else {
+            sqlx::query(
+                "UPDATE cases SET holder = $2, stage = $3, item_code = $4, item_name = $5, \
+                 applicant_display = $6, suspended = $7, accepted_at = $8, due_date = $9, \
+                 closed_at = $10, visits = $11, version = $12, updated_at = $13, state_doc = $14 \
+                 WHERE case_id = $1",
+            )
+            .bind(&case_id)
+            .bind(state.holder.to_string())
+            .bind(state.stage.as_str())
+            .bind(item_code)
+            .bind(item_name)
+            .bind(applicant)
+            .bind(i64::from(state.is_suspended()))
+            .bind(state.accepted_at.map(to_ms))
+            .bind(due)
+            .bind(state.closed_at.map(to_ms))
+            .bind(i64::from(state.visits))
+            .bind(version)
+            .bind(now_ms)
+            .bind(state.to_stored())
+            .execute(&mut *conn)
+            .await?;
+        }
+
+        let doc = serde_json::to_string(ev).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let row = sqlx::query(
+            "INSERT INTO case_events (event_id, case_id, author, kind, occurred_at, stored_at, doc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+        )
+        .bind(&event_id)
+        .bind(&case_id)
+        .bind(ev.author.to_string())
+        .bind(ev.kind().as_str())
+        .bind(to_ms(ev.occurred_at))
+        .bind(now_ms)
+        .bind(doc)
+        .fetch_one(&mut *conn)
+        .await?;
+        let seq: i64 = row.try_get("seq")?;
+        self.queue_upward(&mut *conn, ev, &state, is_new, now_ms)
+            .await?;
+        Ok(Appended::Stored {
+            seq,
+            state: Box::new(state),
+        })
+    }
+
+    /// The case's state before the next event: its stored snapshot, or the fold of its log when
+    /// the snapshot is missing (a case stored before snapshots existed) or cannot be used (another
+    /// format). `None` for a case not stored here.
+    async fn current_state(
+        &self,
+        conn: &mut AnyConnection,
+        case_id: &str,
+    ) -> Result<Option<CaseState>, StoreError> {
+        let Some(row) = sqlx::query("SELECT state_doc, version FROM cases WHERE case_id = $1")
+            .bind(case_id)
+            .fetch_optional(&mut *conn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let version: i64 = row.try_get("version")?;
+        if let Some(doc) = row.try_get::<Option<String>, _>("state_doc")? {
+            match CaseState::from_stored(&doc) {
+                Ok(state) if i64::try_from(state.version).ok() == Some(version) => {
+                    return Ok(Some(state));
+                }
+                Ok(_) => tracing::warn!(case_id, "stale state snapshot; folding the log"),
+                Err(e) => {
+                    tracing::warn!(case_id, error = %e, "unusable state snapshot; folding the log")
+                }
+            }
+        }
+        let history = load_events(&mut *conn, case_id).await?;
+        if history.is_empty() {
+            return Err(StoreError::Corrupt(format!("case {case_id} has no events")));
+        }
+        fold(&history)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("case {case_id} no longer folds: {e}")))
+    }
+}

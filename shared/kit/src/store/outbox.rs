@@ -1,0 +1,122 @@
+//! The outbox: events queued for the parent in the transaction that stores them, until the
+//! parent acknowledges them.
+
+use bangban_domain::case::CaseState;
+use bangban_domain::event::{Event, EventId};
+use sqlx::{AnyConnection, Row};
+
+use super::*;
+
+/// An event waiting in the outbox for the parent.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    /// Its position in the outbox.
+    pub seq: i64,
+    /// How often the parent refused it so far.
+    pub attempts: i64,
+    pub event: Event,
+}
+
+impl CaseStore {
+    /// Queues events for the parent. A case is shared upward from the moment its holder is above
+    /// this node; then its whole log so far goes up, and every later event written in this
+    /// node's subtree follows. Events that came from above are never sent back up.
+    pub(super) async fn queue_upward(
+        &self,
+        conn: &mut AnyConnection,
+        ev: &Event,
+        state: &CaseState,
+        is_new: bool,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let Some(me) = self.uplink else {
+            return Ok(());
+        };
+        let case_id = ev.case_id.to_string();
+        let shared: i64 = if is_new {
+            0
+        } else {
+            sqlx::query("SELECT shared_up FROM cases WHERE case_id = $1")
+                .bind(&case_id)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get("shared_up")?
+        };
+        if shared != 0 {
+            if me.is_same_or_ancestor_of(&ev.author) {
+                sqlx::query(
+                    "INSERT INTO outbox (event_id, enqueued_at) VALUES ($1, $2) \
+                     ON CONFLICT (event_id) DO NOTHING",
+                )
+                .bind(ev.event_id.to_string())
+                .bind(now_ms)
+                .execute(&mut *conn)
+                .await?;
+            }
+        } else if state.holder.tier() > me.tier() {
+            sqlx::query("UPDATE cases SET shared_up = 1 WHERE case_id = $1")
+                .bind(&case_id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(
+                "INSERT INTO outbox (event_id, enqueued_at) \
+                 SELECT event_id, $2 FROM case_events WHERE case_id = $1 ORDER BY seq \
+                 ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(&case_id)
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Up to `limit` queued events for the parent, oldest first.
+    pub async fn outbox_peek(&self, limit: u32) -> Result<Vec<Queued>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.seq AS seq, o.attempts AS attempts, e.doc AS doc FROM outbox o \
+             JOIN case_events e ON e.event_id = o.event_id ORDER BY o.seq LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Queued {
+                    seq: r.try_get("seq")?,
+                    attempts: r.try_get("attempts")?,
+                    event: parse_doc(&r.try_get::<String, _>("doc")?)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Forgets the queued events the parent committed. Exactly these rows go: never "everything
+    /// up to a position", which could take a row that was queued meanwhile.
+    pub async fn outbox_ack(&self, events: &[EventId]) -> Result<u64, StoreError> {
+        let mut done = 0;
+        let mut tx = self.db.pool().begin().await?;
+        for chunk in events.chunks(200) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "DELETE FROM outbox WHERE event_id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            done += q.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// How many events wait for the parent.
+    pub async fn outbox_len(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox")
+            .fetch_one(self.db.pool())
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}
