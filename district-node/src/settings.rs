@@ -67,6 +67,8 @@ pub struct Config {
     pub catalogue: Catalogue,
     pub log: LogSettings,
     pub jobs: JobSchedules,
+    /// The config file the settings came from (the policy is read again from it on SIGHUP).
+    pub source: Option<std::path::PathBuf>,
     /// The bounds of the UI/API and inter-node listeners.
     pub limits: NodeLimits,
 }
@@ -162,6 +164,7 @@ impl Settings {
             catalogue,
             log: self.log,
             jobs,
+            source: file.map(Path::to_path_buf),
             limits,
         })
     }

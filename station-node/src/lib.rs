@@ -11,6 +11,7 @@ use std::sync::Arc;
 use bangban_kit::auth::AuthStore;
 use bangban_kit::db::{Db, sqlite_url};
 use bangban_kit::node::NodeRuntime;
+use bangban_kit::policy::Policy;
 use bangban_kit::store::CaseStore;
 use bangban_kit::sync::client::LinkOptions;
 use tokio::net::TcpListener;
@@ -26,13 +27,31 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 
 /// The case store of this station, queuing for its parent when it has one.
 pub fn case_store(config: &Config, db: Db) -> CaseStore {
-    let store =
-        CaseStore::new(db, Arc::new(config.calendar.clone())).with_limits(config.event_limits);
+    let store = CaseStore::new(db, policy(config)).with_limits(config.event_limits);
     if config.parent_url.is_some() {
         store.with_uplink(config.code)
     } else {
         store
     }
+}
+
+/// The policy of the checked settings.
+pub fn policy(config: &Config) -> Policy {
+    Policy {
+        calendar: config.calendar.clone(),
+        catalogue: config.catalogue.clone(),
+        topology: config.topology.clone(),
+    }
+}
+
+/// Reads the policy files again, through the same checks as at start (on SIGHUP).
+pub fn reloader(config: &Config) -> bangban_kit::node::Reloader {
+    let source = config.source.clone();
+    Arc::new(move || {
+        let file = source.as_deref();
+        let config = Settings::load(file)?.check(file)?;
+        Ok(policy(&config))
+    })
 }
 
 /// The scheduled jobs of this node, on the schedules of `[jobs]` (also for `job run`).
@@ -69,14 +88,15 @@ pub async fn serve_with(
     bangban_kit::tls::install_crypto_provider();
     let db = open_db(&config).await?;
     let credentials = bangban_kit::node::load_credentials(config.tls.as_ref())?;
-    let internode = bangban_kit::node::children(internode, config.topology.as_ref())?;
     let jobs = jobs(&config, db.clone());
+    let store = case_store(&config, db.clone());
     let rt = NodeRuntime {
         me: config.code,
         name: config.name.clone(),
-        store: case_store(&config, db.clone()),
+        store: store.clone(),
         auth: AuthStore::new(db),
-        catalogue: Arc::new(config.catalogue.clone()),
+        policy: store.policy().clone(),
+        reload: Some(reloader(&config)),
         credentials,
         internode,
         parent: config.parent_url.clone().map(|u| (u, link)),

@@ -13,6 +13,7 @@ pub mod http;
 pub mod jobs;
 pub mod node;
 pub mod pki;
+pub mod policy;
 pub mod serve;
 pub mod shutdown;
 pub mod store;

@@ -11,6 +11,8 @@ use axum::{Json, Router};
 use bangban_domain::calendar::Deadline;
 use bangban_domain::case::CaseState;
 use bangban_domain::catalogue::CatalogueItem;
+
+use crate::policy::Policy;
 use bangban_domain::event::{
     Applicant, Application, CaseId, Channel, Consultation, Event, EventBody, EventId,
 };
@@ -134,6 +136,8 @@ async fn create_case(
     ApiJson(new): ApiJson<NewCase>,
 ) -> Result<(StatusCode, Json<CaseView>), Problem> {
     let now = OffsetDateTime::now_utc();
+    // One snapshot of the policy for the whole request (see crate::policy).
+    let policy = api.policy.current();
     // Checked in full with a stand-in number first, so that a refused request never uses up a
     // case number.
     let provisional = bangban_domain::event::CaseNumber::new(
@@ -149,7 +153,7 @@ async fn create_case(
             applicant,
             case_id,
         } => {
-            let item = intake_item(&api, &item_code)?;
+            let item = intake_item(&api, &policy, &item_code)?;
             let applicant = parse_applicant(applicant)?;
             (
                 case_id,
@@ -169,7 +173,7 @@ async fn create_case(
             case_id,
         } => {
             let item = match item_code.as_deref() {
-                Some(code) => Some(intake_item(&api, code)?.item_ref()),
+                Some(code) => Some(intake_item(&api, &policy, code)?.item_ref()),
                 None => None,
             };
             (
@@ -271,8 +275,15 @@ async fn next_case_no(
         .map_err(store_problem)
 }
 
-fn intake_item<'a>(api: &'a NodeApi, code: &str) -> Result<&'a CatalogueItem, Problem> {
-    let item = api.catalogue.get(code).ok_or_else(|| item_problem(code))?;
+fn intake_item<'a>(
+    api: &NodeApi,
+    policy: &'a Policy,
+    code: &str,
+) -> Result<&'a CatalogueItem, Problem> {
+    let item = policy
+        .catalogue
+        .get(code)
+        .ok_or_else(|| item_problem(code))?;
     if !item.intake_tiers.contains(&api.me.tier()) {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -353,7 +364,9 @@ async fn load_view(api: &NodeApi, case_id: CaseId) -> Result<CaseView, Problem> 
 
 fn view(api: &NodeApi, state: &CaseState, events: &[Event]) -> CaseView {
     let now = OffsetDateTime::now_utc();
-    let deadline = state.deadline(api.store.calendar()).and_then(Result::ok);
+    let deadline = state
+        .deadline(&api.policy.current().calendar)
+        .and_then(Result::ok);
     let due = deadline.as_ref().map(|d| match d {
         Deadline::Due { date, provisional } => serde_json::json!({
             "state": "due", "date": date.to_string(), "provisional": provisional
@@ -448,6 +461,7 @@ async fn list_cases(
 }
 
 async fn list_items(State(api): ApiState, _op: CurrentOperator) -> Json<Value> {
-    let items: Vec<&CatalogueItem> = api.catalogue.for_intake(api.me.tier()).collect();
+    let policy = api.policy.current();
+    let items: Vec<&CatalogueItem> = policy.catalogue.for_intake(api.me.tier()).collect();
     Json(serde_json::json!({ "items": items }))
 }

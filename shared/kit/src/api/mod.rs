@@ -13,7 +13,6 @@ use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use bangban_domain::catalogue::Catalogue;
 use bangban_domain::station::StationCode;
 
 use axum::extract::FromRef;
@@ -27,7 +26,8 @@ pub struct NodeApi {
     pub name: String,
     pub store: CaseStore,
     pub auth: AuthStore,
-    pub catalogue: Arc<Catalogue>,
+    /// The policy in force (the catalogue of items taken in; the calendar of due dates).
+    pub policy: crate::policy::PolicyHandle,
 }
 
 impl FromRef<Arc<NodeApi>> for AuthStore {

@@ -57,6 +57,13 @@ pub(super) async fn metrics(
             counts.up, counts.down
         );
     }
+    let policy = store.policy().current();
+    let _ = writeln!(
+        out,
+        "# HELP bangban_policy_generation The policy in force: 1 at start, +1 per reload.\n# TYPE bangban_policy_generation gauge\nbangban_policy_generation{{{station}}} {}\n# HELP bangban_policy_since_ms Unix milliseconds the policy in force was put in force.\n# TYPE bangban_policy_since_ms gauge\nbangban_policy_since_ms{{{station}}} {}",
+        policy.generation,
+        crate::store::to_ms(policy.since)
+    );
     let jobs = readiness.jobs.status();
     type Reading = fn(&crate::jobs::JobStatus) -> Option<i64>;
     let families: [(&str, &str, &str, Reading); 5] = [

@@ -14,11 +14,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use bangban_domain::catalogue::Catalogue;
 use bangban_domain::station::StationCode;
-use bangban_domain::topology::Topology;
 use tokio::net::TcpListener;
 
+use crate::policy::{Policy, PolicyHandle};
 use crate::serve::{ListenerLimits, NodeLimits, PlainTcp};
 use crate::store::CaseStore;
 
@@ -40,11 +39,14 @@ pub struct NodeRuntime {
     pub name: String,
     pub store: CaseStore,
     pub auth: crate::auth::AuthStore,
-    pub catalogue: Arc<Catalogue>,
+    /// The policy in force; the store is built on the same handle.
+    pub policy: PolicyHandle,
+    /// How to read the policy again (on SIGHUP); `None`: it never changes while the node runs.
+    pub reload: Option<Reloader>,
     /// Present on nodes that serve children or dial a parent.
     pub credentials: Option<crate::tls::NodeCredentials>,
-    /// The mTLS listener children dial, with the topology that says who they are.
-    pub internode: Option<(TcpListener, Arc<Topology>)>,
+    /// The mTLS listener children dial (the policy's district tree says who they are).
+    pub internode: Option<TcpListener>,
     /// The parent's inter-node URL, with how to behave on that link.
     pub parent: Option<(url::Url, crate::sync::client::LinkOptions)>,
     pub body_limit_bytes: usize,
@@ -112,7 +114,7 @@ pub async fn run(
         name: rt.name.clone(),
         store: rt.store.clone(),
         auth: rt.auth.clone(),
-        catalogue: rt.catalogue.clone(),
+        policy: rt.policy.clone(),
     });
     let metrics_state = readiness.clone();
     let internode_readiness = readiness.clone();
@@ -148,7 +150,8 @@ pub async fn run(
         }
     });
 
-    if let Some((listener, topology)) = rt.internode {
+    let serves_children = rt.internode.is_some();
+    if let Some(listener) = rt.internode {
         let creds = rt
             .credentials
             .as_ref()
@@ -157,7 +160,7 @@ pub async fn run(
         let sync = Arc::new(crate::sync::server::SyncServer {
             store: rt.store.clone(),
             me: rt.me,
-            topology,
+            policy: rt.policy.clone(),
         });
         // The long-poll cap wraps the router; a caller that is not a direct child is refused
         // inside at once, so its slot frees at once.
@@ -176,6 +179,17 @@ pub async fn run(
             crate::tls::serve_mtls_with(listener, config, district, app, limits, stop).await?;
             Ok("inter-node listener")
         });
+    }
+
+    check_policy(rt.me, serves_children, &rt.policy.current())?;
+    if let Some(reload) = rt.reload.clone() {
+        tasks.spawn(reload_on_hangup(
+            rt.me,
+            serves_children,
+            rt.policy.clone(),
+            reload,
+            stop_rx.clone(),
+        ));
     }
 
     if !rt.jobs.names().is_empty() {
@@ -262,14 +276,55 @@ pub async fn bind_internode(addr: Option<SocketAddr>) -> anyhow::Result<Option<T
     }
 }
 
-/// Pairs the inter-node listener with the topology that names the children it serves.
-pub fn children(
-    listener: Option<TcpListener>,
-    topology: Option<&Topology>,
-) -> anyhow::Result<Option<(TcpListener, Arc<Topology>)>> {
-    match (listener, topology) {
-        (Some(listener), Some(topology)) => Ok(Some((listener, Arc::new(topology.clone())))),
-        (Some(_), None) => anyhow::bail!("policy.topology is required to serve children"),
-        (None, _) => Ok(None),
+/// Reads the policy again from where the node found it at start (its files today).
+pub type Reloader = Arc<dyn Fn() -> anyhow::Result<Policy> + Send + Sync>;
+
+/// Checks that `policy` can run node `me`: a node that serves children needs the district tree,
+/// and the tree must list the node itself. Used at start and before every replacement.
+pub fn check_policy(me: StationCode, serves_children: bool, policy: &Policy) -> anyhow::Result<()> {
+    match &policy.topology {
+        None if serves_children => anyhow::bail!("policy.topology is required to serve children"),
+        Some(tree) if !tree.contains(me) => {
+            anyhow::bail!("policy.topology: {me} is not in the district tree")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Reads the policy again on every SIGHUP and puts it in force when it checks; otherwise the
+/// policy in force stays, and the error is logged.
+async fn reload_on_hangup(
+    me: StationCode,
+    serves_children: bool,
+    policy: PolicyHandle,
+    reload: Reloader,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return Ok("policy reloader"),
+            got = hangups.recv() => if got.is_none() { return Ok("policy reloader") },
+        }
+        let outcome = tokio::task::spawn_blocking({
+            let reload = reload.clone();
+            move || reload()
+        })
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|r| r)
+        .and_then(|new| check_policy(me, serves_children, &new).map(|()| new));
+        match outcome {
+            Ok(new) => {
+                let generation = policy.replace(new);
+                tracing::info!(generation, "SIGHUP: policy reloaded and in force");
+            }
+            Err(e) => tracing::error!(
+                error = format!("{e:#}"),
+                generation = policy.current().generation,
+                "SIGHUP: the policy files do not check; the policy in force is unchanged"
+            ),
+        }
     }
 }

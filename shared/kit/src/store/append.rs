@@ -243,7 +243,7 @@ impl CaseStore {
             _ => {}
         }
 
-        let due = match state.deadline(&self.calendar) {
+        let due = match state.deadline(&self.policy.current().calendar) {
             Some(Ok(Deadline::Due { date, .. })) => Some(date_string(date)),
             _ => None,
         };

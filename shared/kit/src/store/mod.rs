@@ -13,7 +13,6 @@
 
 use std::sync::Arc;
 
-use bangban_domain::calendar::WorkingCalendar;
 use bangban_domain::case::CaseState;
 use bangban_domain::event::Event;
 use bangban_domain::station::{StationCode, Tier};
@@ -22,6 +21,7 @@ use sqlx::{AnyConnection, Row};
 use time::{Date, OffsetDateTime};
 
 use crate::db::Db;
+use crate::policy::PolicyHandle;
 
 mod append;
 mod cases;
@@ -91,7 +91,8 @@ pub struct CaseFilter {
 #[derive(Clone)]
 pub struct CaseStore {
     db: Db,
-    calendar: Arc<WorkingCalendar>,
+    /// The policy in force (the calendar computes due dates).
+    policy: PolicyHandle,
     /// This node's code, when it has a parent to push to: events of cases escalated above it are
     /// then queued in the outbox in the same transaction as they are stored.
     uplink: Option<StationCode>,
@@ -140,10 +141,11 @@ fn subtree_pattern(code: &StationCode) -> String {
 }
 
 impl CaseStore {
-    pub fn new(db: Db, calendar: Arc<WorkingCalendar>) -> Self {
+    /// A store over `db` that works by `policy` (a [`PolicyHandle`], or just a calendar).
+    pub fn new(db: Db, policy: impl Into<PolicyHandle>) -> Self {
         CaseStore {
             db,
-            calendar,
+            policy: policy.into(),
             uplink: None,
             changes: Arc::new(tokio::sync::watch::channel(0).0),
             limits: AppendLimits::default(),
@@ -175,8 +177,9 @@ impl CaseStore {
         &self.db
     }
 
-    pub fn calendar(&self) -> &WorkingCalendar {
-        &self.calendar
+    /// The policy this store works by.
+    pub fn policy(&self) -> &PolicyHandle {
+        &self.policy
     }
 }
 

@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use bangban_domain::event::{CaseId, Event};
 use bangban_domain::station::StationCode;
-use bangban_domain::topology::Topology;
 use bangban_domain::wire::{MAX_BATCH, PullPage, PulledEvent, PushBatch, PushOutcome};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -32,7 +31,8 @@ pub const MAX_WAIT: Duration = Duration::from_secs(30);
 pub struct SyncServer {
     pub store: CaseStore,
     pub me: StationCode,
-    pub topology: Arc<Topology>,
+    /// The policy in force: its district tree says who the direct children are.
+    pub policy: crate::policy::PolicyHandle,
 }
 
 /// The calling child, once authorised.
@@ -64,12 +64,17 @@ async fn require_direct_child(
     mut req: Request,
     next: Next,
 ) -> Response {
-    if !state.topology.is_direct_child(state.me, peer.station) {
+    let policy = state.policy.current();
+    let Some(topology) = policy.topology.as_ref() else {
+        return forbidden_peer(&peer, "this node has no district tree, so no children")
+            .into_response();
+    };
+    if !topology.is_direct_child(state.me, peer.station) {
         return forbidden_peer(&peer, "not a direct child of this node in the topology")
             .into_response();
     }
     let today = bangban_domain::calendar::local_date(OffsetDateTime::now_utc());
-    if !state.topology.is_active(peer.station, today) {
+    if !topology.is_active(peer.station, today) {
         return forbidden_peer(
             &peer,
             "the station is retired (or not yet open) in the topology",

@@ -95,11 +95,16 @@ pub struct Parent {
 
 impl Parent {
     pub async fn start(ca: &Ca, db: Db, limits: AppendLimits) -> Parent {
-        let store = CaseStore::new(db, calendar()).with_limits(limits);
+        let policy = bangban_kit::policy::PolicyHandle::new(bangban_kit::policy::Policy {
+            calendar: WorkingCalendar::clone(&calendar()),
+            topology: Some(Topology::clone(&topology())),
+            ..Default::default()
+        });
+        let store = CaseStore::new(db, policy.clone()).with_limits(limits);
         let sync = Arc::new(SyncServer {
             store: store.clone(),
             me: code(TOWN),
-            topology: topology(),
+            policy,
         });
         let health =
             bangban_kit::http::health_routes(Arc::new(bangban_kit::node::StoreReadiness {
