@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod intake;
 pub mod jobs;
 pub mod node;
 pub mod pki;

@@ -13,21 +13,17 @@ use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use bangban_domain::station::StationCode;
 
 use axum::extract::FromRef;
 
 use crate::auth::AuthStore;
-use crate::store::CaseStore;
 
 /// What the operator API handlers share.
 pub struct NodeApi {
-    pub me: StationCode,
     pub name: String,
-    pub store: CaseStore,
     pub auth: AuthStore,
-    /// The policy in force (the catalogue of items taken in; the calendar of due dates).
-    pub policy: crate::policy::PolicyHandle,
+    /// Taking cases in, their steps and views (with the store and the policy in force).
+    pub intake: crate::intake::Intake,
 }
 
 impl FromRef<Arc<NodeApi>> for AuthStore {

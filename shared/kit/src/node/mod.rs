@@ -110,11 +110,13 @@ pub async fn run(
         jobs: rt.jobs.clone(),
     });
     let api = Arc::new(crate::api::NodeApi {
-        me: rt.me,
         name: rt.name.clone(),
-        store: rt.store.clone(),
         auth: rt.auth.clone(),
-        policy: rt.policy.clone(),
+        intake: crate::intake::Intake {
+            me: rt.me,
+            store: rt.store.clone(),
+            policy: rt.policy.clone(),
+        },
     });
     let metrics_state = readiness.clone();
     let internode_readiness = readiness.clone();
