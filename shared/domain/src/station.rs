@@ -336,6 +336,19 @@ impl StationCode {
         self == other || self.is_ancestor_of(other)
     }
 
+    /// The text every code of this station's subtree (itself and its descendants) starts with,
+    /// and no other code: the 6-digit county part for a district, the 9-digit town part for a
+    /// town, the whole code for a village. Stores match subtrees with it (`LIKE prefix || '%'`).
+    pub fn subtree_prefix(&self) -> String {
+        let code = self.as_string();
+        let digits = match self.tier() {
+            Tier::District => 6,
+            Tier::Town => 9,
+            Tier::Village => 12,
+        };
+        code[..digits].to_owned()
+    }
+
     /// The kind of town-level unit, for a town or village code whose town segment is in a known
     /// range; `None` for a district or an unclassified segment.
     pub const fn town_kind(&self) -> Option<TownKind> {
@@ -486,6 +499,32 @@ impl Bilingual for StationCodeError {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+
+    #[test]
+    fn the_subtree_prefix_matches_exactly_the_subtree() {
+        let codes: Vec<StationCode> = [
+            "410402000000",
+            "410402001000",
+            "410402001001",
+            "410402001010",
+            "410402002000",
+            "410402002001",
+            "410402100200",
+            "410403001001",
+        ]
+        .iter()
+        .map(|c| StationCode::parse(c).unwrap())
+        .collect();
+        for a in &codes {
+            for b in &codes {
+                assert_eq!(
+                    b.as_string().starts_with(&a.subtree_prefix()),
+                    a.is_same_or_ancestor_of(b),
+                    "{a} over {b}"
+                );
+            }
+        }
+    }
     use super::*;
     use proptest::prelude::*;
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use bangban_domain::case::CaseState;
 use bangban_domain::event::Event;
-use bangban_domain::station::{StationCode, Tier};
+use bangban_domain::station::StationCode;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 use time::{Date, OffsetDateTime};
@@ -132,12 +132,7 @@ pub fn to_ms(t: OffsetDateTime) -> i64 {
 
 /// The `LIKE` pattern matching the codes of a station's subtree.
 fn subtree_pattern(code: &StationCode) -> String {
-    let s = code.to_string();
-    match code.tier() {
-        Tier::District => format!("{}%", &s[..6]),
-        Tier::Town => format!("{}%", &s[..9]),
-        Tier::Village => s,
-    }
+    format!("{}%", code.subtree_prefix())
 }
 
 impl CaseStore {
