@@ -11,7 +11,6 @@ use std::sync::Arc;
 use bangban_kit::auth::AuthStore;
 use bangban_kit::db::Db;
 use bangban_kit::node::NodeRuntime;
-use bangban_kit::policy::Policy;
 use bangban_kit::store::CaseStore;
 use tokio::net::TcpListener;
 
@@ -26,16 +25,7 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 
 /// The district's case store. The district has no parent, so nothing is queued upward.
 pub fn case_store(config: &Config, db: Db) -> CaseStore {
-    CaseStore::new(db, policy(config)).with_limits(config.event_limits)
-}
-
-/// The policy of the checked settings.
-pub fn policy(config: &Config) -> Policy {
-    Policy {
-        calendar: config.calendar.clone(),
-        catalogue: config.catalogue.clone(),
-        topology: config.topology.clone(),
-    }
+    CaseStore::new(db, config.policy.clone()).with_limits(config.event_limits)
 }
 
 /// Reads the policy files again, through the same checks as at start (on SIGHUP).
@@ -43,8 +33,7 @@ pub fn reloader(config: &Config) -> bangban_kit::node::Reloader {
     let source = config.source.clone();
     Arc::new(move || {
         let file = source.as_deref();
-        let config = Settings::load(file)?.check(file)?;
-        Ok(policy(&config))
+        Ok(Settings::load(file)?.check(file)?.policy)
     })
 }
 

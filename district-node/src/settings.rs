@@ -3,16 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use bangban_domain::calendar::WorkingCalendar;
-use bangban_domain::catalogue::Catalogue;
 use bangban_domain::station::{StationCode, Tier};
-use bangban_domain::topology::Topology;
 use bangban_kit::config::{LogSettings, SettingsError, base_dir, check_file_to_create, load};
 use bangban_kit::db::{Backend, sqlite_url};
 use bangban_kit::node::{
     EventSettings, HttpSettings, InternodeSettings, JobSchedules, JobSettings, NodeSettings,
     PolicySettings, TlsFiles, TlsSettings, node_limits,
 };
+use bangban_kit::policy::Policy;
 use bangban_kit::serve::NodeLimits;
 use bangban_kit::store::AppendLimits;
 use serde::Deserialize;
@@ -62,9 +60,8 @@ pub struct Config {
     pub internode_listen: Option<std::net::SocketAddr>,
     pub tls: Option<TlsFiles>,
     pub event_limits: AppendLimits,
-    pub calendar: WorkingCalendar,
-    pub topology: Option<Topology>,
-    pub catalogue: Catalogue,
+    /// The calendar, the catalogue and the district tree read from the policy files.
+    pub policy: Policy,
     pub log: LogSettings,
     pub jobs: JobSchedules,
     /// The config file the settings came from (the policy is read again from it on SIGHUP).
@@ -159,9 +156,11 @@ impl Settings {
             internode_listen,
             tls,
             event_limits,
-            calendar,
-            topology,
-            catalogue,
+            policy: Policy {
+                calendar,
+                catalogue,
+                topology,
+            },
             log: self.log,
             jobs,
             source: file.map(Path::to_path_buf),

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use bangban_kit::auth::AuthStore;
 use bangban_kit::db::{Db, sqlite_url};
 use bangban_kit::node::NodeRuntime;
-use bangban_kit::policy::Policy;
 use bangban_kit::store::CaseStore;
 use bangban_kit::sync::client::LinkOptions;
 use tokio::net::TcpListener;
@@ -27,20 +26,11 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 
 /// The case store of this station, queuing for its parent when it has one.
 pub fn case_store(config: &Config, db: Db) -> CaseStore {
-    let store = CaseStore::new(db, policy(config)).with_limits(config.event_limits);
+    let store = CaseStore::new(db, config.policy.clone()).with_limits(config.event_limits);
     if config.parent_url.is_some() {
         store.with_uplink(config.code)
     } else {
         store
-    }
-}
-
-/// The policy of the checked settings.
-pub fn policy(config: &Config) -> Policy {
-    Policy {
-        calendar: config.calendar.clone(),
-        catalogue: config.catalogue.clone(),
-        topology: config.topology.clone(),
     }
 }
 
@@ -49,8 +39,7 @@ pub fn reloader(config: &Config) -> bangban_kit::node::Reloader {
     let source = config.source.clone();
     Arc::new(move || {
         let file = source.as_deref();
-        let config = Settings::load(file)?.check(file)?;
-        Ok(policy(&config))
+        Ok(Settings::load(file)?.check(file)?.policy)
     })
 }
 
