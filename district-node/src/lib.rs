@@ -3,6 +3,7 @@
 //! publishing, the agent registry, inspection and enrollment. The machinery is `bangban_kit`'s,
 //! shared with the stations; this crate reads its settings and assembles the node.
 
+pub mod ca;
 pub mod settings;
 
 use std::future::Future;

@@ -147,7 +147,7 @@ fn main() -> ExitCode {
 }
 
 fn run_ca(cmd: &CaCommand, district: Option<&str>) -> anyhow::Result<()> {
-    use bangban_kit::pki::{Ca, identity_uri, new_node_key_and_cert_for_hosts};
+    use district_node::ca::{Ca, identity_uri, new_node_key_and_cert_for_hosts};
     bangban_kit::tls::install_crypto_provider();
     let now = time::OffsetDateTime::now_utc();
     match cmd {

@@ -13,7 +13,6 @@ pub mod http;
 pub mod intake;
 pub mod jobs;
 pub mod node;
-pub mod pki;
 pub mod policy;
 pub mod serve;
 pub mod shutdown;

@@ -31,7 +31,21 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 use crate::http::Problem;
-use crate::pki::IDENTITY_SCHEME;
+
+/// The URI scheme of a node identity.
+pub const IDENTITY_SCHEME: &str = "bangban";
+
+/// The identity a node's certificate carries, e.g.
+/// `bangban://410402000000/village/410402001001`. The district's CA (`district-node ca`) writes
+/// it; [`PeerIdentity`] reads it.
+pub fn identity_uri(station: StationCode) -> String {
+    format!(
+        "{IDENTITY_SCHEME}://{}/{}/{}",
+        station.district(),
+        station.tier().as_str(),
+        station
+    )
+}
 use crate::serve::{Handshake, ListenerLimits};
 
 /// The only application protocol spoken between nodes.

@@ -94,7 +94,7 @@ pub async fn run(
             );
             Some(format!(
                 "loaded, identity {}",
-                crate::pki::identity_uri(id.station)
+                crate::tls::identity_uri(id.station)
             ))
         }
         None => None,

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use bangban_kit::db::Db;
-use bangban_kit::pki::{Ca, identity_uri, new_node_key_and_cert_for_hosts};
 use bangban_kit::sync::client::push_once;
 use bangban_kit::tls::{NodeCredentials, https_client};
+use district_node::ca::{Ca, identity_uri, new_node_key_and_cert_for_hosts};
 use rcgen::{
     CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, SanType,
@@ -99,7 +99,9 @@ async fn call(
         "POST" => client.post(url).json(body),
         _ => client.get(url),
     };
-    match tokio::time::timeout(std::time::Duration::from_secs(10), request.send()).await {
+    // Longer than the server's 10 s handshake deadline, so that a refusal by a stalled handshake
+    // on a loaded machine still shows as closed rather than as a hang.
+    match tokio::time::timeout(std::time::Duration::from_secs(30), request.send()).await {
         Err(_) => ("timeout".into(), None),
         Ok(Err(_)) => ("closed".into(), None),
         Ok(Ok(res)) => {

@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
-use bangban_kit::pki::new_node_key_and_cert;
 use bangban_kit::tls::{
     NodeCredentials, TlsError, load_ca_roots, load_certs, load_private_key, server_config,
 };
+use district_node::ca::new_node_key_and_cert;
 
 use crate::support::*;
 

@@ -1,9 +1,9 @@
 //! The district CA: what it issues, what it refuses, and its files.
 
-use bangban_kit::pki::{
+use bangban_kit::tls::{NodeCredentials, PeerIdentity, parse_certs};
+use district_node::ca::{
     CA_CERT_FILE, CA_KEY_FILE, Ca, NodePublicKey, PkiError, identity_uri, new_node_key_and_cert,
 };
-use bangban_kit::tls::{NodeCredentials, PeerIdentity, parse_certs};
 use rcgen::{CertificateParams, KeyPair, PublicKeyData, SanType};
 use rustls::pki_types::CertificateSigningRequestDer;
 use time::Duration;

@@ -7,8 +7,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use bangban_kit::http::PROBLEM_JSON;
-use bangban_kit::pki::Ca;
 use bangban_kit::tls::Peer;
+use district_node::ca::Ca;
 use tower::ServiceExt;
 
 use crate::support::*;

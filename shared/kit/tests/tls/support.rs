@@ -8,11 +8,11 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use bangban_domain::station::{StationCode, Tier};
-use bangban_kit::pki::{Ca, new_node_key_and_cert_for_hosts};
 use bangban_kit::tls::{
     ALPN_HTTP11, NodeCredentials, Peer, forbidden_peer, https_client, install_crypto_provider,
     serve_mtls, server_config,
 };
+use district_node::ca::{Ca, new_node_key_and_cert_for_hosts};
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;

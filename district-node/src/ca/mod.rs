@@ -1,7 +1,7 @@
 //! SECURITY-CRITICAL. The district's certificate authority: it makes the CA, keeps its files, and
 //! issues node certificates whose only identity is the SAN URI `bangban://<district>/<tier>/<station>`.
 //!
-//! It issues; it never decides whether a peer may call (that is [`crate::tls`] and the topology).
+//! It issues; it never decides whether a peer may call (that is [`bangban_kit::tls`] and the topology).
 //! It must never need a node's private key: [`Ca::issue_node`] takes a public key and
 //! [`Ca::issue_from_csr`] a signed request, so a station can keep the key it made itself.
 
@@ -24,8 +24,6 @@ use x509_parser::oid_registry::{
 };
 use x509_parser::prelude::FromDer;
 
-/// The URI scheme of a node identity.
-pub const IDENTITY_SCHEME: &str = "bangban";
 /// The CA certificate's file name inside a CA directory.
 pub const CA_CERT_FILE: &str = "ca.pem";
 /// The CA private key's file name inside a CA directory (mode 0600 on unix).
@@ -37,16 +35,7 @@ pub const MAX_VALID_DAYS: u32 = 36_500;
 const BACKDATE: Duration = Duration::hours(1);
 const CA_CN_PREFIX: &str = "Bangban CA ";
 
-/// The identity a node's certificate carries, e.g.
-/// `bangban://410402000000/village/410402001001`.
-pub fn identity_uri(station: StationCode) -> String {
-    format!(
-        "{IDENTITY_SCHEME}://{}/{}/{}",
-        station.district(),
-        station.tier().as_str(),
-        station
-    )
-}
+pub use bangban_kit::tls::{IDENTITY_SCHEME, identity_uri};
 
 /// Why the CA refused to do something.
 #[derive(Debug, thiserror::Error)]
