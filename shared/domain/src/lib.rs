@@ -3,6 +3,7 @@
 //! Pure by construction: no I/O, no clock and no randomness that is not passed in as an argument.
 //! Everything here must be testable to the last branch without a runtime, a database or a network.
 
+pub mod account;
 pub mod calendar;
 pub mod case;
 pub mod catalogue;

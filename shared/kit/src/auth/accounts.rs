@@ -16,7 +16,7 @@ impl AuthStore {
         check_password_policy(&username, &new.password)?;
         // Cheap check first, so that a taken name does not cost a hash; the insert still guards.
         if self.operator(username.as_str()).await?.is_some() {
-            return Err(AuthError::DuplicateUsername(username.0));
+            return Err(AuthError::DuplicateUsername(username.into_string()));
         }
         let hash = self.hash_password(new.password).await?;
         let now_ms = to_ms(now);
@@ -33,7 +33,7 @@ impl AuthStore {
         .execute(self.db.pool())
         .await?;
         if done.rows_affected() == 0 {
-            return Err(AuthError::DuplicateUsername(username.0));
+            return Err(AuthError::DuplicateUsername(username.into_string()));
         }
         tracing::info!(username = %username, role = %new.role, "operator created");
         self.operator(username.as_str())
@@ -87,7 +87,7 @@ impl AuthStore {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(AuthError::UnknownOperator(name.0));
+            return Err(AuthError::UnknownOperator(name.into_string()));
         }
         end_sessions_of(&mut tx, &name).await?;
         tx.commit().await?;
@@ -123,7 +123,7 @@ impl AuthStore {
                 .execute(&mut *tx)
                 .await?;
         if done.rows_affected() == 0 {
-            return Err(AuthError::UnknownOperator(name.0));
+            return Err(AuthError::UnknownOperator(name.into_string()));
         }
         if disabled {
             end_sessions_of(&mut tx, &name).await?;

@@ -182,7 +182,7 @@ pub async fn login_handler(
     Ok(Json(LoginResponse {
         token: session.token.0,
         expires_at: session.expires_at,
-        username: session.operator.username.0,
+        username: session.operator.username.into_string(),
         display_name: session.operator.display_name,
         role: session.operator.role,
     }))

@@ -11,96 +11,11 @@ use super::*;
 // Roles, names and errors
 // ---------------------------------------------------------------------------------------------
 
-/// What an operator may do. Stored and sent as its snake_case name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    DistrictAdmin,
-    Inspector,
-    StationOperator,
-    Agent,
-}
+pub use bangban_domain::account::{InvalidUsername, Role, Username};
 
-impl Role {
-    pub const ALL: [Role; 4] = [
-        Role::DistrictAdmin,
-        Role::Inspector,
-        Role::StationOperator,
-        Role::Agent,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::DistrictAdmin => "district_admin",
-            Role::Inspector => "inspector",
-            Role::StationOperator => "station_operator",
-            Role::Agent => "agent",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
-    /// The role's name in the operator UI.
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Role::DistrictAdmin => "区级管理员",
-            Role::Inspector => "督查员",
-            Role::StationOperator => "站点操作员",
-            Role::Agent => "帮办代办员",
-        }
-    }
-
-    pub fn label_en(self) -> &'static str {
-        match self {
-            Role::DistrictAdmin => "district administrator",
-            Role::Inspector => "inspector",
-            Role::StationOperator => "station operator",
-            Role::Agent => "agent",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A well-formed username: 3–32 characters of `[a-z0-9_.-]`. Input is trimmed and ASCII-lowercased
-/// first, so `ZhangSan` and `zhangsan` are one account.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct Username(pub(super) String);
-
-impl Username {
-    pub fn parse(input: &str) -> Result<Username, AuthError> {
-        let s = input.trim().to_ascii_lowercase();
-        let ok = (3..=32).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
-        if ok {
-            Ok(Username(s))
-        } else {
-            Err(AuthError::InvalidUsername)
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Username {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl PartialEq<&str> for Username {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
+impl From<InvalidUsername> for AuthError {
+    fn from(_: InvalidUsername) -> Self {
+        AuthError::InvalidUsername
     }
 }
 

@@ -1,0 +1,146 @@
+//! Who acts in the system: the roles of operator accounts and their usernames. Pure: the
+//! accounts themselves (passwords, sessions) live with the node that stores them.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Bilingual;
+
+/// What an operator may do. Stored and sent as its snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    DistrictAdmin,
+    Inspector,
+    StationOperator,
+    Agent,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Role::DistrictAdmin,
+        Role::Inspector,
+        Role::StationOperator,
+        Role::Agent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::DistrictAdmin => "district_admin",
+            Role::Inspector => "inspector",
+            Role::StationOperator => "station_operator",
+            Role::Agent => "agent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The role's name in the operator UI.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Role::DistrictAdmin => "区级管理员",
+            Role::Inspector => "督查员",
+            Role::StationOperator => "站点操作员",
+            Role::Agent => "帮办代办员",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Role::DistrictAdmin => "district administrator",
+            Role::Inspector => "inspector",
+            Role::StationOperator => "station operator",
+            Role::Agent => "agent",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A well-formed username: 3–32 characters of `[a-z0-9_.-]`. Input is trimmed and ASCII-lowercased
+/// first, so `ZhangSan` and `zhangsan` are one account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(input: &str) -> Result<Username, InvalidUsername> {
+        let s = input.trim().to_ascii_lowercase();
+        let ok = (3..=32).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
+        if ok {
+            Ok(Username(s))
+        } else {
+            Err(InvalidUsername)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<&str> for Username {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+/// A username that is not 3–32 characters of `[a-z0-9_.-]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a username has 3 to 32 characters, each a lowercase letter, a digit, '_', '.' or '-'")]
+pub struct InvalidUsername;
+
+impl Bilingual for InvalidUsername {
+    fn code(&self) -> &'static str {
+        "auth.invalid_username"
+    }
+    fn message_zh(&self) -> String {
+        "用户名须为 3 至 32 个字符，只能包含小写字母、数字、“_”、“.”或“-”".to_owned()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_trimmed_lowercased_and_checked() {
+        assert_eq!(Username::parse(" ZhangSan ").unwrap(), "zhangsan");
+        assert_eq!(
+            Username::parse("li.si-01_a").unwrap().into_string(),
+            "li.si-01_a"
+        );
+        for bad in ["", "ab", "张三", "a b c", &"x".repeat(33)] {
+            assert_eq!(Username::parse(bad), Err(InvalidUsername), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+            assert!(!role.label_zh().is_empty() && !role.label_en().is_empty());
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+}
