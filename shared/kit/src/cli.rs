@@ -279,10 +279,13 @@ pub async fn job_command(
         match cmd {
             JobCommand::List => {
                 for (name, status) in jobs.status() {
+                    let format = time::macros::format_description!(
+                        "[year]-[month]-[day] [hour]:[minute]:[second] +08:00"
+                    );
                     let next = status
                         .next_run_ms
                         .and_then(|ms| time::OffsetDateTime::from_unix_timestamp(ms / 1000).ok())
-                        .map(|t| t.to_offset(time::macros::offset!(+8)).to_string())
+                        .and_then(|t| t.to_offset(time::macros::offset!(+8)).format(&format).ok())
                         .unwrap_or_else(|| "none".to_owned());
                     println!("{name:<20} next run {next}");
                 }
