@@ -1,10 +1,9 @@
-//! mTLS between nodes and the district CA, over real TLS on loopback with certificates made in
+//! mTLS between nodes, over real TLS on loopback with certificates made in
 //! the test: a valid child is served and named; no certificate, an unknown CA, a foreign district
 //! and a stalled client never reach a handler.
 #![allow(clippy::unwrap_used)]
 
 mod files;
 mod identity;
-mod issuing;
 mod server;
 mod support;

@@ -1,4 +1,5 @@
 //! The district CA: what it issues, what it refuses, and its files.
+#![allow(clippy::unwrap_used)]
 
 use bangban_kit::tls::{NodeCredentials, PeerIdentity, parse_certs};
 use district_node::ca::{
@@ -9,7 +10,23 @@ use rustls::pki_types::CertificateSigningRequestDer;
 use time::Duration;
 use x509_parser::extensions::GeneralName;
 
-use crate::support::*;
+const DISTRICT: &str = "410402000000";
+const TOWN: &str = "410402001000";
+const VILLAGE: &str = "410402001001";
+
+fn code(s: &str) -> bangban_domain::station::StationCode {
+    bangban_domain::station::StationCode::parse(s).unwrap()
+}
+
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+/// A fresh CA for the test district (with the crypto provider installed, as `main` does).
+fn district_ca() -> Ca {
+    bangban_kit::tls::install_crypto_provider();
+    Ca::generate(code(DISTRICT), now(), 365).unwrap()
+}
 
 #[test]
 fn identity_uri_names_district_tier_and_station() {
