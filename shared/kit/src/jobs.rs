@@ -96,8 +96,8 @@ impl Jobs {
         Jobs::default()
     }
 
-    /// Registers a job. Names must be unique (a second one with a taken name replaces nothing
-    /// and is refused by a panic at start, which a test of the node catches).
+    /// Registers a job. Names must be unique: registering a taken name is a programming error
+    /// and panics, at start, before anything runs.
     pub fn add<F, Fut>(&mut self, name: &'static str, schedule: cron::Schedule, run: F)
     where
         F: Fn() -> Fut + Send + Sync + 'static,

@@ -67,6 +67,10 @@ pub async fn run(
     use axum::extract::DefaultBodyLimit;
     use tokio::sync::watch;
 
+    // Before any listener opens: a node whose policy cannot run it must not start half-way.
+    let serves_children = rt.internode.is_some();
+    check_policy(rt.me, serves_children, &rt.policy.current())?;
+
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
     tokio::spawn({
@@ -152,7 +156,6 @@ pub async fn run(
         }
     });
 
-    let serves_children = rt.internode.is_some();
     if let Some(listener) = rt.internode {
         let creds = rt
             .credentials
@@ -183,7 +186,6 @@ pub async fn run(
         });
     }
 
-    check_policy(rt.me, serves_children, &rt.policy.current())?;
     if let Some(reload) = rt.reload.clone() {
         tasks.spawn(reload_on_hangup(
             rt.me,

@@ -24,11 +24,11 @@ pub async fn an_event_the_parent_refuses_is_set_aside_and_the_events_behind_it_a
     let ca = district_ca();
     let parent = Parent::start(&ca, db, tolerance(300)).await;
     let child = Child::new(&ca, tolerance(86_400)).await;
-    let first = CaseBuilder::new(1);
+    let first = new_case(1);
     append_all(&child.store, &first.escalated()).await;
     let ahead = first.comment(VILLAGE, 120, "时钟超前的备注");
     append_all(&child.store, std::slice::from_ref(&ahead)).await;
-    let second = CaseBuilder::new(2);
+    let second = new_case(2);
     append_all(&child.store, &second.escalated()).await;
     assert_eq!(child.store.outbox_len().await.unwrap(), 9);
 
@@ -63,7 +63,7 @@ pub async fn a_pulled_event_the_child_refuses_is_set_aside_and_the_link_flows_on
     let ca = district_ca();
     let parent = Parent::start(&ca, db, tolerance(86_400)).await;
     let child = Child::new(&ca, tolerance(300)).await;
-    let case = CaseBuilder::new(1);
+    let case = new_case(1);
     append_all(&child.store, &case.escalated()).await;
     push_once(&child.store, &child.client, &parent.server.url(), 500)
         .await
@@ -121,7 +121,7 @@ pub async fn a_sibling_on_the_parents_address_receives_nothing_and_the_outbox_st
     let hits = Arc::new(AtomicUsize::new(0));
     let impostor = Server::spawn(&creds(&ca, SIBLING, &ca), counting_router(hits.clone())).await;
     let child = Child::new(&ca, tolerance(300)).await;
-    let case = CaseBuilder::new(1);
+    let case = new_case(1);
     append_all(&child.store, &case.escalated()).await;
 
     let push = push_once(&child.store, &child.client, &impostor.url(), 500).await;

@@ -7,6 +7,9 @@
 mod databases;
 mod link;
 mod matrix;
+#[path = "../store/support.rs"]
+#[allow(dead_code)]
+mod store_support;
 mod support;
 #[path = "../tls/support.rs"]
 #[allow(dead_code)]

@@ -123,7 +123,7 @@ pub async fn the_refusal_matrix(db: Db) {
 
     // The real village pushes one escalated case, so every endpoint has something to give.
     let child = Child::new(&ca, tolerance(300)).await;
-    let case = CaseBuilder::new(1);
+    let case = new_case(1);
     let log = case.escalated();
     append_all(&child.store, &log).await;
     push_once(&child.store, &child.client, &parent.server.url(), 500)

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::Router;
 use bangban_domain::calendar::WorkingCalendar;
 use bangban_domain::event::*;
-use bangban_domain::ident::{MobileNumber, ResidentId};
 use bangban_domain::station::Tier;
 use bangban_domain::topology::Topology;
 use bangban_kit::db::Db;
@@ -16,10 +15,8 @@ use bangban_kit::store::{AppendLimits, CaseStore};
 use bangban_kit::sync::server::{SyncServer, routes};
 use bangban_kit::tls::{NodeCredentials, https_client, serve_mtls};
 use district_node::ca::Ca;
-use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use uuid::Uuid;
 
 pub use crate::tls_support::{DISTRICT, TOWN, VILLAGE, code, creds, district_ca, now};
 pub const SIBLING: &str = "410402001002";
@@ -146,102 +143,35 @@ pub fn tolerance(secs: i64) -> AppendLimits {
     }
 }
 
-/// Events of one case taken in at the village.
-#[derive(Clone)]
-pub struct CaseBuilder {
-    pub case_id: CaseId,
-    pub case_no: CaseNumber,
-    pub at: OffsetDateTime,
+pub use crate::store_support::CaseBuilder;
+
+/// A case taken in at the village an hour ago (so that "120 minutes later" lies in the future).
+pub fn new_case(seq: u32) -> CaseBuilder {
+    let mut case = CaseBuilder::at_station(VILLAGE, seq);
+    case.at = now() - time::Duration::hours(1);
+    case
 }
 
-impl CaseBuilder {
-    pub fn new(seq: u32) -> Self {
-        let at = now() - time::Duration::hours(1);
-        CaseBuilder {
-            case_id: CaseId::from_uuid(Uuid::now_v7()),
-            case_no: CaseNumber::new(code(VILLAGE), at.date(), seq).unwrap(),
-            at,
-        }
-    }
-
-    pub fn event(&self, author: &str, minutes: i64, body: EventBody) -> Event {
-        Event {
-            event_id: EventId::from_uuid(Uuid::now_v7()),
-            case_id: self.case_id,
-            author: code(author),
-            actor: Some("operator1".into()),
-            occurred_at: self.at + time::Duration::minutes(minutes),
-            body,
-        }
-    }
-
+/// The steps of a link's case, on the store tests' builder.
+pub trait LinkCase {
     /// Taken in, reviewed, delegated and escalated to the town.
-    pub fn escalated(&self) -> Vec<Event> {
+    fn escalated(&self) -> Vec<Event>;
+    /// Accepted at the town.
+    fn accepted(&self, minutes: i64) -> Event;
+}
+
+impl LinkCase for CaseBuilder {
+    fn escalated(&self) -> Vec<Event> {
         vec![
-            self.event(
-                VILLAGE,
-                0,
-                EventBody::ApplicationReceived(Application {
-                    case_no: self.case_no,
-                    channel: Channel::Window,
-                    item: ItemRef {
-                        code: "410402-JY-001".into(),
-                        name: "食品经营许可".into(),
-                        case_type: CaseType::Promised,
-                        promised_days: 5,
-                    },
-                    applicant: Applicant::Person {
-                        name: "张三".into(),
-                        id_number: ResidentId::parse("11010519491231002X").unwrap(),
-                        phone: MobileNumber::parse("13812345678").unwrap(),
-                    },
-                }),
-            ),
-            self.event(
-                VILLAGE,
-                1,
-                EventBody::PreReviewed(PreReview {
-                    materials: vec![MaterialVerdict {
-                        name: "营业执照".into(),
-                        verdict: Verdict::Conforming,
-                        remark: None,
-                    }],
-                }),
-            ),
-            self.event(
-                VILLAGE,
-                2,
-                EventBody::DelegationSigned(Delegation {
-                    agreement_no: "WT-0001".into(),
-                    agent_name: "李四".into(),
-                    delivery: Delivery::HallPickup,
-                }),
-            ),
-            self.event(
-                VILLAGE,
-                3,
-                EventBody::Escalated(Escalation {
-                    to_tier: Tier::Town,
-                    reason: "须由街道审批".into(),
-                }),
-            ),
+            self.application(),
+            self.complete_review(VILLAGE, 1),
+            self.delegation(VILLAGE, 2),
+            self.escalate(VILLAGE, 3, Tier::Town),
         ]
     }
 
-    pub fn comment(&self, author: &str, minutes: i64, text: &str) -> Event {
-        self.event(
-            author,
-            minutes,
-            EventBody::Commented(Comment { text: text.into() }),
-        )
-    }
-
-    pub fn accepted(&self, minutes: i64) -> Event {
-        self.event(
-            TOWN,
-            minutes,
-            EventBody::AcceptedUpstream(Note { note: None }),
-        )
+    fn accepted(&self, minutes: i64) -> Event {
+        self.simple(TOWN, minutes, EventKind::AcceptedUpstream)
     }
 }
 
