@@ -1,27 +1,47 @@
 //! district-node: the district hall. Its own cases and those escalated to it, on SQLite or
-//! PostgreSQL, and the mTLS listener its towns dial; the district CA. Later issues add policy
-//! publishing, the agent registry, inspection and enrollment. The machinery is `bangban_kit`'s,
-//! shared with the stations; this crate reads its settings and assembles the node.
+//! PostgreSQL, and the mTLS listener its towns dial; the district CA (`ca`) and the tree of
+//! centres (`tiers`). Later issues add policy publishing, the agent registry, inspection and
+//! enrollment, each a folder here. The machinery is `bangban_kit`'s, shared with the stations;
+//! this crate reads its settings and adds its own parts, routes and tables to the node.
 
 pub mod ca;
 pub mod settings;
+pub mod tiers;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use bangban_kit::auth::AuthStore;
-use bangban_kit::db::Db;
-use bangban_kit::node::NodeRuntime;
+use bangban_kit::db::{Db, Migrations};
+use bangban_kit::node::{NodeRuntime, Parts};
 use bangban_kit::store::CaseStore;
 use tokio::net::TcpListener;
 
 pub use settings::{Config, Settings};
 
-/// Opens and migrates the district's database (SQLite or PostgreSQL).
+/// The district's own tables, next to those of `bangban_kit` in the same database, with their
+/// own bookkeeping table so that the two sets number their migrations independently.
+pub static MIGRATIONS: Migrations = Migrations {
+    owner: "district-node",
+    table: "_district_migrations",
+    sqlite: sqlx::migrate!("migrations/sqlite"),
+    postgres: sqlx::migrate!("migrations/postgres"),
+};
+
+/// Opens and migrates the district's database (SQLite or PostgreSQL): the shared tables, then
+/// the district's own.
 pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
     let db = Db::connect(&config.database_url).await?;
-    db.migrate().await?;
+    db.migrate_with(&[&MIGRATIONS]).await?;
     Ok(db)
+}
+
+/// The district's own parts of the node.
+pub fn parts(store: &CaseStore, db: &Db) -> Parts {
+    Parts::new().ui_routes(tiers::routes(tiers::TiersApi {
+        auth: AuthStore::new(db.clone()),
+        policy: store.policy().clone(),
+    }))
 }
 
 /// The district's case store. The district has no parent, so nothing is queued upward.
@@ -71,12 +91,12 @@ pub async fn serve_with(
         me: config.code,
         name: config.name.clone(),
         store: store.clone(),
+        parts: parts(&store, &db),
         auth: AuthStore::new(db),
         policy: store.policy().clone(),
         reload: Some(reloader(&config)),
         credentials,
         internode,
-        parent: None,
         body_limit_bytes: config.http.body_limit_kib * 1024,
         limits: config.limits,
         jobs,

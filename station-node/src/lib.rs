@@ -1,16 +1,17 @@
 //! station-node: a town or village centre. It takes cases in locally into its own SQLite file,
 //! pushes the cases it escalates to its parent and pulls their results back; a town also serves
 //! its own villages on an mTLS listener. The machinery is `bangban_kit`'s, shared with the
-//! district; this crate only reads its settings and assembles the node.
+//! district; this crate reads its settings and adds its own parts: the link to the parent.
 
 pub mod settings;
+pub mod uplink;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use bangban_kit::auth::AuthStore;
 use bangban_kit::db::{Db, sqlite_url};
-use bangban_kit::node::NodeRuntime;
+use bangban_kit::node::{NodeRuntime, Parts};
 use bangban_kit::store::CaseStore;
 use bangban_kit::sync::client::LinkOptions;
 use tokio::net::TcpListener;
@@ -79,6 +80,10 @@ pub async fn serve_with(
     let credentials = bangban_kit::node::load_credentials(config.tls.as_ref())?;
     let jobs = jobs(&config, db.clone());
     let store = case_store(&config, db.clone());
+    let parts = match config.parent_url.clone() {
+        Some(parent) => uplink::parts(config.code, &store, credentials.as_ref(), parent, link)?,
+        None => Parts::new(),
+    };
     let rt = NodeRuntime {
         me: config.code,
         name: config.name.clone(),
@@ -88,7 +93,7 @@ pub async fn serve_with(
         reload: Some(reloader(&config)),
         credentials,
         internode,
-        parent: config.parent_url.clone().map(|u| (u, link)),
+        parts,
         body_limit_bytes: config.http.body_limit_kib * 1024,
         limits: config.limits,
         jobs,

@@ -2,6 +2,8 @@
 //! PostgreSQL server named by `PG_TEST_URL`.
 #![allow(clippy::unwrap_used)]
 
+mod tiers;
+
 use std::path::Path;
 use std::process::Command;
 

@@ -1,6 +1,10 @@
 //! Opening a node's database: SQLite (WAL, foreign keys on, busy timeout) or PostgreSQL, chosen by
 //! the URL, through `sqlx::Any` so that one store implementation serves both; and the embedded
 //! migrations, one folder per backend with matching numbers.
+//!
+//! Each crate owns its tables: kit's shared ones are [`KIT_MIGRATIONS`], and a node crate adds
+//! its own [`Migrations`] with their own bookkeeping table, so that several crates' migrations
+//! coexist in one database without sharing a numbering.
 
 use std::path::Path;
 use std::time::Duration;
@@ -35,8 +39,18 @@ pub enum DbError {
     UnsupportedUrl,
     #[error("cannot open the database: {0}")]
     Open(#[source] sqlx::Error),
-    #[error("cannot migrate the database: {0}")]
-    Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error("{first} and {second} both record their migrations in {table}")]
+    SharedBookkeeping {
+        first: &'static str,
+        second: &'static str,
+        table: &'static str,
+    },
+    #[error("cannot migrate the tables of {owner}: {source}")]
+    Migrate {
+        owner: &'static str,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
 }
 
 /// A connection pool with its backend.
@@ -46,8 +60,25 @@ pub struct Db {
     backend: Backend,
 }
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+/// One crate's migrations: a folder per backend, applied in order and recorded in the crate's
+/// own bookkeeping table.
+pub struct Migrations {
+    /// The crate that owns the tables, for messages.
+    pub owner: &'static str,
+    /// Where the applied migrations are recorded; unique per crate.
+    pub table: &'static str,
+    pub sqlite: sqlx::migrate::Migrator,
+    pub postgres: sqlx::migrate::Migrator,
+}
+
+/// The tables both nodes use (cases, events, outbox, accounts, sessions …). Their bookkeeping
+/// keeps sqlx's default table name, which databases made before per-crate migrations have.
+pub static KIT_MIGRATIONS: Migrations = Migrations {
+    owner: "bangban-kit",
+    table: "_sqlx_migrations",
+    sqlite: sqlx::migrate!("migrations/sqlite"),
+    postgres: sqlx::migrate!("migrations/postgres"),
+};
 
 /// The URL of a SQLite file, created when missing.
 pub fn sqlite_url(path: &Path) -> String {
@@ -83,13 +114,44 @@ impl Db {
         Ok(Db { pool, backend })
     }
 
-    /// Applies the embedded migrations of this backend. Idempotent.
+    /// Applies kit's migrations ([`KIT_MIGRATIONS`]). Idempotent.
     pub async fn migrate(&self) -> Result<(), DbError> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&self.pool).await.map_err(DbError::Migrate)
+        self.migrate_with(&[]).await
+    }
+
+    /// Applies kit's migrations, then each of `own` in order (a node crate's tables may refer
+    /// to kit's). Idempotent.
+    pub async fn migrate_with(&self, own: &[&Migrations]) -> Result<(), DbError> {
+        let sets: Vec<&Migrations> = std::iter::once(&KIT_MIGRATIONS)
+            .chain(own.iter().copied())
+            .collect();
+        for (i, set) in sets.iter().enumerate() {
+            if let Some(earlier) = sets[..i].iter().find(|s| s.table == set.table) {
+                return Err(DbError::SharedBookkeeping {
+                    first: earlier.owner,
+                    second: set.owner,
+                    table: set.table,
+                });
+            }
+        }
+        for set in sets {
+            let embedded = match self.backend {
+                Backend::Sqlite => &set.sqlite,
+                Backend::Postgres => &set.postgres,
+            };
+            let mut migrator =
+                sqlx::migrate::Migrator::with_migrations(embedded.iter().cloned().collect());
+            // Not dangerous here: every set has had its own table from its first migration.
+            migrator.dangerous_set_table_name(set.table);
+            migrator
+                .run(&self.pool)
+                .await
+                .map_err(|source| DbError::Migrate {
+                    owner: set.owner,
+                    source,
+                })?;
+        }
+        Ok(())
     }
 
     pub fn pool(&self) -> &AnyPool {

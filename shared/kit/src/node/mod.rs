@@ -1,11 +1,14 @@
 //! A running node: the runtime both binaries assemble from their checked settings, and `run`,
-//! which serves the UI/API listener, the inter-node listener, the link to the parent and the
-//! job runner until shutdown. Settings, readiness and metrics have their own modules.
+//! which serves the UI/API listener, the inter-node listener and the job runner until shutdown,
+//! with the [`Parts`] the node crate adds (its own routes, listeners and tasks: the station's
+//! link to its parent is one). Settings, readiness and metrics have their own modules.
 
 mod metrics;
+mod parts;
 mod readiness;
 mod settings;
 
+pub use parts::{CheckFn, Parts, Stop};
 pub use readiness::{NodeReadiness, SharedReadiness, StoreReadiness};
 pub use settings::*;
 
@@ -47,8 +50,8 @@ pub struct NodeRuntime {
     pub credentials: Option<crate::tls::NodeCredentials>,
     /// The mTLS listener children dial (the policy's district tree says who they are).
     pub internode: Option<TcpListener>,
-    /// The parent's inter-node URL, with how to behave on that link.
-    pub parent: Option<(url::Url, crate::sync::client::LinkOptions)>,
+    /// What the node crate adds: its own routes, listeners, tasks and readiness lines.
+    pub parts: Parts,
     pub body_limit_bytes: usize,
     /// The bounds of both listeners.
     pub limits: NodeLimits,
@@ -57,8 +60,8 @@ pub struct NodeRuntime {
 }
 
 /// Runs a node until `shutdown` completes: the UI/API listener, the inter-node listener when it
-/// serves children, and the forwarder and puller when it has a parent. Returns after every part
-/// has stopped; logs which part ended.
+/// serves children, the job runner, the policy reloader, and the node crate's [`Parts`]. Returns
+/// after every part has stopped; logs which part ended.
 pub async fn run(
     rt: NodeRuntime,
     ui_listener: TcpListener,
@@ -70,6 +73,11 @@ pub async fn run(
     // Before any listener opens: a node whose policy cannot run it must not start half-way.
     let serves_children = rt.internode.is_some();
     check_policy(rt.me, serves_children, &rt.policy.current())?;
+    let mut names = rt.parts.names();
+    names.sort_unstable();
+    if let Some(twice) = names.windows(2).find(|w| w[0] == w[1]) {
+        anyhow::bail!("two parts of the node are named {}", twice[0]);
+    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
@@ -80,11 +88,8 @@ pub async fn run(
             let _ = stop_tx.send(true);
         }
     });
-    let stopped = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
+    let stop = Stop::new(stop_rx);
 
-    let link = rt.parent.as_ref().map(|_| crate::sync::LinkStatus::new());
     let certificate = match &rt.credentials {
         Some(creds) => {
             let id = creds
@@ -103,15 +108,20 @@ pub async fn run(
         }
         None => None,
     };
+    let Parts {
+        ui: own_ui,
+        internode: own_internode,
+        listeners,
+        tasks: own_tasks,
+        checks,
+        uplink,
+    } = rt.parts;
     let readiness = Arc::new(NodeReadiness {
         store: rt.store.clone(),
         certificate,
-        link: rt
-            .parent
-            .as_ref()
-            .zip(link.clone())
-            .map(|((url, _), status)| (url.clone(), status)),
+        link: uplink,
         jobs: rt.jobs.clone(),
+        extra: checks,
     });
     let api = Arc::new(crate::api::NodeApi {
         name: rt.name.clone(),
@@ -132,6 +142,7 @@ pub async fn run(
         )
         .merge(crate::http::health_routes(readiness))
         .merge(crate::api::routes(api))
+        .merge(own_ui)
         .fallback(crate::http::fallback)
         .layer(DefaultBodyLimit::max(rt.body_limit_bytes))
         .layer(axum::middleware::from_fn_with_state(
@@ -148,7 +159,7 @@ pub async fn run(
         "UI/API listener ready"
     );
     tasks.spawn({
-        let stop = stopped(stop_rx.clone());
+        let stop = stop.clone().stopped();
         let limits = rt.limits.ui;
         async move {
             serve_router(ui_listener, ui, limits, stop).await?;
@@ -169,20 +180,37 @@ pub async fn run(
         });
         // The long-poll cap wraps the router; a caller that is not a direct child is refused
         // inside at once, so its slot frees at once.
-        let app =
-            crate::sync::server::routes(sync, crate::http::health_routes(internode_readiness))
-                .layer(axum::middleware::from_fn_with_state(
-                    crate::serve::LongPollSlots::new(rt.limits.max_long_polls),
-                    crate::serve::limit_long_polls,
-                ))
-                .layer(crate::http::trace_layer());
+        let app = crate::sync::server::routes(
+            sync,
+            crate::http::health_routes(internode_readiness).merge(own_internode),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            crate::serve::LongPollSlots::new(rt.limits.max_long_polls),
+            crate::serve::limit_long_polls,
+        ))
+        .layer(crate::http::trace_layer());
         tracing::info!(listen = %listener.local_addr()?, "inter-node (mTLS) listener ready");
         let district = rt.me.district();
-        let stop = stopped(stop_rx.clone());
+        let stop = stop.clone().stopped();
         let limits = rt.limits.internode;
         tasks.spawn(async move {
             crate::tls::serve_mtls_with(listener, config, district, app, limits, stop).await?;
             Ok("inter-node listener")
+        });
+    }
+
+    for extra in listeners {
+        tracing::info!(part = extra.name, listen = %extra.listener.local_addr()?, "listener ready");
+        let stop = stop.clone().stopped();
+        tasks.spawn(async move {
+            serve_router(
+                extra.listener,
+                extra.router.layer(crate::http::trace_layer()),
+                extra.limits,
+                stop,
+            )
+            .await?;
+            Ok(extra.name)
         });
     }
 
@@ -192,54 +220,27 @@ pub async fn run(
             serves_children,
             rt.policy.clone(),
             reload,
-            stop_rx.clone(),
+            stop.clone(),
         ));
     }
 
     if !rt.jobs.names().is_empty() {
         let jobs = rt.jobs.clone();
         tracing::info!(jobs = ?jobs.names(), "job runner ready");
-        let stop = stop_rx.clone();
+        let stop = stop.receiver();
         tasks.spawn(async move {
             jobs.run(stop).await;
             Ok("job runner")
         });
     }
 
-    if let (Some((parent, options)), Some(status)) = (rt.parent, link) {
-        let creds = rt
-            .credentials
-            .as_ref()
-            .ok_or_else(|| anyhow::anyhow!("parent.url needs the [tls] files"))?;
-        let parent_code = rt
-            .me
-            .parent()
-            .ok_or_else(|| anyhow::anyhow!("parent.url is set, but {} has no parent", rt.me))?;
-        let client = crate::tls::https_client(creds, Vec::new(), parent_code)?;
-        tracing::info!(parent = %parent, "linking to the parent");
-        let forwarder = crate::sync::client::run_forwarder(
-            rt.store.clone(),
-            client.clone(),
-            parent.clone(),
-            options.clone(),
-            status.clone(),
-            stop_rx.clone(),
-        );
+    for task in own_tasks {
+        tracing::info!(part = task.name, "task started");
+        let run = (task.run)(stop.clone());
         tasks.spawn(async move {
-            forwarder.await;
-            Ok("forwarder")
-        });
-        let puller = crate::sync::client::run_puller(
-            rt.store.clone(),
-            client,
-            parent,
-            options,
-            status,
-            stop_rx.clone(),
-        );
-        tasks.spawn(async move {
-            puller.await;
-            Ok("puller")
+            run.await
+                .map_err(|e| e.context(format!("task {}", task.name)))?;
+            Ok(task.name)
         });
     }
 
@@ -255,7 +256,10 @@ pub async fn run(
                 // One part failing stops the others: a half-running node is worse than none.
                 let _ = stop_tx.send(true);
             }
-            Err(e) => tracing::error!(error = %e, "a task of the node panicked"),
+            Err(e) => {
+                tracing::error!(error = %e, "a task of the node panicked");
+                let _ = stop_tx.send(true);
+            }
         }
     }
     rt.store.db().close().await;
@@ -302,13 +306,13 @@ async fn reload_on_hangup(
     serves_children: bool,
     policy: PolicyHandle,
     reload: Reloader,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: Stop,
 ) -> anyhow::Result<&'static str> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangups = signal(SignalKind::hangup())?;
     loop {
         tokio::select! {
-            _ = stop.wait_for(|s| *s) => return Ok("policy reloader"),
+            () = stop.clone().stopped() => return Ok("policy reloader"),
             got = hangups.recv() => if got.is_none() { return Ok("policy reloader") },
         }
         let outcome = tokio::task::spawn_blocking({

@@ -43,6 +43,8 @@ pub struct NodeReadiness {
     pub certificate: Option<String>,
     pub link: Option<(url::Url, Arc<crate::sync::LinkStatus>)>,
     pub jobs: crate::jobs::Jobs,
+    /// The lines the node crate's parts add.
+    pub extra: Vec<super::CheckFn>,
 }
 
 /// An instant in China time for people (`2026-11-28 03:30:00`).
@@ -122,6 +124,9 @@ impl Readiness for NodeReadiness {
                     }
                 ),
             });
+        }
+        for part in &self.extra {
+            checks.extend(part().await);
         }
         checks
     }

@@ -39,15 +39,16 @@ pub struct SyncServer {
 #[derive(Debug, Clone, Copy)]
 struct Child(StationCode);
 
-/// The inter-node listener's routes: `/v1/…` for children, and `health` (the node's
-/// `/healthz` and `/readyz`). Every route, health included, answers direct children only: a
-/// node has no business asking another node's state unless it is linked to it.
-pub fn routes(state: Arc<SyncServer>, health: Router) -> Router {
+/// The inter-node listener's routes: `/v1/…` for children, and `extra`: the node's `/healthz`
+/// and `/readyz`, and the inter-node routes its crate adds (`node::Parts::internode_routes`).
+/// Every route, these included, answers direct children only: a node has no business asking
+/// another node's state unless it is linked to it.
+pub fn routes(state: Arc<SyncServer>, extra: Router) -> Router {
     Router::new()
         .route("/v1/events", post(push).get(pull))
         .route("/v1/cases/{case_id}/events", get(case_events))
         .with_state(state.clone())
-        .merge(health)
+        .merge(extra)
         .route_layer(middleware::from_fn_with_state(state, require_direct_child))
         .layer(DefaultBodyLimit::max(MAX_PUSH_BYTES))
         .layer(middleware::from_fn_with_state(

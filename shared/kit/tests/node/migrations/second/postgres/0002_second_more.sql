@@ -1,0 +1,1 @@
+ALTER TABLE second_things ADD COLUMN note TEXT;

@@ -1,0 +1,56 @@
+//! The station's link to its parent, as parts of the node: a forwarder that pushes the outbox
+//! up and a puller that long-polls the subtree's events down, both over mTLS to the parent the
+//! topology names (see `bangban_kit::sync::client`). Only stations dial a parent; the district
+//! has none.
+
+use bangban_domain::station::StationCode;
+use bangban_kit::node::Parts;
+use bangban_kit::store::CaseStore;
+use bangban_kit::sync::LinkStatus;
+use bangban_kit::sync::client::{LinkOptions, run_forwarder, run_puller};
+use bangban_kit::tls::NodeCredentials;
+use url::Url;
+
+/// The forwarder and the puller of station `me` towards `parent`, and the link's status for
+/// `/readyz` and `/metrics`.
+pub fn parts(
+    me: StationCode,
+    store: &CaseStore,
+    credentials: Option<&NodeCredentials>,
+    parent: Url,
+    options: LinkOptions,
+) -> anyhow::Result<Parts> {
+    let credentials =
+        credentials.ok_or_else(|| anyhow::anyhow!("parent.url needs the [tls] files"))?;
+    let parent_code = me
+        .parent()
+        .ok_or_else(|| anyhow::anyhow!("parent.url is set, but {me} has no parent"))?;
+    // The client accepts only the parent's own certificate (bangban_kit::tls::ParentVerifier).
+    let client = bangban_kit::tls::https_client(credentials, Vec::new(), parent_code)?;
+    tracing::info!(parent = %parent, "linking to the parent");
+    let status = LinkStatus::new();
+    let forwarder = {
+        let (store, client, parent, options, status) = (
+            store.clone(),
+            client.clone(),
+            parent.clone(),
+            options.clone(),
+            status.clone(),
+        );
+        move |stop: bangban_kit::node::Stop| async move {
+            run_forwarder(store, client, parent, options, status, stop.receiver()).await;
+            Ok(())
+        }
+    };
+    let puller = {
+        let (store, parent, status) = (store.clone(), parent.clone(), status.clone());
+        move |stop: bangban_kit::node::Stop| async move {
+            run_puller(store, client, parent, options, status, stop.receiver()).await;
+            Ok(())
+        }
+    };
+    Ok(Parts::new()
+        .uplink(parent, status)
+        .task("forwarder", forwarder)
+        .task("puller", puller))
+}
