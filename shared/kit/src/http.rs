@@ -1,6 +1,11 @@
 //! HTTP plumbing both nodes share: problem+json errors with Chinese and English messages, the
-//! health endpoints, request tracing named by route, and a JSON extractor whose rejections are
-//! problems too.
+//! health endpoints, request tracing named by route, and extractors (a JSON body, a query, a
+//! case id in the path) whose rejections are problems too.
+//!
+//! [`Problem`] is the one error type of every handler on either listener: each module's error
+//! converts into it (`From<StoreError>`, `From<IntakeError>`, `From<AuthError>`, a full
+//! long-poll cap, a rejected query …), so handlers use `?`, and an error maps to the same status
+//! and code whichever listener reports it.
 //!
 //! Internals (SQL, file paths, stack traces) never reach a response body: they are logged and the
 //! caller gets a generic message with the request's trace.
@@ -176,6 +181,35 @@ where
                 ),
             }),
         }
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for Problem {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> Problem {
+        Problem::bad_request(
+            "request.query",
+            format!("查询参数有误：{}", rejection.body_text()),
+            format!("bad query parameters: {}", rejection.body_text()),
+        )
+    }
+}
+
+/// A case id in the path (`…/cases/{case_id}…`); a malformed one is a 400 problem.
+pub struct CaseIdPath(pub bangban_domain::event::CaseId);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CaseIdPath {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let malformed = || Problem::bad_request("case.id", "办件编号格式有误", "malformed case id");
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| malformed())?;
+        raw.parse().map(CaseIdPath).map_err(|_| malformed())
     }
 }
 

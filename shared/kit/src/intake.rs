@@ -141,17 +141,14 @@ impl From<IntakeError> for crate::http::Problem {
                 message_zh,
                 message_en,
             } => Problem::new(unprocessable, code, message_zh, message_en),
-            IntakeError::CaseNotFound | IntakeError::Store(StoreError::UnknownCase(_)) => {
-                Problem::not_found("该办件", "case")
-            }
+            IntakeError::CaseNotFound => Problem::not_found("该办件", "case"),
             IntakeError::OpensCase => Problem::new(
                 unprocessable,
                 "case.already_open",
                 "新办件请通过“新建办件”登记".to_owned(),
                 "open new cases with POST /api/v1/cases".to_owned(),
             ),
-            IntakeError::Store(e) if e.is_client_error() => Problem::from_domain(unprocessable, &e),
-            IntakeError::Store(e) => Problem::internal(&e),
+            IntakeError::Store(e) => e.into(),
         }
     }
 }

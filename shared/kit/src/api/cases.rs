@@ -4,19 +4,18 @@
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bangban_domain::catalogue::CatalogueItem;
-use bangban_domain::event::CaseId;
 use serde::{Deserialize, Serialize};
 
 pub use crate::intake::{CaseView, NewCase, NewEvent};
 
 use super::NodeApi;
 use crate::auth::CurrentOperator;
-use crate::http::{ApiJson, Problem};
+use crate::http::{ApiJson, CaseIdPath, Problem};
 use crate::store::{CaseFilter, CaseSummary};
 
 type ApiState = State<Arc<NodeApi>>;
@@ -46,10 +45,9 @@ async fn create_case(
 async fn append_event(
     State(api): ApiState,
     op: CurrentOperator,
-    Path(case_id): Path<String>,
+    CaseIdPath(case_id): CaseIdPath,
     ApiJson(new): ApiJson<NewEvent>,
 ) -> Result<Json<CaseView>, Problem> {
-    let case_id = parse_case_id(&case_id)?;
     let view = api
         .intake
         .append_step(op.0.username.as_str(), case_id, new)
@@ -57,17 +55,11 @@ async fn append_event(
     Ok(Json(view))
 }
 
-fn parse_case_id(raw: &str) -> Result<CaseId, Problem> {
-    raw.parse()
-        .map_err(|_| Problem::bad_request("case.id", "办件编号格式有误", "malformed case id"))
-}
-
 async fn read_case(
     State(api): ApiState,
     _op: CurrentOperator,
-    Path(case_id): Path<String>,
+    CaseIdPath(case_id): CaseIdPath,
 ) -> Result<Json<CaseView>, Problem> {
-    let case_id = parse_case_id(&case_id)?;
     Ok(Json(api.intake.case_view(case_id).await?))
 }
 
@@ -94,13 +86,7 @@ async fn list_cases(
     _op: CurrentOperator,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<CaseList>, Problem> {
-    let Query(q) = query.map_err(|r| {
-        Problem::bad_request(
-            "request.query",
-            format!("查询参数有误：{}", r.body_text()),
-            format!("bad query parameters: {}", r.body_text()),
-        )
-    })?;
+    let Query(q) = query?;
     if let Some(stage) = &q.stage
         && bangban_domain::case::Stage::parse(stage).is_none()
     {
@@ -117,12 +103,7 @@ async fn list_cases(
         limit: q.limit,
         offset: q.offset,
     };
-    let cases = api
-        .intake
-        .store
-        .list(&filter)
-        .await
-        .map_err(crate::intake::IntakeError::from)?;
+    let cases = api.intake.store.list(&filter).await?;
     Ok(Json(CaseList { cases }))
 }
 

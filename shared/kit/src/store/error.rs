@@ -102,3 +102,105 @@ impl Bilingual for StoreError {
         }
     }
 }
+
+impl From<StoreError> for crate::http::Problem {
+    /// A refusal keeps its code and messages (inside a batch, those of the refused event, with
+    /// its position); a failure of the store is logged and answered as an internal error.
+    fn from(err: StoreError) -> crate::http::Problem {
+        use crate::http::Problem;
+        use axum::http::StatusCode;
+        let innermost = match &err {
+            StoreError::InBatch { source, .. } => source.as_ref(),
+            e => e,
+        };
+        let status = match innermost {
+            _ if !err.is_client_error() => return Problem::internal(&err),
+            StoreError::OutsideSubtree { .. } => StatusCode::FORBIDDEN,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        Problem::from_domain(status, &err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::http::Problem;
+
+    fn station(code: &str) -> StationCode {
+        StationCode::parse(code).unwrap()
+    }
+
+    /// One problem per error, whichever listener reports it: the refusals keep their code, a
+    /// batch keeps its event's status and code, the store's own failures are internal.
+    #[test]
+    fn each_store_error_maps_to_one_problem() {
+        let case_id = CaseId::from_uuid(uuid::Uuid::now_v7());
+        let event_id = EventId::from_uuid(uuid::Uuid::now_v7());
+        let cases: Vec<(StoreError, u16, &str)> = vec![
+            (StoreError::EventIdReused(event_id), 422, "event.id_reused"),
+            // An event for a case the store lacks is refused like any other event (reading a
+            // case that does not exist is a 404 of the intake service, a different error).
+            (StoreError::UnknownCase(case_id), 422, "case.unknown"),
+            (
+                StoreError::OutsideSubtree {
+                    peer: station("410402001001"),
+                    case_id,
+                },
+                403,
+                "sync.outside_subtree",
+            ),
+            (
+                StoreError::CaseTooLong { case_id, max: 3 },
+                422,
+                "case.too_many_events",
+            ),
+            (
+                StoreError::ForgedAuthor {
+                    event_id,
+                    author: station("410402001001"),
+                },
+                422,
+                "sync.forged_author",
+            ),
+            (StoreError::Corrupt("x".into()), 500, "internal"),
+            (StoreError::Db(sqlx::Error::PoolTimedOut), 500, "internal"),
+        ];
+        for (err, status, code) in cases {
+            let text = err.to_string();
+            let inner = Problem::from(err);
+            assert_eq!(
+                (inner.status, inner.code.as_str()),
+                (status, code),
+                "{text}"
+            );
+        }
+        let batch = StoreError::InBatch {
+            index: 2,
+            source: Box::new(StoreError::OutsideSubtree {
+                peer: station("410402001001"),
+                case_id,
+            }),
+        };
+        let problem = Problem::from(batch);
+        assert_eq!(
+            (problem.status, problem.code.as_str()),
+            (403, "sync.outside_subtree")
+        );
+        assert!(
+            problem.message_zh.starts_with("第 3 条记录"),
+            "{}",
+            problem.message_zh
+        );
+        let failed = Problem::from(StoreError::InBatch {
+            index: 0,
+            source: Box::new(StoreError::Db(sqlx::Error::PoolTimedOut)),
+        });
+        assert_eq!((failed.status, failed.code.as_str()), (500, "internal"));
+        assert!(
+            !failed.message_en.contains("pool"),
+            "internals never reach the body"
+        );
+    }
+}

@@ -6,19 +6,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use bangban_domain::event::{CaseId, Event};
+use bangban_domain::event::Event;
 use bangban_domain::station::StationCode;
 use bangban_domain::wire::{MAX_BATCH, PullPage, PulledEvent, PushBatch, PushOutcome};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::http::{ApiJson, Problem};
+use crate::http::{ApiJson, CaseIdPath, Problem};
 use crate::store::{Admission, Appended, CaseStore, StoreError};
 use crate::tls::{Peer, forbidden_peer};
 
@@ -91,26 +91,22 @@ async fn require_direct_child(
 /// and then sets it aside, so that the events behind it flow on. A refusal without `event_id`
 /// is about the link, and the child keeps retrying the whole batch.
 fn store_problem(child: StationCode, events: &[Event], err: StoreError) -> Problem {
-    let status = match &err {
-        StoreError::InBatch { source, .. }
-            if matches!(**source, StoreError::OutsideSubtree { .. }) =>
-        {
-            StatusCode::FORBIDDEN
-        }
-        StoreError::OutsideSubtree { .. } => StatusCode::FORBIDDEN,
-        e if e.is_client_error() => StatusCode::UNPROCESSABLE_ENTITY,
-        e => return Problem::internal(e),
+    if err.is_client_error() {
+        tracing::warn!(peer = %child, error = %err, "refused events from a child");
+    }
+    let index = match &err {
+        StoreError::InBatch { index, .. } => Some(*index),
+        _ => None,
     };
-    tracing::warn!(peer = %child, error = %err, "refused events from a child");
-    let problem = Problem::from_domain(status, &err);
-    match &err {
-        StoreError::InBatch { index, .. } => match events.get(*index) {
+    let problem = Problem::from(err);
+    match index {
+        Some(index) => match events.get(index) {
             Some(ev) => problem
                 .with("event_id", ev.event_id.to_string())
-                .with("event_index", *index),
+                .with("event_index", index),
             None => problem,
         },
-        _ => problem,
+        None => problem,
     }
 }
 
@@ -160,20 +156,12 @@ struct PullQuery {
     wait: u64,
 }
 
-fn query_problem(rejection: QueryRejection) -> Problem {
-    Problem::bad_request(
-        "request.query",
-        format!("查询参数有误：{}", rejection.body_text()),
-        format!("bad query parameters: {}", rejection.body_text()),
-    )
-}
-
 async fn pull(
     State(state): State<Arc<SyncServer>>,
     Extension(Child(child)): Extension<Child>,
     query: Result<Query<PullQuery>, QueryRejection>,
 ) -> Result<Json<PullPage>, Problem> {
-    let Query(q) = query.map_err(query_problem)?;
+    let Query(q) = query?;
     if q.after < 0 {
         return Err(Problem::bad_request(
             "sync.cursor",
@@ -194,8 +182,7 @@ async fn pull(
         let events = state
             .store
             .events_for_subtree(child, q.after, limit)
-            .await
-            .map_err(|e| Problem::internal(&e))?;
+            .await?;
         if !events.is_empty() || tokio::time::Instant::now() >= deadline {
             let next = events.last().map_or(q.after, |(seq, _)| *seq);
             return Ok(Json(PullPage {
@@ -218,19 +205,13 @@ async fn pull(
 async fn case_events(
     State(state): State<Arc<SyncServer>>,
     Extension(Child(child)): Extension<Child>,
-    Path(case_id): Path<String>,
+    CaseIdPath(case_id): CaseIdPath,
 ) -> Result<Json<Vec<Event>>, Problem> {
-    let case_id: CaseId = case_id
-        .parse()
-        .map_err(|_| Problem::bad_request("case.id", "办件编号格式有误", "malformed case id"))?;
-    let Some((case, events)) = state
+    let (case, events) = state
         .store
         .case(case_id)
-        .await
-        .map_err(|e| Problem::internal(&e))?
-    else {
-        return Err(Problem::not_found("该办件", "case"));
-    };
+        .await?
+        .ok_or_else(|| Problem::not_found("该办件", "case"))?;
     if !child.is_same_or_ancestor_of(&case.origin) {
         tracing::warn!(peer = %child, case_id = %case_id, "child asked for a case outside its subtree");
         return Err(Problem::new(
