@@ -102,6 +102,24 @@ impl Stage {
         }
     }
 
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Stage::Consultation => "Consultation",
+            Stage::Received => "Received, awaiting pre-review",
+            Stage::Incomplete => "Materials incomplete",
+            Stage::AwaitingSupplement => "Awaiting supplement",
+            Stage::Reviewed => "Materials complete",
+            Stage::AtWindow => "Assisted at the window",
+            Stage::Delegated => "Delegated",
+            Stage::InProgress => "In progress",
+            Stage::Escalated => "Escalated, awaiting acceptance",
+            Stage::ResultReady => "Result ready",
+            Stage::HandedOver => "Handed over",
+            Stage::Completed => "Completed",
+            Stage::Terminated => "Terminated",
+        }
+    }
+
     /// Open until completed or terminated.
     pub fn is_open(self) -> bool {
         !matches!(self, Stage::Completed | Stage::Terminated)

@@ -68,6 +68,11 @@ impl AuthRejection {
     pub fn into_problem(self) -> Problem {
         self.problem
     }
+
+    /// Seconds to wait before trying again (throttled or busy), for `Retry-After`.
+    pub fn retry_after_secs(&self) -> Option<i64> {
+        self.retry_after_secs
+    }
 }
 
 impl From<AuthError> for AuthRejection {

@@ -28,6 +28,7 @@ mod tokens;
 
 pub use http::*;
 pub use model::*;
+pub use tokens::csrf_token;
 use tokens::*;
 
 pub use hashing::{DEFAULT_HASH_WAIT, default_workers};

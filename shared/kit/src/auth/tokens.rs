@@ -51,3 +51,18 @@ pub(super) fn hex(bytes: &[u8]) -> String {
     }
     s
 }
+
+/// The CSRF token of a browser session: derived one way from the session token (which the
+/// browser keeps in an HttpOnly cookie), so it is fixed for the session, unguessable without the
+/// cookie, and needs no storage. A different salt from [`token_digest`] keeps it from revealing
+/// the stored digest.
+pub fn csrf_token(session_token: &str) -> Result<String, AuthError> {
+    let params = Params::new(8, 1, 1, Some(32)).map_err(|e| AuthError::Hashing(e.to_string()))?;
+    let mut out = [0u8; 32];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into(session_token.as_bytes(), CSRF_SALT, &mut out)
+        .map_err(|e| AuthError::Hashing(e.to_string()))?;
+    Ok(hex(&out))
+}
+
+const CSRF_SALT: &[u8] = b"bangban-csrf-token-v1";

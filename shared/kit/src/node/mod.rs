@@ -132,6 +132,25 @@ pub async fn run(
             policy: rt.policy.clone(),
         },
     });
+    // The UI is plain HTTP today: fine on loopback, a risk on the office LAN.
+    let ui_addr = ui_listener.local_addr()?;
+    let exposed_plain_http = !ui_addr.ip().is_loopback();
+    if exposed_plain_http {
+        tracing::warn!(
+            listen = %ui_addr,
+            "THE UI IS SERVED IN PLAIN HTTP ON A NETWORK ADDRESS: passwords and personal data \
+             cross the LAN unencrypted. Listen on 127.0.0.1 behind an HTTPS proxy instead"
+        );
+    }
+    let web = crate::web::Web {
+        me: rt.me,
+        name: rt.name.clone(),
+        auth: rt.auth.clone(),
+        store: rt.store.clone(),
+        uplink: readiness.link.as_ref().map(|(_, status)| status.clone()),
+        exposed_plain_http,
+        secure_cookies: false,
+    };
     let metrics_state = readiness.clone();
     let internode_readiness = readiness.clone();
     let me = rt.me;
@@ -142,6 +161,7 @@ pub async fn run(
         )
         .merge(crate::http::health_routes(readiness))
         .merge(crate::api::routes(api))
+        .merge(crate::web::routes(web))
         .merge(own_ui)
         .fallback(crate::http::fallback)
         .layer(DefaultBodyLimit::max(rt.body_limit_bytes))

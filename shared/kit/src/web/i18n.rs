@@ -1,0 +1,286 @@
+//! The UI's words in Chinese (the default) and English. The language is chosen per request
+//! (`?lang=en` once, then a cookie), never for the whole process, and travels into templates as
+//! a [`Tr`]. Both message sets have exactly the same keys (a test checks it, and that every key
+//! a template uses exists).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use std::convert::Infallible;
+
+/// A language of the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "zh" | "zh-CN" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The value of `<html lang>`.
+    pub fn html(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The other language, for the switch.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+
+    fn messages(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Lang::Zh => ZH,
+            Lang::En => EN,
+        }
+    }
+}
+
+/// The name of the cookie that remembers the language.
+pub const LANG_COOKIE: &str = "bangban_lang";
+
+/// The language of a request: `?lang=` first, then the cookie, else Chinese.
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let from_query = parts.uri.query().and_then(|q| {
+            q.split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(k, _)| *k == "lang")
+                .and_then(|(_, v)| Lang::parse(v))
+        });
+        Ok(from_query
+            .or_else(|| super::session::cookie(&parts.headers, LANG_COOKIE).and_then(Lang::parse))
+            .unwrap_or_default())
+    }
+}
+
+/// Translations for one request, as templates use them: `{{ t.s("login.title") }}`.
+#[derive(Debug, Clone, Copy)]
+pub struct Tr {
+    pub lang: Lang,
+}
+
+impl Tr {
+    pub fn new(lang: Lang) -> Tr {
+        Tr { lang }
+    }
+
+    /// The text of `key`, or the key itself when it is missing (tests keep that from happening).
+    pub fn s(&self, key: &str) -> &'static str {
+        self.lang
+            .messages()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)
+            .unwrap_or_else(|| {
+                tracing::warn!(key, lang = self.lang.code(), "missing UI message");
+                "?"
+            })
+    }
+
+    /// Picks between the two texts of a bilingual domain message.
+    pub fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+        match self.lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    /// The label of a case stage.
+    pub fn stage(&self, stage: bangban_domain::case::Stage) -> &'static str {
+        match self.lang {
+            Lang::Zh => stage.label_zh(),
+            Lang::En => stage.label_en(),
+        }
+    }
+}
+
+/// Every key of both sets, for tests.
+pub fn keys(lang: Lang) -> Vec<&'static str> {
+    lang.messages().iter().map(|(k, _)| *k).collect()
+}
+
+static ZH: &[(&str, &str)] = &[
+    ("app.name", "帮办代办服务系统"),
+    ("app.skip", "跳到正文"),
+    ("lang.switch", "English"),
+    ("nav.start", "工作台"),
+    ("nav.logout", "退出登录"),
+    ("nav.signed_in_as", "当前用户"),
+    ("login.title", "登录"),
+    ("login.heading", "工作人员登录"),
+    ("login.username", "用户名"),
+    ("login.password", "密码"),
+    ("login.submit", "登录"),
+    (
+        "login.hint",
+        "请使用本中心管理员为您开设的账号登录。忘记密码请联系本中心管理员。",
+    ),
+    ("login.expired", "登录已失效，请重新登录。"),
+    ("login.logged_out", "您已安全退出。"),
+    ("login.missing", "请填写用户名和密码。"),
+    ("start.title", "工作台"),
+    ("start.greeting", "您好，"),
+    ("start.node", "本中心"),
+    ("start.code", "编码"),
+    ("start.tier", "层级"),
+    ("start.cases", "本中心的办件"),
+    ("start.stage", "状态"),
+    ("start.count", "件数"),
+    ("start.no_cases", "暂无办件。"),
+    ("start.link", "与上级的连接"),
+    ("start.link_none", "本中心没有上级节点。"),
+    ("start.link_ok", "连接正常"),
+    (
+        "start.link_down",
+        "暂时连不上上级；办件照常受理，恢复后自动补传。",
+    ),
+    ("start.link_never", "尚未连上上级。"),
+    ("start.outbox", "待上传记录"),
+    ("start.dead_letters", "被拒收、待处理的记录"),
+    (
+        "start.plain_http",
+        "注意：本系统正以未加密的 HTTP 方式在局域网地址上提供服务，密码和个人信息可能被截获。请联系管理员配置 HTTPS 证书。",
+    ),
+    ("tier.district", "区（县）"),
+    ("tier.town", "乡镇（街道）"),
+    ("tier.village", "村（社区）"),
+    ("error.title", "出错了"),
+    ("error.back", "返回工作台"),
+    (
+        "error.csrf",
+        "页面已过期或来源不明，操作未执行。请返回后刷新页面再试。",
+    ),
+    ("error.forbidden", "您的账号无权进行此操作。"),
+    (
+        "error.internal",
+        "系统内部错误，请稍后重试；如持续出现请联系管理员。",
+    ),
+];
+
+static EN: &[(&str, &str)] = &[
+    ("app.name", "Assisted Service System"),
+    ("app.skip", "Skip to content"),
+    ("lang.switch", "中文"),
+    ("nav.start", "Start"),
+    ("nav.logout", "Log out"),
+    ("nav.signed_in_as", "Signed in as"),
+    ("login.title", "Log in"),
+    ("login.heading", "Staff login"),
+    ("login.username", "Username"),
+    ("login.password", "Password"),
+    ("login.submit", "Log in"),
+    (
+        "login.hint",
+        "Use the account your centre's administrator opened for you. If you forgot your password, ask your centre's administrator.",
+    ),
+    (
+        "login.expired",
+        "Your session has ended; please log in again.",
+    ),
+    ("login.logged_out", "You have logged out."),
+    ("login.missing", "Please enter your username and password."),
+    ("start.title", "Start"),
+    ("start.greeting", "Hello, "),
+    ("start.node", "This centre"),
+    ("start.code", "Code"),
+    ("start.tier", "Tier"),
+    ("start.cases", "Cases at this centre"),
+    ("start.stage", "Stage"),
+    ("start.count", "Cases"),
+    ("start.no_cases", "No cases yet."),
+    ("start.link", "Link to the parent"),
+    ("start.link_none", "This centre has no parent node."),
+    ("start.link_ok", "Connected"),
+    (
+        "start.link_down",
+        "The parent cannot be reached right now; intake goes on and everything is sent once it is back.",
+    ),
+    ("start.link_never", "Not connected to the parent yet."),
+    ("start.outbox", "Records waiting to be sent"),
+    (
+        "start.dead_letters",
+        "Refused records waiting for a decision",
+    ),
+    (
+        "start.plain_http",
+        "Warning: this system is served over unencrypted HTTP on a network address; passwords and personal data can be intercepted. Ask your administrator to configure an HTTPS certificate.",
+    ),
+    ("tier.district", "District"),
+    ("tier.town", "Town / street"),
+    ("tier.village", "Village / community"),
+    ("error.title", "Something went wrong"),
+    ("error.back", "Back to the start page"),
+    (
+        "error.csrf",
+        "The page has expired or came from elsewhere, so nothing was done. Go back, reload the page and try again.",
+    ),
+    ("error.forbidden", "Your account may not do this."),
+    (
+        "error.internal",
+        "Internal error; please retry later and contact the administrator if it persists.",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_languages_have_the_same_keys_once_each() {
+        for lang in [Lang::Zh, Lang::En] {
+            let mut keys = keys(lang);
+            let n = keys.len();
+            keys.sort_unstable();
+            keys.dedup();
+            assert_eq!(keys.len(), n, "{lang:?} repeats a key");
+        }
+        let mut zh = keys(Lang::Zh);
+        let mut en = keys(Lang::En);
+        zh.sort_unstable();
+        en.sort_unstable();
+        assert_eq!(zh, en);
+    }
+
+    /// Every `t.s("…")` in a template names a key of both sets.
+    #[test]
+    fn every_key_the_templates_use_exists() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let known = keys(Lang::Zh);
+        let mut used = 0;
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            for piece in text.split("t.s(\"").skip(1) {
+                let key = piece.split('"').next().unwrap_or_default();
+                assert!(
+                    known.contains(&key),
+                    "{} uses unknown key {key}",
+                    entry.path().display()
+                );
+                used += 1;
+            }
+        }
+        assert!(used > 10, "the templates were found and use keys ({used})");
+    }
+}

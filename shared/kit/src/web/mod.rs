@@ -1,0 +1,57 @@
+//! The web UI both nodes serve on their UI listener, next to the JSON API: server-rendered pages
+//! (askama templates, compiled and checked with the crate, in `templates/`), no JavaScript
+//! needed, Chinese by default with an English switch per request.
+//!
+//! - `i18n`: the two message sets and the per-request language;
+//! - `session`: the session cookie, the signed-in operator, CSRF checks;
+//! - `pages`: login, logout, the start page, errors.
+//!
+//! The pages call the same services as the JSON API (`crate::intake`, `crate::auth`, the store);
+//! they never decide a rule themselves.
+
+pub mod i18n;
+pub mod pages;
+pub mod session;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::get;
+use bangban_domain::station::StationCode;
+
+use crate::auth::AuthStore;
+use crate::store::CaseStore;
+
+/// What the pages share.
+#[derive(Clone)]
+pub struct Web {
+    pub me: StationCode,
+    /// The centre's name, in the page header.
+    pub name: String,
+    pub auth: AuthStore,
+    pub store: CaseStore,
+    /// The link to the parent, when the node has one.
+    pub uplink: Option<Arc<crate::sync::LinkStatus>>,
+    /// The UI is served in plain HTTP on an address other machines reach: every page warns.
+    pub exposed_plain_http: bool,
+    /// Cookies get `Secure` (the UI is served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl FromRef<Web> for AuthStore {
+    fn from_ref(web: &Web) -> AuthStore {
+        web.auth.clone()
+    }
+}
+
+/// `/` (to the login or the start page), `/login`, `/logout`, `/start`, `/static/…`.
+pub fn routes(web: Web) -> Router {
+    Router::new()
+        .route("/", get(pages::index))
+        .route("/login", get(pages::login_page).post(pages::login_submit))
+        .route("/logout", axum::routing::post(pages::logout))
+        .route("/start", get(pages::start))
+        .route("/static/app.css", get(pages::stylesheet))
+        .with_state(web)
+}

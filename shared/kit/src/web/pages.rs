@@ -1,0 +1,359 @@
+//! The pages: login, logout, the start page, and the error page. A handler parses, calls a
+//! service and renders; every form posts and answers with a 303 redirect, so it works without
+//! JavaScript and a reload never posts twice.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use bangban_domain::case::Stage;
+use bangban_domain::station::Tier;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::Web;
+use super::i18n::{LANG_COOKIE, Lang, Tr};
+use super::session::{
+    SESSION_COOKIE, WebUser, check_form, cleared_session_cookie, cookie, safe_next, same_site,
+    session_cookie,
+};
+use crate::auth::PeerAddr;
+
+/// Who is signed in, as the page header shows it.
+pub struct UserView {
+    pub display_name: String,
+    pub username: String,
+    pub csrf: String,
+}
+
+impl From<&WebUser> for UserView {
+    fn from(u: &WebUser) -> UserView {
+        UserView {
+            display_name: u.operator.display_name.clone(),
+            username: u.operator.username.as_str().to_owned(),
+            csrf: u.csrf.clone(),
+        }
+    }
+}
+
+/// Remembers a language chosen with `?lang=` for the next requests.
+fn with_lang(lang: Lang, headers: &HeaderMap, mut res: Response) -> Response {
+    if cookie(headers, LANG_COOKIE) != Some(lang.code()) {
+        let value = format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax", lang.code());
+        if let Ok(v) = header::HeaderValue::from_str(&value) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+// ---------------------------------------------------------------------------------------------
+// The address of the node, and login
+// ---------------------------------------------------------------------------------------------
+
+/// `/`: the start page when signed in, else the login page.
+pub async fn index(headers: HeaderMap) -> Redirect {
+    if cookie(&headers, SESSION_COOKIE).is_some() {
+        Redirect::to("/start")
+    } else {
+        Redirect::to("/login")
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+struct LoginPage {
+    t: Tr,
+    centre: Option<String>,
+    user: Option<UserView>,
+    exposed_plain_http: bool,
+    next: String,
+    username: String,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    #[serde(default)]
+    expired: Option<String>,
+    #[serde(default)]
+    bye: Option<String>,
+}
+
+/// `GET /login`.
+pub async fn login_page(
+    State(web): State<Web>,
+    lang: Lang,
+    headers: HeaderMap,
+    query: Result<Query<LoginQuery>, QueryRejection>,
+) -> Response {
+    let t = Tr::new(lang);
+    let q = query.ok().map(|Query(q)| q);
+    let notice = match &q {
+        Some(q) if q.expired.is_some() => Some(t.s("login.expired")),
+        Some(q) if q.bye.is_some() => Some(t.s("login.logged_out")),
+        _ => None,
+    };
+    let page = LoginPage {
+        t,
+        centre: Some(web.name.clone()),
+        user: None,
+        exposed_plain_http: web.exposed_plain_http,
+        next: safe_next(q.as_ref().and_then(|q| q.next.as_deref())).to_owned(),
+        username: String::new(),
+        notice,
+        error: None,
+    };
+    with_lang(lang, &headers, page.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// `POST /login`: a new session (a new token, whatever cookie came in), then 303 to where the
+/// operator was going. A refusal shows the login page again with the username kept.
+pub async fn login_submit(
+    State(web): State<Web>,
+    lang: Lang,
+    PeerAddr(peer): PeerAddr,
+    headers: HeaderMap,
+    form: Result<axum::Form<LoginForm>, FormRejection>,
+) -> Response {
+    let t = Tr::new(lang);
+    let form = form.map(|axum::Form(f)| f).unwrap_or_else(|_| LoginForm {
+        username: String::new(),
+        password: String::new(),
+        next: None,
+    });
+    let next = safe_next(form.next.as_deref()).to_owned();
+    let page = |status: StatusCode, error: String| {
+        let page = LoginPage {
+            t,
+            centre: Some(web.name.clone()),
+            user: None,
+            exposed_plain_http: web.exposed_plain_http,
+            next: next.clone(),
+            username: form.username.chars().take(32).collect(),
+            notice: None,
+            error: Some(error),
+        };
+        (status, page).into_response()
+    };
+    // A login form posted from another site could sign a victim into the attacker's account.
+    if !same_site(&headers) {
+        return page(StatusCode::FORBIDDEN, t.s("error.csrf").to_owned());
+    }
+    if form.username.trim().is_empty() || form.password.is_empty() {
+        return page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            t.s("login.missing").to_owned(),
+        );
+    }
+    let login = web
+        .auth
+        .login(
+            form.username.trim(),
+            &form.password,
+            peer.map(|ip| ip.to_string()),
+            OffsetDateTime::now_utc(),
+        )
+        .await;
+    match login {
+        Ok(session) => {
+            tracing::info!(operator = %session.operator.username, "signed in to the web UI");
+            let mut res = Redirect::to(&next).into_response();
+            res.headers_mut().insert(
+                header::SET_COOKIE,
+                session_cookie(session.token.expose(), web.secure_cookies),
+            );
+            res
+        }
+        Err(e) if e.is_internal() => internal_error(&e, lang).into_response(),
+        Err(e) => {
+            let rejection = crate::auth::AuthRejection::from(e);
+            let problem = rejection.problem();
+            let mut res = page(
+                problem.status(),
+                t.pick(&problem.message_zh, &problem.message_en).to_owned(),
+            );
+            if let Some(secs) = rejection.retry_after_secs() {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+            }
+            res
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /logout`: ends the session and clears the cookie.
+pub async fn logout(
+    State(web): State<Web>,
+    lang: Lang,
+    user: WebUser,
+    headers: HeaderMap,
+    form: Result<axum::Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let token = form.map(|axum::Form(f)| f.csrf).unwrap_or_default();
+    if !check_form(&headers, &user, &token) {
+        return csrf_refused(lang);
+    }
+    if let Err(e) = web.auth.logout(user.token()).await {
+        return internal_error(&e, lang).into_response();
+    }
+    tracing::info!(operator = %user.operator.username, "signed out of the web UI");
+    let mut res = Redirect::to("/login?bye=1").into_response();
+    res.headers_mut()
+        .insert(header::SET_COOKIE, cleared_session_cookie());
+    res
+}
+
+// ---------------------------------------------------------------------------------------------
+// The start page
+// ---------------------------------------------------------------------------------------------
+
+/// The state of the link to the parent, as the start page shows it.
+pub enum LinkView {
+    None,
+    Ok,
+    Down,
+    Never,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "start.html")]
+struct StartPage {
+    t: Tr,
+    centre: Option<String>,
+    user: Option<UserView>,
+    exposed_plain_http: bool,
+    node_name: String,
+    node_code: String,
+    tier_key: &'static str,
+    link: LinkView,
+    outbox: i64,
+    dead_letters: i64,
+    stages: Vec<(&'static str, i64)>,
+}
+
+/// `GET /start`: the centre, its link to the parent, its cases by stage.
+pub async fn start(
+    State(web): State<Web>,
+    lang: Lang,
+    user: WebUser,
+    headers: HeaderMap,
+) -> Response {
+    let t = Tr::new(lang);
+    let counts = match web.store.stage_counts().await {
+        Ok(c) => c,
+        Err(e) => return internal_error(&e, lang).into_response(),
+    };
+    let stages = Stage::ALL
+        .into_iter()
+        .filter_map(|stage| {
+            let n = counts.iter().find(|(s, _)| s == stage.as_str())?.1;
+            Some((t.stage(stage), n))
+        })
+        .collect();
+    let link = match &web.uplink {
+        None => LinkView::None,
+        Some(status) if status.reachable() => LinkView::Ok,
+        Some(status) if status.last_ok_ms() == 0 => LinkView::Never,
+        Some(_) => LinkView::Down,
+    };
+    let page = StartPage {
+        t,
+        centre: Some(web.name.clone()),
+        user: Some(UserView::from(&user)),
+        exposed_plain_http: web.exposed_plain_http,
+        node_name: web.name.clone(),
+        node_code: web.me.to_string(),
+        tier_key: match web.me.tier() {
+            Tier::District => "tier.district",
+            Tier::Town => "tier.town",
+            Tier::Village => "tier.village",
+        },
+        link,
+        outbox: web.store.outbox_len().await.unwrap_or(-1),
+        dead_letters: web
+            .store
+            .dead_letter_counts()
+            .await
+            .map(|c| c.total())
+            .unwrap_or(-1),
+        stages,
+    };
+    with_lang(lang, &headers, page.into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    t: Tr,
+    centre: Option<String>,
+    user: Option<UserView>,
+    exposed_plain_http: bool,
+    message: String,
+}
+
+fn error_page(status: StatusCode, lang: Lang, message: String) -> Response {
+    let page = ErrorPage {
+        t: Tr::new(lang),
+        centre: None,
+        user: None,
+        exposed_plain_http: false,
+        message,
+    };
+    (status, page).into_response()
+}
+
+/// A form without the session's CSRF token, or from another site: nothing was done.
+pub fn csrf_refused(lang: Lang) -> Response {
+    tracing::warn!("form refused: CSRF check failed");
+    error_page(
+        StatusCode::FORBIDDEN,
+        lang,
+        Tr::new(lang).s("error.csrf").to_owned(),
+    )
+}
+
+/// For failures that are ours: logged with their cause, shown without it.
+pub fn internal_error(cause: &dyn std::fmt::Display, lang: Lang) -> Response {
+    tracing::error!(error = %cause, "internal error in the web UI");
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        lang,
+        Tr::new(lang).s("error.internal").to_owned(),
+    )
+}
+
+/// `GET /static/app.css`.
+pub async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/app.css"),
+    )
+}
