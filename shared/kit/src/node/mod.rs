@@ -6,6 +6,7 @@ mod metrics;
 mod readiness;
 mod settings;
 
+pub use metrics::{GaugeReading, NodeMetrics, refresh_gauges};
 pub use readiness::{NodeReadiness, SharedReadiness, StoreReadiness};
 pub use settings::*;
 
@@ -122,14 +123,10 @@ pub async fn run(
             policy: rt.policy.clone(),
         },
     });
-    let metrics_state = readiness.clone();
+    let node_metrics = NodeMetrics::start(rt.me, &rt.store, &rt.jobs).await;
     let internode_readiness = readiness.clone();
-    let me = rt.me;
     let ui = Router::new()
-        .route(
-            "/metrics",
-            axum::routing::get(move || metrics::metrics(metrics_state.clone(), me)),
-        )
+        .merge(node_metrics.routes(rt.policy.clone(), link.clone()))
         .merge(crate::http::health_routes(readiness))
         .merge(crate::api::routes(api))
         .fallback(crate::http::fallback)
