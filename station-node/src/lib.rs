@@ -46,7 +46,11 @@ pub fn reloader(config: &Config) -> bangban_kit::node::Reloader {
 
 /// The scheduled jobs of this node, on the schedules of `[jobs]` (also for `job run`).
 pub fn jobs(config: &Config, db: Db) -> bangban_kit::jobs::Jobs {
-    bangban_kit::jobs::standard_jobs(AuthStore::new(db), &config.jobs)
+    bangban_kit::jobs::standard_jobs(
+        AuthStore::new(db.clone()),
+        case_store(config, db),
+        &config.jobs,
+    )
 }
 
 /// Runs the node on `ui_listener` until `shutdown` completes; binds the inter-node listener

@@ -325,17 +325,39 @@ impl Tree {
             .collect()
     }
 
-    /// The Prometheus text of `code`'s `/metrics`.
+    /// The Prometheus text of `code`'s `/metrics`, once its database gauges have been read
+    /// after this call: a scrape never reads the database, and the tree's nodes run
+    /// `refresh-gauges` every second, so the counts are never older than the call.
     pub async fn metrics(&mut self, code: &str) -> String {
+        let since = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        let refreshed =
+            format!("bangban_job_last_run_ms{{station=\"{code}\",job=\"refresh-gauges\"}} ");
         let ui = self.node(code).ui.clone();
-        self.http
-            .get(format!("{ui}/metrics"))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("metrics text")
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = self
+                .http
+                .get(format!("{ui}/metrics"))
+                .send()
+                .await
+                .expect("metrics")
+                .text()
+                .await
+                .expect("metrics text");
+            let fresh = text
+                .lines()
+                .find_map(|l| l.strip_prefix(&refreshed))
+                .and_then(|at| at.parse::<i128>().ok())
+                .is_some_and(|at| at >= since);
+            if fresh {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{code} did not refresh its gauges: {text}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// A client presenting the certificate of `code` (from this tree's CA) to the inter-node API
@@ -424,6 +446,8 @@ fn node_config(
         c.push_str(&format!("[internode]\nlisten = \"127.0.0.1:{a}\"\n"));
     }
     c.push_str("[tls]\ncert = \"tls/node.pem\"\nkey = \"tls/node.key\"\nca = \"tls/ca.pem\"\n");
+    // Every second, so that `Tree::metrics` waits little for a fresh reading.
+    c.push_str("[jobs]\nrefresh_gauges = \"* * * * * *\"\n");
     c.push_str(&format!(
         "[policy]\ncalendar = \"{}\"\ntopology = \"{}\"\ncatalogue = \"{}\"\n",
         ws.join("deploy/policy/calendar.json").display(),

@@ -12,14 +12,15 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use chrono::TimeZone;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::store::to_ms;
+use crate::node::NodeMetrics;
+use crate::store::{CaseStore, to_ms};
 
 /// What a run reports when it succeeds: a line for the log and the status (e.g. "12 removed").
 pub type JobResult = anyhow::Result<String>;
@@ -72,6 +73,10 @@ pub struct UnknownJob {
 pub struct Jobs {
     jobs: Vec<Job>,
     status: Arc<Mutex<BTreeMap<&'static str, JobStatus>>>,
+    /// The running node's metrics, once it records there (`record_to`); shared by every clone,
+    /// and by jobs that publish into them (`refresh-gauges`). Unset for `job run` on the
+    /// command line, which is another process than the node.
+    metrics: Arc<OnceLock<NodeMetrics>>,
 }
 
 impl std::fmt::Debug for Jobs {
@@ -129,6 +134,18 @@ impl Jobs {
         self.jobs.iter().map(|j| j.name).collect()
     }
 
+    /// From now on, records every job's runs into `metrics`, starting with each job as it
+    /// stands. A node records into one set of metrics only: a second call is ignored.
+    pub fn record_to(&self, metrics: &NodeMetrics) {
+        if self.metrics.set(metrics.clone()).is_err() {
+            tracing::warn!("the jobs already record into a node's metrics");
+            return;
+        }
+        for (name, status) in self.status() {
+            metrics.job(name, &status);
+        }
+    }
+
     /// Every job's status, by name.
     pub fn status(&self) -> BTreeMap<&'static str, JobStatus> {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
@@ -174,7 +191,7 @@ impl Jobs {
             }
         };
         let next = next_after(&job.schedule, OffsetDateTime::now_utc()).map(to_ms);
-        if let Ok(mut status) = self.status.lock() {
+        let now = self.status.lock().ok().map(|mut status| {
             let s = status.entry(job.name).or_default();
             s.last_started_ms = Some(to_ms(started));
             s.last_duration_ms = Some(took);
@@ -183,6 +200,10 @@ impl Jobs {
             s.next_run_ms = next;
             s.runs += 1;
             s.failures += u64::from(!ok);
+            s.clone()
+        });
+        if let (Some(metrics), Some(status)) = (self.metrics.get(), now) {
+            metrics.job(job.name, &status);
         }
     }
 
@@ -219,7 +240,11 @@ impl Jobs {
 }
 
 /// The jobs every node runs, on the schedules of its `[jobs]` settings.
-pub fn standard_jobs(auth: crate::auth::AuthStore, settings: &crate::node::JobSchedules) -> Jobs {
+pub fn standard_jobs(
+    auth: crate::auth::AuthStore,
+    store: CaseStore,
+    settings: &crate::node::JobSchedules,
+) -> Jobs {
     let mut jobs = Jobs::new();
     let sessions = auth.clone();
     jobs.add(
@@ -247,6 +272,17 @@ pub fn standard_jobs(auth: crate::auth::AuthStore, settings: &crate::node::JobSc
                     retention.whole_days()
                 ))
             }
+        },
+    );
+    // Publishes into the node's metrics once the node records there (see `record_to`).
+    let metrics = jobs.metrics.clone();
+    jobs.add(
+        "refresh-gauges",
+        settings.refresh_gauges.clone(),
+        move || {
+            let store = store.clone();
+            let metrics = metrics.clone();
+            async move { crate::node::refresh_gauges(&store, metrics.get()).await }
         },
     );
     jobs

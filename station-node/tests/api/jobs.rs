@@ -44,12 +44,22 @@ async fn jobs_are_listed_and_run_on_demand_and_an_unknown_one_is_refused() {
     let (code, out, err) = station(dir.path(), &["job", "run", "purge-sessions"], &[]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("0 expired session(s) removed"), "{out}");
+    // From the command line it only reads the counts: the gauges live in the running node.
+    let (code, out, err) = station(dir.path(), &["job", "run", "refresh-gauges"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "refresh-gauges: 0 case(s), 0 event(s), 0 queued for the parent, 0 dead letter(s)"
+        ),
+        "{out}"
+    );
 
     let (code, _, err) = station(dir.path(), &["job", "run", "purge-everything"], &[]);
     assert_eq!(code, 1);
     assert!(
         err.contains(
-            "no job named `purge-everything`; the jobs are: purge-sessions, purge-login-audit"
+            "no job named `purge-everything`; the jobs are: purge-sessions, purge-login-audit, \
+             refresh-gauges"
         ),
         "{err}"
     );
@@ -69,6 +79,11 @@ fn bad_job_settings_are_refused_with_the_setting_named() {
             "BANGBAN_JOBS__PURGE_LOGIN_AUDIT",
             "0 0 3 * *",
             "jobs.purge_login_audit",
+        ),
+        (
+            "BANGBAN_JOBS__REFRESH_GAUGES",
+            "every minute",
+            "jobs.refresh_gauges",
         ),
         (
             "BANGBAN_JOBS__LOGIN_AUDIT_RETENTION_DAYS",

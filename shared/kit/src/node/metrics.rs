@@ -1,139 +1,370 @@
-//! `/metrics` in the Prometheus text format.
+//! `/metrics`: the node's Prometheus text, rendered by the `metrics` crate's Prometheus exporter
+//! (render only: it opens no listener of its own). Counts and instants only: never a case number
+//! or a name. A scrape never queries the database.
+//!
+//! Where each value comes from:
+//! - counts that need the database (cases by stage, events, outbox, dead letters, last sequence
+//!   number) are read by the `refresh-gauges` job on its `[jobs]` schedule, and once at start;
+//!   between two runs a scrape shows the last reading;
+//! - job runs are recorded by the job runner as they end (`crate::jobs`);
+//! - the policy in force and the parent link already live in memory (`PolicyHandle`,
+//!   `LinkStatus`, which `/readyz` reads too); a scrape copies them into the recorder, so the two
+//!   endpoints never disagree and there is no second counter to keep in step.
+//!
+//! One recorder per node, never a global one: tests run several nodes in one process, and a
+//! global recorder can be installed once only (and would mix their numbers). Each node builds a
+//! `PrometheusRecorder` with `PrometheusBuilder::build_recorder()`, labelled with its station
+//! code, and everything it records goes through [`NodeMetrics::record`], which makes that
+//! recorder the current one for a synchronous closure (`metrics::with_local_recorder`). Never
+//! hold it across an `.await`: the local recorder is per thread. Only counters and gauges are
+//! used, so the exporter needs no upkeep task (that is for histograms).
 
 use std::sync::Arc;
 
+use axum::Router;
+use axum::response::IntoResponse;
+use bangban_domain::case::Stage;
 use bangban_domain::station::StationCode;
+use metrics::{counter, describe_counter, describe_gauge, gauge};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
-use super::readiness::NodeReadiness;
+use crate::jobs::{JobResult, JobStatus, Jobs};
+use crate::policy::PolicyHandle;
+use crate::store::CaseStore;
+use crate::sync::LinkStatus;
 
-/// `/metrics` in the Prometheus text format: cases by stage, events stored, the outbox and the
-/// parent link. Counts only: never a case number or a name.
-pub(super) async fn metrics(
-    readiness: Arc<NodeReadiness>,
-    me: StationCode,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    use std::fmt::Write;
-    let store = &readiness.store;
-    let mut out = String::new();
-    let station = format!("station=\"{me}\"");
-    let _ = writeln!(
-        out,
-        "# HELP bangban_cases Cases stored at this node, by stage."
-    );
-    let _ = writeln!(out, "# TYPE bangban_cases gauge");
-    for (stage, n) in store.stage_counts().await.unwrap_or_default() {
-        let _ = writeln!(out, "bangban_cases{{{station},stage=\"{stage}\"}} {n}");
+/// The metrics of one node: its own recorder and the handle that renders it. Cheap to clone.
+#[derive(Clone)]
+pub struct NodeMetrics {
+    recorder: Arc<PrometheusRecorder>,
+    handle: PrometheusHandle,
+}
+
+impl std::fmt::Debug for NodeMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeMetrics").finish_non_exhaustive()
     }
-    let gauges = [
-        (
-            "bangban_events",
-            "Events stored at this node.",
-            store.event_count().await,
-        ),
-        (
-            "bangban_outbox",
-            "Events waiting to be pushed to the parent.",
-            store.outbox_len().await,
-        ),
-        (
-            "bangban_last_seq",
-            "Local sequence number of the last stored event.",
-            store.last_seq().await,
-        ),
-    ];
-    for (name, help, value) in gauges {
-        if let Ok(v) = value {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{{station}}} {v}"
+}
+
+/// What a run of `refresh-gauges` read from the database.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GaugeReading {
+    /// Cases by stage, as stored (a stage with no case is absent).
+    pub stages: Vec<(String, i64)>,
+    pub events: i64,
+    pub outbox: i64,
+    pub last_seq: i64,
+    pub dead_letters_up: i64,
+    pub dead_letters_down: i64,
+}
+
+impl GaugeReading {
+    /// Reads every database count the gauges show. A failed read fails the whole reading: the
+    /// gauges then keep the last values read.
+    pub async fn read(store: &CaseStore) -> anyhow::Result<GaugeReading> {
+        let dead = store.dead_letter_counts().await?;
+        Ok(GaugeReading {
+            stages: store.stage_counts().await?,
+            events: store.event_count().await?,
+            outbox: store.outbox_len().await?,
+            last_seq: store.last_seq().await?,
+            dead_letters_up: dead.up,
+            dead_letters_down: dead.down,
+        })
+    }
+
+    fn cases(&self) -> i64 {
+        self.stages.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// Metric values are `f64` in the exporter; counts and Unix milliseconds fit exactly (< 2^53).
+fn value(n: i64) -> f64 {
+    n as f64
+}
+
+impl NodeMetrics {
+    /// A fresh recorder for node `me`: every metric carries `station="<me>"`, and every family
+    /// is described (its `# HELP` line) before anything is recorded.
+    pub fn new(me: StationCode) -> NodeMetrics {
+        let recorder = PrometheusBuilder::new()
+            .add_global_label("station", me.to_string())
+            .build_recorder();
+        let metrics = NodeMetrics {
+            handle: recorder.handle(),
+            recorder: Arc::new(recorder),
+        };
+        metrics.record(describe);
+        metrics
+    }
+
+    /// Runs `f` with this node's recorder as the current one: the `metrics` macros inside record
+    /// here. `f` is synchronous on purpose (see the module comment).
+    pub fn record<T>(&self, f: impl FnOnce() -> T) -> T {
+        metrics::with_local_recorder(self.recorder.as_ref(), f)
+    }
+
+    /// The Prometheus text of everything recorded so far. Reads memory only.
+    pub fn render(&self) -> String {
+        self.handle.render()
+    }
+
+    /// The metrics of a starting node: a fresh recorder that the job runner records into, with
+    /// the database gauges read once, so the first scrape already shows them. A failed first
+    /// reading is logged, never fatal: the job tries again on its schedule.
+    pub async fn start(me: StationCode, store: &CaseStore, jobs: &Jobs) -> NodeMetrics {
+        let metrics = NodeMetrics::new(me);
+        jobs.record_to(&metrics);
+        if let Err(e) = refresh_gauges(store, Some(&metrics)).await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "the gauges could not be read at start"
             );
         }
+        metrics
     }
-    if let Ok(counts) = store.dead_letter_counts().await {
-        let _ = writeln!(
-            out,
-            "# HELP bangban_dead_letters Events set aside, waiting for a decision, by direction.\n# TYPE bangban_dead_letters gauge\nbangban_dead_letters{{{station},direction=\"up\"}} {}\nbangban_dead_letters{{{station},direction=\"down\"}} {}",
-            counts.up, counts.down
+
+    /// `GET /metrics`, which also shows the policy in force and, when there is one, the parent
+    /// link (both read from memory at scrape).
+    pub fn routes(&self, policy: PolicyHandle, link: Option<Arc<LinkStatus>>) -> Router {
+        let metrics = self.clone();
+        Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let metrics = metrics.clone();
+                let policy = policy.clone();
+                let link = link.clone();
+                async move { metrics.scrape(&policy, link.as_deref()) }
+            }),
+        )
+    }
+
+    fn scrape(&self, policy: &PolicyHandle, link: Option<&LinkStatus>) -> axum::response::Response {
+        let policy = policy.current();
+        self.record(|| {
+            gauge!("bangban_policy_generation")
+                .set(value(i64::try_from(policy.generation).unwrap_or(i64::MAX)));
+            gauge!("bangban_policy_since_ms").set(value(crate::store::to_ms(policy.since)));
+            if let Some(link) = link {
+                gauge!("bangban_parent_reachable").set(f64::from(u8::from(link.reachable())));
+                gauge!("bangban_parent_last_ok_ms").set(value(link.last_ok_ms()));
+                counter!("bangban_pushed_total")
+                    .absolute(u64::try_from(link.pushed()).unwrap_or_default());
+                counter!("bangban_pulled_total")
+                    .absolute(u64::try_from(link.pulled()).unwrap_or_default());
+            }
+        });
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4",
+            )],
+            self.render(),
+        )
+            .into_response()
+    }
+
+    /// Publishes a reading of the database gauges. Every stage is set, those without a case to
+    /// 0, so a stage that empties drops to 0 instead of keeping its last count.
+    pub fn publish(&self, reading: &GaugeReading) {
+        self.record(|| {
+            for stage in Stage::ALL {
+                if !reading.stages.iter().any(|(s, _)| s == stage.as_str()) {
+                    gauge!("bangban_cases", "stage" => stage.as_str()).set(0.0);
+                }
+            }
+            for (stage, n) in &reading.stages {
+                gauge!("bangban_cases", "stage" => stage.clone()).set(value(*n));
+            }
+            gauge!("bangban_events").set(value(reading.events));
+            gauge!("bangban_outbox").set(value(reading.outbox));
+            gauge!("bangban_last_seq").set(value(reading.last_seq));
+            gauge!("bangban_dead_letters", "direction" => "up").set(value(reading.dead_letters_up));
+            gauge!("bangban_dead_letters", "direction" => "down")
+                .set(value(reading.dead_letters_down));
+        });
+    }
+
+    /// Shows a job as its status stands: called by the job runner when it starts recording
+    /// here and at the end of every run. The counters mirror the status's own (`JobStatus` is
+    /// what `/readyz` shows), so the two never disagree.
+    pub(crate) fn job(&self, name: &'static str, status: &JobStatus) {
+        self.record(|| {
+            counter!("bangban_job_runs_total", "job" => name).absolute(status.runs);
+            counter!("bangban_job_failures_total", "job" => name).absolute(status.failures);
+            if let Some(at) = status.last_started_ms {
+                gauge!("bangban_job_last_run_ms", "job" => name).set(value(at));
+            }
+            if let Some(ok) = status.last_ok {
+                gauge!("bangban_job_last_success", "job" => name).set(f64::from(u8::from(ok)));
+            }
+            if let Some(at) = status.next_run_ms {
+                gauge!("bangban_job_next_run_ms", "job" => name).set(value(at));
+            }
+        });
+    }
+}
+
+/// The `# HELP` text of every family.
+fn describe() {
+    describe_gauge!("bangban_cases", "Cases stored at this node, by stage.");
+    describe_gauge!("bangban_events", "Events stored at this node.");
+    describe_gauge!(
+        "bangban_outbox",
+        "Events waiting to be pushed to the parent."
+    );
+    describe_gauge!(
+        "bangban_last_seq",
+        "Local sequence number of the last stored event."
+    );
+    describe_gauge!(
+        "bangban_dead_letters",
+        "Events set aside, waiting for a decision, by direction."
+    );
+    describe_gauge!(
+        "bangban_policy_generation",
+        "The policy in force: 1 at start, +1 per reload."
+    );
+    describe_gauge!(
+        "bangban_policy_since_ms",
+        "Unix milliseconds the policy in force was put in force."
+    );
+    describe_gauge!(
+        "bangban_job_last_run_ms",
+        "Unix milliseconds the job last started."
+    );
+    describe_gauge!(
+        "bangban_job_last_success",
+        "Whether the job's last run succeeded (1) or failed (0)."
+    );
+    describe_gauge!(
+        "bangban_job_next_run_ms",
+        "Unix milliseconds of the job's next scheduled run."
+    );
+    describe_counter!("bangban_job_runs_total", "Runs of the job since start.");
+    describe_counter!(
+        "bangban_job_failures_total",
+        "Failed runs of the job since start."
+    );
+    describe_gauge!(
+        "bangban_parent_reachable",
+        "Whether the last exchange with the parent succeeded."
+    );
+    describe_gauge!(
+        "bangban_parent_last_ok_ms",
+        "Unix milliseconds of the last successful exchange with the parent."
+    );
+    describe_counter!(
+        "bangban_pushed_total",
+        "Events pushed to the parent since start."
+    );
+    describe_counter!(
+        "bangban_pulled_total",
+        "Events pulled from the parent since start."
+    );
+}
+
+/// The body of the `refresh-gauges` job: reads the database counts and, when the node's metrics
+/// are given, publishes them. Without metrics (`job run refresh-gauges` from the command line,
+/// another process than the node) it only reports what it read.
+pub async fn refresh_gauges(store: &CaseStore, metrics: Option<&NodeMetrics>) -> JobResult {
+    let reading = GaugeReading::read(store).await?;
+    if let Some(metrics) = metrics {
+        metrics.publish(&reading);
+    }
+    Ok(format!(
+        "{} case(s), {} event(s), {} queued for the parent, {} dead letter(s)",
+        reading.cases(),
+        reading.events,
+        reading.outbox,
+        reading.dead_letters_up + reading.dead_letters_down
+    ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn me() -> StationCode {
+        StationCode::parse("410402001001").unwrap()
+    }
+
+    #[test]
+    fn two_nodes_in_one_process_keep_their_own_numbers() {
+        let (a, b) = (NodeMetrics::new(me()), NodeMetrics::new(me()));
+        a.publish(&GaugeReading {
+            events: 7,
+            ..GaugeReading::default()
+        });
+        assert!(
+            a.render()
+                .contains("bangban_events{station=\"410402001001\"} 7"),
+            "{}",
+            a.render()
+        );
+        assert!(!b.render().contains("bangban_events{"), "{}", b.render());
+    }
+
+    #[test]
+    fn a_stage_that_empties_drops_to_zero() {
+        let metrics = NodeMetrics::new(me());
+        metrics.publish(&GaugeReading {
+            stages: vec![("received".into(), 2)],
+            ..GaugeReading::default()
+        });
+        let text = metrics.render();
+        assert!(
+            text.contains("bangban_cases{station=\"410402001001\",stage=\"received\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("# HELP bangban_cases Cases stored at this node, by stage."));
+        assert!(text.contains("# TYPE bangban_cases gauge"), "{text}");
+        metrics.publish(&GaugeReading::default());
+        assert!(
+            metrics
+                .render()
+                .contains("bangban_cases{station=\"410402001001\",stage=\"received\"} 0")
         );
     }
-    let policy = store.policy().current();
-    let _ = writeln!(
-        out,
-        "# HELP bangban_policy_generation The policy in force: 1 at start, +1 per reload.\n# TYPE bangban_policy_generation gauge\nbangban_policy_generation{{{station}}} {}\n# HELP bangban_policy_since_ms Unix milliseconds the policy in force was put in force.\n# TYPE bangban_policy_since_ms gauge\nbangban_policy_since_ms{{{station}}} {}",
-        policy.generation,
-        crate::store::to_ms(policy.since)
-    );
-    let jobs = readiness.jobs.status();
-    type Reading = fn(&crate::jobs::JobStatus) -> Option<i64>;
-    let families: [(&str, &str, &str, Reading); 5] = [
-        (
-            "bangban_job_last_run_ms",
-            "gauge",
-            "Unix milliseconds the job last started.",
-            |j| j.last_started_ms,
-        ),
-        (
-            "bangban_job_last_success",
-            "gauge",
-            "Whether the job's last run succeeded (1) or failed (0).",
-            |j| j.last_ok.map(i64::from),
-        ),
-        (
-            "bangban_job_next_run_ms",
-            "gauge",
-            "Unix milliseconds of the job's next scheduled run.",
-            |j| j.next_run_ms,
-        ),
-        (
-            "bangban_job_runs_total",
-            "counter",
-            "Runs of the job since start.",
-            |j| i64::try_from(j.runs).ok(),
-        ),
-        (
-            "bangban_job_failures_total",
-            "counter",
-            "Failed runs of the job since start.",
-            |j| i64::try_from(j.failures).ok(),
-        ),
-    ];
-    for (name, kind, help, value) in families {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (job, status) in &jobs {
-            if let Some(v) = value(status) {
-                let _ = writeln!(out, "{name}{{{station},job=\"{job}\"}} {v}");
-            }
+
+    #[test]
+    fn a_job_run_counts_and_shows_its_outcome() {
+        let metrics = NodeMetrics::new(me());
+        let registered = JobStatus {
+            next_run_ms: Some(1_764_800_000_000),
+            ..JobStatus::default()
+        };
+        metrics.job("purge-sessions", &registered);
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                "bangban_job_runs_total{station=\"410402001001\",job=\"purge-sessions\"} 0"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "bangban_job_next_run_ms{station=\"410402001001\",job=\"purge-sessions\"} 1764800000000"
+            ),
+            "{text}"
+        );
+        let failed = JobStatus {
+            last_started_ms: Some(1_764_800_000_000),
+            last_ok: Some(false),
+            runs: 1,
+            failures: 1,
+            ..registered
+        };
+        metrics.job("purge-sessions", &failed);
+        let text = metrics.render();
+        for line in [
+            "bangban_job_runs_total{station=\"410402001001\",job=\"purge-sessions\"} 1",
+            "bangban_job_failures_total{station=\"410402001001\",job=\"purge-sessions\"} 1",
+            "bangban_job_last_success{station=\"410402001001\",job=\"purge-sessions\"} 0",
+            "bangban_job_last_run_ms{station=\"410402001001\",job=\"purge-sessions\"} 1764800000000",
+        ] {
+            assert!(text.contains(line), "{line}: {text}");
         }
     }
-    if let Some((_, link)) = &readiness.link {
-        let _ = writeln!(
-            out,
-            "# HELP bangban_parent_reachable Whether the last exchange with the parent succeeded.\n# TYPE bangban_parent_reachable gauge\nbangban_parent_reachable{{{station}}} {}",
-            i32::from(link.reachable())
-        );
-        let _ = writeln!(
-            out,
-            "# HELP bangban_parent_last_ok_ms Unix milliseconds of the last successful exchange with the parent.\n# TYPE bangban_parent_last_ok_ms gauge\nbangban_parent_last_ok_ms{{{station}}} {}",
-            link.last_ok_ms()
-        );
-        let _ = writeln!(
-            out,
-            "# HELP bangban_pushed_total Events pushed to the parent since start.\n# TYPE bangban_pushed_total counter\nbangban_pushed_total{{{station}}} {}",
-            link.pushed()
-        );
-        let _ = writeln!(
-            out,
-            "# HELP bangban_pulled_total Events pulled from the parent since start.\n# TYPE bangban_pulled_total counter\nbangban_pulled_total{{{station}}} {}",
-            link.pulled()
-        );
-    }
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        out,
-    )
-        .into_response()
 }

@@ -8,6 +8,7 @@ mod parts;
 mod readiness;
 mod settings;
 
+pub use metrics::{GaugeReading, NodeMetrics, refresh_gauges};
 pub use parts::{CheckFn, Parts, Stop};
 pub use readiness::{NodeReadiness, SharedReadiness, StoreReadiness};
 pub use settings::*;
@@ -151,14 +152,13 @@ pub async fn run(
         exposed_plain_http,
         secure_cookies: false,
     };
-    let metrics_state = readiness.clone();
+    let node_metrics = NodeMetrics::start(rt.me, &rt.store, &rt.jobs).await;
     let internode_readiness = readiness.clone();
-    let me = rt.me;
     let ui = Router::new()
-        .route(
-            "/metrics",
-            axum::routing::get(move || metrics::metrics(metrics_state.clone(), me)),
-        )
+        .merge(node_metrics.routes(
+            rt.policy.clone(),
+            readiness.link.as_ref().map(|(_, status)| status.clone()),
+        ))
         .merge(crate::http::health_routes(readiness))
         .merge(crate::api::routes(api))
         .merge(crate::web::routes(web))

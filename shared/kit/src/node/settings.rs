@@ -141,6 +141,9 @@ pub struct JobSettings {
     /// Removing login-audit rows older than `login_audit_retention_days`.
     pub purge_login_audit: String,
     pub login_audit_retention_days: u32,
+    /// Reading the database counts that `/metrics` shows (cases by stage, events, outbox, dead
+    /// letters): a scrape never queries the database, so the gauges are as fresh as this job.
+    pub refresh_gauges: String,
 }
 
 /// Checked `[jobs]` settings.
@@ -150,6 +153,7 @@ pub struct JobSchedules {
     pub purge_sessions: cron::Schedule,
     pub purge_login_audit: cron::Schedule,
     pub login_audit_retention: time::Duration,
+    pub refresh_gauges: cron::Schedule,
 }
 
 impl JobSettings {
@@ -166,6 +170,7 @@ impl JobSettings {
             purge_sessions: check_cron("jobs.purge_sessions", &self.purge_sessions)?,
             purge_login_audit: check_cron("jobs.purge_login_audit", &self.purge_login_audit)?,
             login_audit_retention: time::Duration::days(i64::from(self.login_audit_retention_days)),
+            refresh_gauges: check_cron("jobs.refresh_gauges", &self.refresh_gauges)?,
         })
     }
 }

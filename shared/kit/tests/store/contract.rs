@@ -8,6 +8,7 @@ use time::macros::datetime;
 
 use crate::support::*;
 
+pub use crate::gauges::*;
 pub use crate::hardening::*;
 
 fn stored(outcome: Appended) -> (i64, Box<bangban_domain::case::CaseState>) {

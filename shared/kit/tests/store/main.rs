@@ -6,6 +6,7 @@
 mod contract;
 #[path = "../common/databases.rs"]
 mod databases;
+mod gauges;
 mod hardening;
 mod support;
 
@@ -54,6 +55,7 @@ both_backends!(
     a_case_is_capped_at_its_event_limit,
     events_from_the_future_are_refused_and_late_ones_kept_with_their_arrival,
     a_parent_cannot_send_events_authored_in_the_child_subtree,
+    gauges_change_when_the_refresh_job_runs_and_never_on_scrape,
 );
 
 #[tokio::test]
