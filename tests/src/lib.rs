@@ -188,6 +188,43 @@ pub fn run(bin: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The password of the operator [`add_operator`] creates.
+pub const PASSWORD: &str = "test-password-2026";
+
+/// Adds the operator tests log in as (`operator`, [`PASSWORD`]) with the node's own
+/// `user add`, before the node starts.
+pub fn add_operator(bin: &str, config: &Path) {
+    let config = config.display().to_string();
+    run(
+        bin,
+        &[
+            "--config",
+            &config,
+            "user",
+            "add",
+            "--username",
+            "operator",
+            "--display-name",
+            "测试员",
+            "--password",
+            PASSWORD,
+        ],
+    );
+}
+
+/// Logs the [`add_operator`] operator in at the node whose UI/API is `ui`; its bearer token.
+pub async fn login(http: &reqwest::Client, ui: &str) -> String {
+    let res = http
+        .post(format!("{ui}/api/v1/login"))
+        .json(&serde_json::json!({"username": "operator", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), 200, "login at {ui}");
+    let body: serde_json::Value = res.json().await.expect("login body");
+    body["token"].as_str().expect("token").to_owned()
+}
+
 /// Creates a district CA in `dir` with the real `district-node ca init`.
 pub fn ca_init(dir: &Path) {
     run(

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::{Kind, Node, free_port, run, workspace};
+use crate::{Kind, Node, free_port, workspace};
 
-pub const PASSWORD: &str = "test-password-2026";
+pub use crate::PASSWORD;
 pub const DISTRICT: &str = "410402000000";
 pub const TOWN: &str = "410402001000";
 pub const VILLAGE: &str = "410402001001";
@@ -125,22 +125,7 @@ impl Tree {
             } else {
                 "station-node"
             };
-            let cfg = dir.join("node.toml").display().to_string();
-            run(
-                bin,
-                &[
-                    "--config",
-                    &cfg,
-                    "user",
-                    "add",
-                    "--username",
-                    "operator",
-                    "--display-name",
-                    "测试员",
-                    "--password",
-                    PASSWORD,
-                ],
-            );
+            crate::add_operator(bin, &dir.join("node.toml"));
             let mut node = Node::start(kind, &dir, ui_port, &config);
             node.wait_ready(Duration::from_secs(30)).await;
             tree.nodes.insert(
@@ -165,16 +150,7 @@ impl Tree {
     /// A new operator session at `code` (its bearer token), e.g. one per concurrent operator.
     pub async fn login(&self, code: &str) -> String {
         let ui = &self.nodes.get(code).expect("node in tree").ui;
-        let res = self
-            .http
-            .post(format!("{ui}/api/v1/login"))
-            .json(&json!({"username": "operator", "password": PASSWORD}))
-            .send()
-            .await
-            .expect("login");
-        assert_eq!(res.status(), 200, "login at {code}");
-        let body: Value = res.json().await.expect("login body");
-        body["token"].as_str().expect("token").to_owned()
+        crate::login(&self.http, ui).await
     }
 
     async fn token(&mut self, code: &str) -> String {

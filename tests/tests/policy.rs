@@ -10,10 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bangban_tests::{Kind, Node, free_port, run, workspace};
+use bangban_tests::{Kind, Node, add_operator, free_port, login, workspace};
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "test-password-2026";
 
 /// What an operator sees of the catalogue: each item's code and name.
 type Seen = BTreeSet<(String, String)>;
@@ -74,37 +72,13 @@ async fn sighup_swaps_the_catalogue_while_requests_run_and_a_broken_file_changes
         ws.join("deploy/policy/calendar.json").display()
     );
     std::fs::write(dir.join("node.toml"), &config).unwrap();
-    let cfg = dir.join("node.toml").display().to_string();
-    run(
-        "station-node",
-        &[
-            "--config",
-            &cfg,
-            "user",
-            "add",
-            "--username",
-            "operator",
-            "--display-name",
-            "测试员",
-            "--password",
-            PASSWORD,
-        ],
-    );
+    add_operator("station-node", &dir.join("node.toml"));
     let mut node = Node::start(Kind::Station, &dir, port, &config);
     node.wait_ready(Duration::from_secs(20)).await;
     let pid = node.pid();
 
     let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{}/api/v1/login", node.ui_url))
-        .json(&json!({"username": "operator", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_owned();
+    let token = login(&http, &node.ui_url).await;
     let items = |http: reqwest::Client, ui: String, token: String| async move {
         let res = http
             .get(format!("{ui}/api/v1/items"))

@@ -15,18 +15,24 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bangban_domain::calendar::WorkingCalendar;
-use bangban_domain::event::*;
-use bangban_domain::ident::{MobileNumber, ResidentId};
-use bangban_domain::station::StationCode;
+use bangban_domain::event::Event;
 use bangban_kit::db::{Db, sqlite_url};
 use bangban_kit::store::{Admission, AppendLimits, CaseStore};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
-const VILLAGE: &str = "410402001001";
+// The store tests' case builder, so that the benchmark appends the same events they check.
+#[path = "../../../shared/kit/tests/common/databases.rs"]
+#[allow(dead_code)]
+mod databases;
+#[path = "../../../shared/kit/tests/store/support.rs"]
+#[allow(dead_code)]
+mod store_support;
 
-fn village() -> StationCode {
-    StationCode::parse(VILLAGE).unwrap()
+use store_support::{CaseBuilder, VILLAGE};
+
+/// The `n`-th comment on `case`, `n` minutes after it opened.
+fn comment(case: &CaseBuilder, n: i64) -> Event {
+    case.comment(VILLAGE, n, &format!("第 {n} 条备注"))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -38,67 +44,11 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-struct Case {
-    id: CaseId,
-    at: OffsetDateTime,
-}
-
-impl Case {
-    fn new(seq: u32) -> Case {
-        Case {
-            id: CaseId::from_uuid(Uuid::now_v7()),
-            at: OffsetDateTime::now_utc() - time::Duration::days(2)
-                + time::Duration::seconds(i64::from(seq)),
-        }
-    }
-
-    fn event(&self, n: i64, body: EventBody) -> Event {
-        Event {
-            event_id: EventId::from_uuid(Uuid::now_v7()),
-            case_id: self.id,
-            author: village(),
-            actor: Some("bench".into()),
-            occurred_at: self.at + time::Duration::milliseconds(n),
-            body,
-        }
-    }
-
-    fn application(&self, seq: u32) -> Event {
-        self.event(
-            0,
-            EventBody::ApplicationReceived(Application {
-                case_no: CaseNumber::new(village(), self.at.date(), seq).unwrap(),
-                channel: Channel::Window,
-                item: ItemRef {
-                    code: "410402-JY-001".into(),
-                    name: "食品经营许可".into(),
-                    case_type: CaseType::Promised,
-                    promised_days: 5,
-                },
-                applicant: Applicant::Person {
-                    name: "张三".into(),
-                    id_number: ResidentId::parse("11010519491231002X").unwrap(),
-                    phone: MobileNumber::parse("13812345678").unwrap(),
-                },
-            }),
-        )
-    }
-
-    fn comment(&self, n: i64) -> Event {
-        self.event(
-            n,
-            EventBody::Commented(Comment {
-                text: format!("第 {n} 条备注"),
-            }),
-        )
-    }
-}
-
 /// A case of `len` events (an application and comments), written in batches.
-async fn case_of(store: &CaseStore, seq: u32, len: i64) -> Case {
-    let case = Case::new(seq);
-    let mut events = vec![case.application(seq)];
-    events.extend((1..len).map(|n| case.comment(n)));
+async fn case_of(store: &CaseStore, seq: u32, len: i64) -> CaseBuilder {
+    let case = CaseBuilder::at_station(VILLAGE, seq);
+    let mut events = vec![case.application()];
+    events.extend((1..len).map(|n| comment(&case, n)));
     for chunk in events.chunks(500) {
         store
             .append_batch(chunk, Admission::Local, None, OffsetDateTime::now_utc())
@@ -180,16 +130,16 @@ async fn main() {
         }
         let long = case_of(&store, 9999, 10_000).await;
         println!("synchronous = {mode} ({appends} appends each)");
-        let took = time_appends(&store, appends, |i| (short[i].comment(100), false)).await;
+        let took = time_appends(&store, appends, |i| (comment(&short[i], 100), false)).await;
         report("append to a case of 10 events", &took);
         let took = time_appends(&store, appends, |i| {
-            (long.comment(20_000 + i64::try_from(i).unwrap()), false)
+            (comment(&long, 20_000 + i64::try_from(i).unwrap()), false)
         })
         .await;
         report("append to a case of 10,000 events", &took);
         if mode == "FULL" {
             let took = time_appends(&store, appends, |i| {
-                (long.comment(30_000 + i64::try_from(i).unwrap()), true)
+                (comment(&long, 30_000 + i64::try_from(i).unwrap()), true)
             })
             .await;
             report("  same, folding the whole log (before)", &took);

@@ -183,27 +183,7 @@ impl CaseStore {
                 tolerance_secs: self.limits.future_tolerance.whole_seconds(),
             });
         }
-        match admission {
-            Admission::FromChild(peer) if !peer.is_same_or_ancestor_of(&ev.author) => {
-                return Err(StoreError::OutsideSubtree {
-                    peer,
-                    case_id: ev.case_id,
-                });
-            }
-            // A parent relays what was written above this node, never what was written in its
-            // subtree: those events went up from here, and a parent cannot forge them.
-            Admission::FromParent
-                if self
-                    .uplink
-                    .is_some_and(|me| me.is_same_or_ancestor_of(&ev.author)) =>
-            {
-                return Err(StoreError::ForgedAuthor {
-                    event_id: ev.event_id,
-                    author: ev.author,
-                });
-            }
-            _ => {}
-        }
+        self.admit_author(admission, ev)?;
         let current = self.current_state(&mut *conn, &case_id).await?;
         let is_new = current.is_none();
         if is_new && admission != Admission::Local && !ev.kind().opens_case() {
@@ -223,25 +203,7 @@ impl CaseStore {
                 state
             }
         };
-        match admission {
-            Admission::FromChild(peer) if !peer.is_same_or_ancestor_of(&state.origin) => {
-                return Err(StoreError::OutsideSubtree {
-                    peer,
-                    case_id: ev.case_id,
-                });
-            }
-            Admission::FromParent
-                if self
-                    .uplink
-                    .is_some_and(|me| !me.is_same_or_ancestor_of(&state.origin)) =>
-            {
-                return Err(StoreError::OutsideSubtree {
-                    peer: self.uplink.unwrap_or(state.origin),
-                    case_id: ev.case_id,
-                });
-            }
-            _ => {}
-        }
+        self.admit_origin(admission, ev, state.origin)?;
 
         let due = match state.deadline(&self.policy.current().calendar) {
             Some(Ok(Deadline::Due { date, .. })) => Some(date_string(date)),
@@ -330,6 +292,46 @@ impl CaseStore {
         })
     }
 
+    /// Who may send an event, by its author (checked before the fold): a child only what was
+    /// written in its subtree; a parent relays what was written above this node, never what was
+    /// written in its subtree (those events went up from here, and a parent cannot forge them).
+    fn admit_author(&self, admission: Admission, ev: &Event) -> Result<(), StoreError> {
+        within_child_subtree(admission, ev.author, ev)?;
+        if admission == Admission::FromParent
+            && self
+                .uplink
+                .is_some_and(|me| me.is_same_or_ancestor_of(&ev.author))
+        {
+            return Err(StoreError::ForgedAuthor {
+                event_id: ev.event_id,
+                author: ev.author,
+            });
+        }
+        Ok(())
+    }
+
+    /// Who may send an event, by the origin of its case (checked after the fold): a child only
+    /// cases born in its subtree, a parent only cases born in this node's subtree.
+    fn admit_origin(
+        &self,
+        admission: Admission,
+        ev: &Event,
+        origin: StationCode,
+    ) -> Result<(), StoreError> {
+        within_child_subtree(admission, origin, ev)?;
+        if admission == Admission::FromParent
+            && self
+                .uplink
+                .is_some_and(|me| !me.is_same_or_ancestor_of(&origin))
+        {
+            return Err(StoreError::OutsideSubtree {
+                peer: self.uplink.unwrap_or(origin),
+                case_id: ev.case_id,
+            });
+        }
+        Ok(())
+    }
+
     /// The case's state before the next event: its stored snapshot, or the fold of its log when
     /// the snapshot is missing (a case stored before snapshots existed) or cannot be used (another
     /// format). `None` for a case not stored here.
@@ -364,5 +366,23 @@ impl CaseStore {
         fold(&history)
             .map(Some)
             .map_err(|e| StoreError::Corrupt(format!("case {case_id} no longer folds: {e}")))
+    }
+}
+
+/// A child may send only what concerns its own subtree: `station` (the event's author, or its
+/// case's origin) must be the child or below it.
+fn within_child_subtree(
+    admission: Admission,
+    station: StationCode,
+    ev: &Event,
+) -> Result<(), StoreError> {
+    match admission {
+        Admission::FromChild(peer) if !peer.is_same_or_ancestor_of(&station) => {
+            Err(StoreError::OutsideSubtree {
+                peer,
+                case_id: ev.case_id,
+            })
+        }
+        _ => Ok(()),
     }
 }

@@ -4,11 +4,14 @@
 //! skipped.
 #![allow(clippy::unwrap_used)]
 
-mod contract;
+mod accounts;
 #[path = "../common/databases.rs"]
 mod databases;
 mod http;
+mod logins;
+mod sessions;
 mod support;
+mod throttling;
 
 /// Generates `sqlite` and `postgres` variants of a test `$module::$name(store)`.
 macro_rules! both_backends {
@@ -36,25 +39,25 @@ macro_rules! both_backends {
 }
 
 both_backends!(
-    contract::created_operator_logs_in_and_its_token_authenticates,
-    contract::unknown_user_wrong_password_attacked_and_disabled_accounts_fail_alike,
-    contract::failures_make_the_failing_address_wait_longer_each_time,
-    contract::a_stranger_cannot_keep_an_operator_out,
-    contract::an_address_guessing_across_accounts_is_throttled,
-    contract::unknown_names_are_throttled_like_real_ones,
-    contract::parallel_guesses_cannot_overrun_the_failure_limit,
-    contract::concurrent_hashes_are_bounded_and_the_rest_get_busy,
-    contract::weak_passwords_and_bad_names_are_refused_with_their_own_codes,
-    contract::duplicate_username_is_refused,
-    contract::disabled_operator_cannot_log_in_and_loses_its_sessions,
-    contract::token_expires_after_twelve_idle_hours_and_use_renews_it,
-    contract::logout_invalidates_the_token,
-    contract::every_login_attempt_is_audited,
-    contract::stored_hash_is_argon2id_and_token_is_not_stored,
-    contract::set_password_replaces_the_old_one_and_ends_sessions,
-    contract::operator_lists_carry_no_hashes,
-    contract::purge_removes_only_expired_sessions,
-    contract::purging_the_login_audit_keeps_the_retention_period,
+    logins::created_operator_logs_in_and_its_token_authenticates,
+    logins::unknown_user_wrong_password_attacked_and_disabled_accounts_fail_alike,
+    throttling::failures_make_the_failing_address_wait_longer_each_time,
+    throttling::a_stranger_cannot_keep_an_operator_out,
+    throttling::an_address_guessing_across_accounts_is_throttled,
+    throttling::unknown_names_are_throttled_like_real_ones,
+    throttling::parallel_guesses_cannot_overrun_the_failure_limit,
+    throttling::concurrent_hashes_are_bounded_and_the_rest_get_busy,
+    accounts::weak_passwords_and_bad_names_are_refused_with_their_own_codes,
+    accounts::duplicate_username_is_refused,
+    accounts::disabled_operator_cannot_log_in_and_loses_its_sessions,
+    sessions::token_expires_after_twelve_idle_hours_and_use_renews_it,
+    sessions::logout_invalidates_the_token,
+    sessions::every_login_attempt_is_audited,
+    accounts::stored_hash_is_argon2id_and_token_is_not_stored,
+    accounts::set_password_replaces_the_old_one_and_ends_sessions,
+    accounts::operator_lists_carry_no_hashes,
+    sessions::purge_removes_only_expired_sessions,
+    sessions::purging_the_login_audit_keeps_the_retention_period,
     http::login_logout_and_bearer_auth_over_http,
     http::busy_and_throttled_logins_answer_problems_with_retry_after,
 );

@@ -2,7 +2,9 @@
 //! spend seconds hashing in a debug build) and a few accounts.
 
 use argon2::Params;
-use bangban_kit::auth::{AuthStore, NewOperator, Operator, Role};
+use bangban_domain::Bilingual;
+use bangban_kit::auth::{AuthError, AuthStore, NewOperator, Operator, Role};
+use bangban_kit::http::Problem;
 use sqlx::Row;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -56,4 +58,26 @@ pub async fn sqlite_store() -> (AuthStore, SqliteGuard) {
 pub async fn postgres_store() -> (AuthStore, PgGuard) {
     let (db, guard) = crate::databases::postgres_db().await;
     (AuthStore::with_argon2_params(db, cheap_params()), guard)
+}
+
+/// The stable code of a refusal.
+pub fn code<T: std::fmt::Debug>(r: Result<T, AuthError>) -> &'static str {
+    r.unwrap_err().code()
+}
+
+pub fn peer(s: &str) -> Option<String> {
+    Some(s.to_owned())
+}
+
+/// The problem document a refusal is answered with.
+pub fn answer(err: &AuthError) -> serde_json::Value {
+    serde_json::to_value(Problem::from(err)).unwrap()
+}
+
+/// The seconds a throttled attempt is told to wait.
+pub fn throttled(r: Result<bangban_kit::auth::Session, AuthError>) -> time::Duration {
+    match r {
+        Err(AuthError::Throttled { retry_after }) => retry_after,
+        other => panic!("expected to be throttled, got {other:?}"),
+    }
 }

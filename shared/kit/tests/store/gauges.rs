@@ -22,10 +22,15 @@ fn never() -> bangban_kit::node::JobSchedules {
     .unwrap()
 }
 
-fn line(text: &str, series: &str) -> Option<String> {
-    text.lines()
-        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-        .map(str::to_owned)
+/// Asserts the value of each series in one scrape of `metrics`.
+fn assert_series(metrics: &NodeMetrics, expected: &[(&str, i64)]) {
+    let text = metrics.render();
+    for (series, value) in expected {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '));
+        assert_eq!(line, Some(&*format!("{series} {value}")), "{text}");
+    }
 }
 
 pub async fn gauges_change_when_the_refresh_job_runs_and_never_on_scrape(store: CaseStore) {
@@ -35,17 +40,7 @@ pub async fn gauges_change_when_the_refresh_job_runs_and_never_on_scrape(store: 
     let received = "bangban_cases{station=\"410402001001\",stage=\"received\"}";
     let events = "bangban_events{station=\"410402001001\"}";
     let last_seq = "bangban_last_seq{station=\"410402001001\"}";
-    let text = metrics.render();
-    assert_eq!(
-        line(&text, received).as_deref(),
-        Some(&*format!("{received} 0")),
-        "{text}"
-    );
-    assert_eq!(
-        line(&text, events).as_deref(),
-        Some(&*format!("{events} 0")),
-        "{text}"
-    );
+    assert_series(&metrics, &[(received, 0), (events, 0), (last_seq, 0)]);
 
     // A case opens: scrapes keep showing the last reading.
     store
@@ -53,17 +48,7 @@ pub async fn gauges_change_when_the_refresh_job_runs_and_never_on_scrape(store: 
         .await
         .unwrap();
     for _ in 0..3 {
-        let text = metrics.render();
-        assert_eq!(
-            line(&text, received).as_deref(),
-            Some(&*format!("{received} 0")),
-            "{text}"
-        );
-        assert_eq!(
-            line(&text, events).as_deref(),
-            Some(&*format!("{events} 0")),
-            "{text}"
-        );
+        assert_series(&metrics, &[(received, 0), (events, 0), (last_seq, 0)]);
     }
 
     // The job runs: the gauges show the case, and the run is counted.
@@ -73,23 +58,9 @@ pub async fn gauges_change_when_the_refresh_job_runs_and_never_on_scrape(store: 
         status.last_detail.as_deref(),
         Some("1 case(s), 1 event(s), 0 queued for the parent, 0 dead letter(s)")
     );
-    let text = metrics.render();
-    assert_eq!(
-        line(&text, received).as_deref(),
-        Some(&*format!("{received} 1")),
-        "{text}"
-    );
-    assert_eq!(
-        line(&text, events).as_deref(),
-        Some(&*format!("{events} 1")),
-        "{text}"
-    );
     let seq = store.last_seq().await.unwrap();
-    assert_eq!(
-        line(&text, last_seq),
-        Some(format!("{last_seq} {seq}")),
-        "{text}"
-    );
+    assert_series(&metrics, &[(received, 1), (events, 1), (last_seq, seq)]);
+    let text = metrics.render();
     assert!(
         text.contains("bangban_job_runs_total{station=\"410402001001\",job=\"refresh-gauges\"} 1"),
         "{text}"
