@@ -97,7 +97,7 @@ start() {
     fi
     if [ ! -f "$dir/.operator" ]; then
       RUST_LOG=warn "$bin" --config "$dir/node.toml" user add --username "$(username_of "$code")" \
-        --display-name "演示操作员" --role "$([ "$tier" = district ] && echo district_admin || echo station_operator)" \
+        --display-name "演示操作员" --role "$([ "$tier" = district ] && echo agent || echo station_operator)" \
         --password "$DEMO_PASSWORD" >/dev/null
       touch "$dir/.operator"
     fi

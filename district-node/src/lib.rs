@@ -38,10 +38,13 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 
 /// The district's own parts of the node.
 pub fn parts(store: &CaseStore, db: &Db) -> Parts {
-    Parts::new().ui_routes(tiers::routes(tiers::TiersApi {
-        auth: AuthStore::new(db.clone()),
-        policy: store.policy().clone(),
-    }))
+    Parts::new().ui_routes(
+        tiers::routes(tiers::TiersApi {
+            auth: AuthStore::new(db.clone()),
+            policy: store.policy().clone(),
+        }),
+        tiers::access(),
+    )
 }
 
 /// The district's case store. The district has no parent, so nothing is queued upward.

@@ -32,6 +32,16 @@ pub fn routes(api: TiersApi) -> Router {
         .with_state(api)
 }
 
+/// Every signed-in role may read the tree: it holds no personal data.
+pub fn access() -> Vec<bangban_kit::access::Access> {
+    use bangban_domain::account::Permission;
+    use bangban_kit::access::{Access, Rule};
+    vec![Access::get(
+        "/api/v1/tiers",
+        Rule::Needs(Permission::ViewCases),
+    )]
+}
+
 /// One centre of the tree.
 #[derive(Debug, Serialize)]
 pub struct Centre {

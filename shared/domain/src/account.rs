@@ -58,6 +58,46 @@ impl Role {
     }
 }
 
+/// What an endpoint needs from its caller. Every route of a node names one (or none: public);
+/// [`Role::may`] is the one place that says which role has which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Any signed-in operator: the start page, logging out.
+    SignedIn,
+    /// Read cases (masked in lists), the catalogue, the tree of centres.
+    ViewCases,
+    /// Take cases in and record their steps.
+    HandleCases,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 3] = [
+        Permission::SignedIn,
+        Permission::ViewCases,
+        Permission::HandleCases,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::SignedIn => "signed_in",
+            Permission::ViewCases => "view_cases",
+            Permission::HandleCases => "handle_cases",
+        }
+    }
+}
+
+impl Role {
+    /// Least privilege: operators and agents handle cases; inspectors and district
+    /// administrators read them and never change one (the district hall's own intake is done by
+    /// its agents' accounts).
+    pub fn may(self, permission: Permission) -> bool {
+        match permission {
+            Permission::SignedIn | Permission::ViewCases => true,
+            Permission::HandleCases => matches!(self, Role::StationOperator | Role::Agent),
+        }
+    }
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -4,6 +4,7 @@
 //! Written once so that the district's hall and a village centre handle a case with the same code.
 //! Domain rules live in `bangban-domain`; this crate must never re-decide them.
 
+pub mod access;
 pub mod api;
 pub mod auth;
 pub mod cli;

@@ -60,6 +60,11 @@ pub const PASSWORD: &str = "correct-horse-2026";
 
 /// Creates the test operator in the node's database (cheap argon2 parameters: tests only).
 pub async fn add_operator(dir: &Path) {
+    add_account(dir, USER, bangban_kit::auth::Role::StationOperator).await;
+}
+
+/// Creates an account with `role` and the test password (cheap argon2 parameters: tests only).
+pub async fn add_account(dir: &Path, username: &str, role: bangban_kit::auth::Role) {
     let config = load(&dir.join("station.toml"));
     let db = station_node::open_db(&config).await.unwrap();
     let auth = bangban_kit::auth::AuthStore::with_argon2_params(
@@ -68,9 +73,9 @@ pub async fn add_operator(dir: &Path) {
     );
     auth.create_operator(
         bangban_kit::auth::NewOperator {
-            username: USER.into(),
+            username: username.into(),
             display_name: "王芳".into(),
-            role: bangban_kit::auth::Role::StationOperator,
+            role,
             password: PASSWORD.into(),
         },
         time::OffsetDateTime::now_utc(),

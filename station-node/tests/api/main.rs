@@ -6,4 +6,5 @@ mod config;
 mod health;
 mod helpers;
 mod jobs;
+mod roles;
 mod web;

@@ -32,6 +32,23 @@ impl FromRef<Arc<NodeApi>> for AuthStore {
     }
 }
 
+/// What each route of this API needs (see `crate::access`).
+pub fn access() -> Vec<crate::access::Access> {
+    use crate::access::{Access, Rule::*};
+    use bangban_domain::account::Permission::*;
+    vec![
+        // Login and logout check their own credentials.
+        Access::post("/api/v1/login", Public),
+        Access::post("/api/v1/logout", Public),
+        Access::get("/api/v1/openapi.json", Public),
+        Access::post("/api/v1/cases", Needs(HandleCases)),
+        Access::get("/api/v1/cases", Needs(ViewCases)),
+        Access::get("/api/v1/cases/{case_id}", Needs(ViewCases)),
+        Access::post("/api/v1/cases/{case_id}/events", Needs(HandleCases)),
+        Access::get("/api/v1/items", Needs(ViewCases)),
+    ]
+}
+
 /// The OpenAPI document of this API.
 pub const OPENAPI: &str = include_str!("openapi.json");
 

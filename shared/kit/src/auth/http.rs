@@ -163,6 +163,12 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // Authenticated once already by the access check (`crate::access`).
+        if let Some(done) = parts.extensions.get::<crate::access::Authenticated>()
+            && !done.by_cookie
+        {
+            return Ok(CurrentOperator(done.operator.clone()));
+        }
         let token = bearer_token(&parts.headers)?;
         let auth = AuthStore::from_ref(state);
         let operator = auth.authenticate(token, OffsetDateTime::now_utc()).await?;

@@ -111,6 +111,7 @@ pub async fn run(
     };
     let Parts {
         ui: own_ui,
+        ui_access: own_access,
         internode: own_internode,
         listeners,
         tasks: own_tasks,
@@ -152,6 +153,19 @@ pub async fn run(
         exposed_plain_http,
         secure_cookies: false,
     };
+    // Every route of the UI listener names what it needs; see crate::access.
+    let access = Arc::new(crate::access::AccessPolicy::new(
+        rt.auth.clone(),
+        [
+            crate::access::Access::public_get("/healthz"),
+            crate::access::Access::public_get("/readyz"),
+            crate::access::Access::public_get("/metrics"),
+        ]
+        .into_iter()
+        .chain(crate::api::access())
+        .chain(crate::web::access())
+        .chain(own_access),
+    )?);
     let node_metrics = NodeMetrics::start(rt.me, &rt.store, &rt.jobs).await;
     let internode_readiness = readiness.clone();
     let ui = Router::new()
@@ -163,6 +177,10 @@ pub async fn run(
         .merge(crate::api::routes(api))
         .merge(crate::web::routes(web))
         .merge(own_ui)
+        .route_layer(axum::middleware::from_fn_with_state(
+            access,
+            crate::access::enforce,
+        ))
         .fallback(crate::http::fallback)
         .layer(DefaultBodyLimit::max(rt.body_limit_bytes))
         .layer(axum::middleware::from_fn_with_state(

@@ -71,6 +71,8 @@ pub(crate) struct Listener {
 #[derive(Default)]
 pub struct Parts {
     pub(crate) ui: Router,
+    /// What each of the `ui` routes needs.
+    pub(crate) ui_access: Vec<crate::access::Access>,
     pub(crate) internode: Router,
     pub(crate) listeners: Vec<Listener>,
     pub(crate) tasks: Vec<Task>,
@@ -84,10 +86,16 @@ impl Parts {
         Parts::default()
     }
 
-    /// Routes served on the UI/API listener, next to the operator API. They carry their own
-    /// state (`Router::with_state`) and must not set a fallback.
-    pub fn ui_routes(mut self, routes: Router) -> Parts {
+    /// Routes served on the UI/API listener, next to the operator API, with what each needs
+    /// (a route without a rule is refused to everybody). They carry their own state
+    /// (`Router::with_state`) and must not set a fallback.
+    pub fn ui_routes(
+        mut self,
+        routes: Router,
+        access: impl IntoIterator<Item = crate::access::Access>,
+    ) -> Parts {
         self.ui = self.ui.merge(routes);
+        self.ui_access.extend(access);
         self
     }
 
@@ -149,6 +157,7 @@ impl Parts {
     /// Both sets of parts. Task names must stay unique; `run` refuses duplicates at start.
     pub fn merge(mut self, other: Parts) -> Parts {
         self.ui = self.ui.merge(other.ui);
+        self.ui_access.extend(other.ui_access);
         self.internode = self.internode.merge(other.internode);
         self.listeners.extend(other.listeners);
         self.tasks.extend(other.tasks);

@@ -45,6 +45,20 @@ impl FromRef<Web> for AuthStore {
     }
 }
 
+/// What each page needs (see `crate::access`).
+pub fn access() -> Vec<crate::access::Access> {
+    use crate::access::{Access, Rule::*};
+    use bangban_domain::account::Permission::*;
+    vec![
+        Access::public_get("/"),
+        Access::public_get("/login"),
+        Access::post("/login", Public),
+        Access::post("/logout", Needs(SignedIn)),
+        Access::get("/start", Needs(SignedIn)),
+        Access::public_get("/static/app.css"),
+    ]
+}
+
 /// `/` (to the login or the start page), `/login`, `/logout`, `/start`, `/static/…`.
 pub fn routes(web: Web) -> Router {
     Router::new()

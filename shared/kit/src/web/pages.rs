@@ -337,6 +337,15 @@ pub fn csrf_refused(lang: Lang) -> Response {
     )
 }
 
+/// A signed-in operator whose role may not open the page or send the form.
+pub fn forbidden_page() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        Lang::Zh,
+        Tr::new(Lang::Zh).s("error.forbidden").to_owned(),
+    )
+}
+
 /// For failures that are ours: logged with their cause, shown without it.
 pub fn internal_error(cause: &dyn std::fmt::Display, lang: Lang) -> Response {
     tracing::error!(error = %cause, "internal error in the web UI");

@@ -77,6 +77,15 @@ impl IntoResponse for ToLogin {
     }
 }
 
+/// The redirect to the login page for a browser that was going to `path`.
+pub fn to_login(path: &str, expired: bool) -> Response {
+    ToLogin {
+        next: path.to_owned(),
+        expired,
+    }
+    .into_response()
+}
+
 /// Percent-encodes a path for a query value.
 fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -106,6 +115,18 @@ where
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // Authenticated once already by the access check (`crate::access`).
+        if let Some(done) = parts.extensions.get::<crate::access::Authenticated>()
+            && done.by_cookie
+        {
+            return Ok(WebUser {
+                operator: done.operator.clone(),
+                csrf: crate::auth::csrf_token(&done.token).map_err(|e| {
+                    super::pages::internal_error(&e, super::i18n::Lang::Zh).into_response()
+                })?,
+                token: done.token.clone(),
+            });
+        }
         let next = match parts.extensions.get::<OriginalUri>() {
             Some(uri) => uri.0.path().to_owned(),
             None => parts.uri.path().to_owned(),

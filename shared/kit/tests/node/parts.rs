@@ -9,6 +9,7 @@ use axum::Router;
 use axum::routing::get;
 use bangban_domain::calendar::WorkingCalendar;
 use bangban_domain::topology::Topology;
+use bangban_kit::access::Access;
 use bangban_kit::auth::AuthStore;
 use bangban_kit::http::Check;
 use bangban_kit::node::{NodeRuntime, Parts, Stop, run};
@@ -73,7 +74,12 @@ async fn a_node_runs_the_parts_its_crate_adds_and_stops_them_on_shutdown() {
     let task_saw_stop = Arc::new(AtomicBool::new(false));
     let (extra, extra_addr) = bind().await;
     let parts = Parts::new()
-        .ui_routes(Router::new().route("/parts/probe", get(|| async { "ui part" })))
+        .ui_routes(
+            Router::new()
+                .route("/parts/probe", get(|| async { "ui part" }))
+                .route("/parts/unruled", get(|| async { "never served" })),
+            [Access::public_get("/parts/probe")],
+        )
         .internode_routes(Router::new().route(
             "/v1/probe",
             get(|Peer(peer): Peer| async move { format!("hello {}", peer.station) }),
@@ -127,6 +133,8 @@ async fn a_node_runs_the_parts_its_crate_adds_and_stops_them_on_shutdown() {
         text(format!("http://{ui_addr}/parts/probe")).await,
         (200, "ui part".into())
     );
+    // A route whose part names no access rule is refused to everybody.
+    assert_eq!(text(format!("http://{ui_addr}/parts/unruled")).await.0, 403);
     // The kit's own routes are still there, and unknown ones get the problem document.
     assert_eq!(text(format!("http://{ui_addr}/healthz")).await.0, 200);
     let (status, body) = text(format!("http://{ui_addr}/nowhere")).await;
