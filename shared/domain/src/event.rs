@@ -12,7 +12,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::Bilingual;
-use crate::ident::{CreditCode, MobileNumber, ResidentId, mask_name};
+use crate::ident::{Address, CreditCode, MobileNumber, PersonName, ResidentId};
 use crate::station::{StationCode, StationCodeError, Tier};
 
 macro_rules! uuid_id {
@@ -54,6 +54,30 @@ uuid_id!(
 uuid_id!(
     /// A case's identity for life, from its origin station to the district and back.
     CaseId
+);
+
+#[cfg(feature = "openapi")]
+string_schema!(
+    EventId,
+    "记录编号（UUIDv7）。An event's id (UUIDv7, hyphenated).",
+    Some(UUID_PATTERN),
+    "0190a5c2-7f3e-7a4b-9c1d-2e3f4a5b6c7d"
+);
+#[cfg(feature = "openapi")]
+string_schema!(
+    CaseId,
+    "办件标识（UUID）。A case's id (UUID, hyphenated).",
+    Some(UUID_PATTERN),
+    "0190a5c2-7f3e-7a4b-9c1d-2e3f4a5b6c7d"
+);
+#[cfg(feature = "openapi")]
+const UUID_PATTERN: &str = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+#[cfg(feature = "openapi")]
+string_schema!(
+    CaseNumber,
+    "办件编号：站点代码-年月日-序号。The case number <station code>-<yyyymmdd>-<seq>.",
+    Some("^[0-9]{12}-[0-9]{8}-[0-9]{4,5}$"),
+    "410402001001-20260105-0001"
 );
 
 /// The human case number `<station code>-<yyyymmdd>-<seq>`, given by the origin at intake.
@@ -180,6 +204,7 @@ impl Bilingual for CaseNumberError {
 
 /// One entry of a case's log: who (station and person), when, and what.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     pub event_id: EventId,
     pub case_id: CaseId,
@@ -197,6 +222,7 @@ pub struct Event {
 /// What happened, one variant per step of the lifecycle (see DESIGN.md, "The case lifecycle").
 /// On the wire: `"kind": "<snake_case name>", "payload": {...}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
 pub enum EventBody {
     ConsultationRecorded(Consultation),
@@ -385,6 +411,7 @@ impl EventBody {
 
 /// How an application reached the centre (申请渠道).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// At the assisted-handling window.
@@ -408,6 +435,7 @@ impl Channel {
 
 /// Immediate items are done on the spot; promised items run to a promised time limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CaseType {
     /// 即办件
@@ -419,6 +447,7 @@ pub enum CaseType {
 /// The catalogue item a case is for, as it stood at intake (the log is self-contained even when
 /// the catalogue changes later).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ItemRef {
     pub code: String,
@@ -429,6 +458,7 @@ pub struct ItemRef {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Consultation {
     pub case_no: CaseNumber,
@@ -441,6 +471,7 @@ pub struct Consultation {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Application {
     pub case_no: CaseNumber,
@@ -452,6 +483,7 @@ pub struct Application {
 /// A supervisor's acceptance of an identifier that fails its check character (some real credit
 /// codes do). Recorded with the case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CheckOverride {
     pub supervisor: String,
@@ -460,10 +492,11 @@ pub struct CheckOverride {
 
 /// Who applies: a person or a company (法人).
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Applicant {
     Person {
-        name: String,
+        name: PersonName,
         id_number: ResidentId,
         phone: MobileNumber,
     },
@@ -474,8 +507,8 @@ pub enum Applicant {
         credit_code: CreditCode,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         check_override: Option<CheckOverride>,
-        legal_representative: String,
-        contact_name: String,
+        legal_representative: PersonName,
+        contact_name: PersonName,
         contact_phone: MobileNumber,
     },
 }
@@ -484,7 +517,7 @@ impl Applicant {
     /// The name as lists show it: a person's masked, a company's in full (public record).
     pub fn display_name(&self) -> String {
         match self {
-            Applicant::Person { name, .. } => mask_name(name),
+            Applicant::Person { name, .. } => name.masked(),
             Applicant::Company { name, .. } => name.clone(),
         }
     }
@@ -500,7 +533,7 @@ impl fmt::Debug for Applicant {
                 phone,
             } => f
                 .debug_struct("Person")
-                .field("name", &mask_name(name))
+                .field("name", &name.masked())
                 .field("id_number", id_number)
                 .field("phone", phone)
                 .finish(),
@@ -516,8 +549,8 @@ impl fmt::Debug for Applicant {
                 .field("name", name)
                 .field("credit_code", &credit_code.masked())
                 .field("check_override", &check_override.is_some())
-                .field("legal_representative", &mask_name(legal_representative))
-                .field("contact_name", &mask_name(contact_name))
+                .field("legal_representative", &legal_representative.masked())
+                .field("contact_name", &contact_name.masked())
                 .field("contact_phone", contact_phone)
                 .finish(),
         }
@@ -526,6 +559,7 @@ impl fmt::Debug for Applicant {
 
 /// The verdict on one material at pre-review.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// 符合要求
@@ -547,6 +581,7 @@ impl Verdict {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MaterialVerdict {
     pub name: String,
@@ -557,6 +592,7 @@ pub struct MaterialVerdict {
 
 /// The check of the applicant's materials against the item's list (预审).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PreReview {
     pub materials: Vec<MaterialVerdict>,
@@ -574,6 +610,7 @@ impl PreReview {
 /// The one-time notice (一次性告知单): everything missing, told at once. The list itself is the
 /// last pre-review's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OneTimeNotice {
     pub notice_no: String,
@@ -582,6 +619,7 @@ pub struct OneTimeNotice {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Supplement {
     pub materials: Vec<String>,
@@ -592,14 +630,15 @@ pub struct Supplement {
 
 /// How the result reaches the applicant, as agreed in the delegation agreement.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Delivery {
     /// 大厅自取
     HallPickup,
     /// 免费邮寄
     Courier {
-        recipient: String,
-        address: String,
+        recipient: PersonName,
+        address: Address,
         phone: MobileNumber,
     },
 }
@@ -612,7 +651,7 @@ impl fmt::Debug for Delivery {
                 recipient, phone, ..
             } => f
                 .debug_struct("Courier")
-                .field("recipient", &mask_name(recipient))
+                .field("recipient", &recipient.masked())
                 .field("address", &"***")
                 .field("phone", phone)
                 .finish(),
@@ -622,6 +661,7 @@ impl fmt::Debug for Delivery {
 
 /// The signed delegation agreement (代办服务委托书): materials handed over, the agent acts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Delegation {
     pub agreement_no: String,
@@ -630,6 +670,7 @@ pub struct Delegation {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WindowAssist {
     pub window: String,
@@ -638,6 +679,7 @@ pub struct WindowAssist {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HandlingStart {
     pub department: String,
@@ -647,6 +689,7 @@ pub struct HandlingStart {
 
 /// A suspension (中止) or other special procedure that stops the clock.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Suspension {
     pub reason: String,
@@ -657,6 +700,7 @@ pub struct Suspension {
 
 /// A free-text note, for events that need nothing else.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Note {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -665,6 +709,7 @@ pub struct Note {
 
 /// Handing the case up to a higher tier of the origin's chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Escalation {
     pub to_tier: Tier,
@@ -673,6 +718,7 @@ pub struct Escalation {
 
 /// Handing the case back down to a station that held it before.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Return {
     pub to: StationCode,
@@ -680,6 +726,7 @@ pub struct Return {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// 准予/办结
@@ -690,6 +737,7 @@ pub enum Outcome {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CaseResult {
     pub outcome: Outcome,
@@ -700,6 +748,7 @@ pub struct CaseResult {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 pub enum HandoverMethod {
     /// 自取
@@ -714,23 +763,25 @@ pub enum HandoverMethod {
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Handover {
     pub method: HandoverMethod,
-    pub received_by: String,
+    pub received_by: PersonName,
 }
 
 impl fmt::Debug for Handover {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handover")
             .field("method", &self.method)
-            .field("received_by", &mask_name(&self.received_by))
+            .field("received_by", &self.received_by.masked())
             .finish()
     }
 }
 
 /// The four termination grounds of the service notice (帮办代办服务告知书).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TerminationReason {
     /// (1) the client asked in writing
@@ -755,6 +806,7 @@ impl TerminationReason {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Termination {
     pub reason: TerminationReason,
@@ -763,6 +815,7 @@ pub struct Termination {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VisitKind {
     /// The applicant came to the centre (跑动).
@@ -772,6 +825,7 @@ pub enum VisitKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Visit {
     pub kind: VisitKind,
@@ -781,6 +835,7 @@ pub struct Visit {
 
 /// The five levels of 好差评.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Satisfaction {
     VeryDissatisfied,
@@ -811,6 +866,7 @@ impl Satisfaction {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Evaluation {
     pub level: Satisfaction,
@@ -819,6 +875,7 @@ pub struct Evaluation {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Comment {
     pub text: String,
@@ -969,7 +1026,9 @@ impl Event {
                 self.check_case_no(&a.case_no)?;
                 a.item.validate()?;
                 match &a.applicant {
-                    Applicant::Person { name, .. } => required("applicant.name", name, MAX_SHORT)?,
+                    Applicant::Person { name, .. } => {
+                        required("applicant.name", name.as_str(), MAX_SHORT)?
+                    }
                     Applicant::Company {
                         name,
                         credit_code,
@@ -981,10 +1040,10 @@ impl Event {
                         required("applicant.name", name, MAX_SHORT)?;
                         required(
                             "applicant.legal_representative",
-                            legal_representative,
+                            legal_representative.as_str(),
                             MAX_SHORT,
                         )?;
-                        required("applicant.contact_name", contact_name, MAX_SHORT)?;
+                        required("applicant.contact_name", contact_name.as_str(), MAX_SHORT)?;
                         match check_override {
                             Some(o) => {
                                 required("check_override.supervisor", &o.supervisor, MAX_SHORT)?;
@@ -1026,8 +1085,8 @@ impl Event {
                     recipient, address, ..
                 } = &d.delivery
                 {
-                    required("delivery.recipient", recipient, MAX_SHORT)?;
-                    required("delivery.address", address, MAX_TEXT)?;
+                    required("delivery.recipient", recipient.as_str(), MAX_SHORT)?;
+                    required("delivery.address", address.as_str(), MAX_TEXT)?;
                 }
             }
             EventBody::AssistedAtWindow(w) => {
@@ -1052,7 +1111,7 @@ impl Event {
                 optional("explanation", r.explanation.as_deref(), MAX_TEXT)?;
             }
             EventBody::HandedOver(h) => {
-                required("received_by", &h.received_by, MAX_SHORT)?;
+                required("received_by", h.received_by.as_str(), MAX_SHORT)?;
                 if let HandoverMethod::Courier { tracking_no } = &h.method {
                     optional("tracking_no", tracking_no.as_deref(), MAX_SHORT)?;
                 }

@@ -31,7 +31,7 @@ fn required_fields(text: &str) -> Vec<(&'static str, usize, EventBody)> {
                 v,
                 promised_item(5),
                 Applicant::Person {
-                    name: t.clone(),
+                    name: t.clone().into(),
                     id_number: PERSON_ID.parse().unwrap(),
                     phone: phone(),
                 },
@@ -45,12 +45,12 @@ fn required_fields(text: &str) -> Vec<(&'static str, usize, EventBody)> {
         (
             "applicant.legal_representative",
             MAX_SHORT,
-            company_with(|_, rep, _, _| *rep = t.clone()),
+            company_with(|_, rep, _, _| *rep = t.clone().into()),
         ),
         (
             "applicant.contact_name",
             MAX_SHORT,
-            company_with(|_, _, contact, _| *contact = t.clone()),
+            company_with(|_, _, contact, _| *contact = t.clone().into()),
         ),
         (
             "check_override.supervisor",
@@ -121,8 +121,8 @@ fn required_fields(text: &str) -> Vec<(&'static str, usize, EventBody)> {
             "delivery.recipient",
             MAX_SHORT,
             delegation(Delivery::Courier {
-                recipient: t.clone(),
-                address: "新华区曙光街1号".to_owned(),
+                recipient: t.clone().into(),
+                address: "新华区曙光街1号".into(),
                 phone: phone(),
             }),
         ),
@@ -130,8 +130,8 @@ fn required_fields(text: &str) -> Vec<(&'static str, usize, EventBody)> {
             "delivery.address",
             MAX_TEXT,
             delegation(Delivery::Courier {
-                recipient: PERSON_NAME.to_owned(),
-                address: t.clone(),
+                recipient: PERSON_NAME.into(),
+                address: t.clone().into(),
                 phone: phone(),
             }),
         ),
@@ -180,7 +180,7 @@ fn required_fields(text: &str) -> Vec<(&'static str, usize, EventBody)> {
             MAX_SHORT,
             EventBody::HandedOver(Handover {
                 method: HandoverMethod::Pickup,
-                received_by: t.clone(),
+                received_by: t.clone().into(),
             }),
         ),
         (
@@ -308,7 +308,7 @@ fn optional_fields(text: &str) -> Vec<(&'static str, usize, EventBody)> {
 
 /// A company application with one of its fields edited.
 fn company_with(
-    edit: impl FnOnce(&mut String, &mut String, &mut String, &mut Option<CheckOverride>),
+    edit: impl FnOnce(&mut String, &mut PersonName, &mut PersonName, &mut Option<CheckOverride>),
 ) -> EventBody {
     let mut applicant = company(CREDIT_CODE, None);
     if let Applicant::Company {

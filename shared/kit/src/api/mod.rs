@@ -5,7 +5,6 @@
 //! Personal data is masked in every answer; handlers never build SQL.
 
 pub mod cases;
-pub mod mask;
 
 use std::sync::Arc;
 
