@@ -127,7 +127,7 @@ pub async fn run(
     let me = rt.me;
     let ui = Router::new()
         .route(
-            "/metrics",
+            crate::api::METRICS_PATH,
             axum::routing::get(move || metrics::metrics(metrics_state.clone(), me)),
         )
         .merge(crate::http::health_routes(readiness))
