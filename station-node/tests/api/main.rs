@@ -6,3 +6,4 @@ mod config;
 mod health;
 mod helpers;
 mod jobs;
+mod openapi;
