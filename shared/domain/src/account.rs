@@ -9,6 +9,7 @@ use crate::Bilingual;
 
 /// What an operator may do. Stored and sent as its snake_case name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     DistrictAdmin,

@@ -17,6 +17,7 @@ use crate::station::{StationCode, Tier};
 
 /// Where a case stands in its lifecycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// A question answered; may become an application.

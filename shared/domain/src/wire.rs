@@ -11,6 +11,7 @@ pub const MAX_BATCH: usize = 1_000;
 
 /// `POST /v1/events`: events in the order they were stored at the sender.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PushBatch {
     pub events: Vec<Event>,
@@ -18,6 +19,7 @@ pub struct PushBatch {
 
 /// The answer to a push, sent only after the batch is committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushOutcome {
     /// Events stored now.
     pub stored: u32,
@@ -27,6 +29,7 @@ pub struct PushOutcome {
 
 /// One pulled event with its position in the parent's log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PulledEvent {
     pub seq: i64,
     pub event: Event,
@@ -34,6 +37,7 @@ pub struct PulledEvent {
 
 /// `GET /v1/events?after=CURSOR`: events of cases in the caller's subtree after the cursor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullPage {
     pub events: Vec<PulledEvent>,
     /// The cursor to ask from next time (unchanged when nothing new came).

@@ -9,16 +9,22 @@
 //!
 //! Internals (SQL, file paths, stack traces) never reach a response body: they are logged and the
 //! caller gets a generic message with the request's trace.
+//!
+//! The health endpoints are documented where they are registered ([`health_router`]); both
+//! OpenAPI documents include them, with the problem document ([`Problem`]'s schema).
 
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, MatchedPath, Request};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
 use bangban_domain::Bilingual;
 use serde::Serialize;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The media type of RFC 9457 problem details.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -57,6 +63,48 @@ impl Serialize for Problem {
         st.end()
     }
 }
+
+impl utoipa::PartialSchema for Problem {
+    fn schema() -> RefOr<Schema> {
+        let string = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(description))
+        };
+        ObjectBuilder::new()
+            .description(Some(
+                "问题说明（RFC 9457），附稳定的错误代码及中英文说明。An RFC 9457 problem \
+                 document with a stable `code` and the message in Chinese and English; \
+                 extension members (e.g. `event_id`) may follow.",
+            ))
+            .property("type", string("`https://bangban.invalid/problems/<code>`"))
+            .property("title", string("The status code's reason phrase."))
+            .property(
+                "status",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .description(Some("The HTTP status code.")),
+            )
+            .property("detail", string("The message in English."))
+            .property(
+                "code",
+                string("Stable machine-readable code, e.g. `case.illegal_transition`."),
+            )
+            .property("message_zh", string("中文说明。The message in Chinese."))
+            .property("message_en", string("The message in English."))
+            .required("type")
+            .required("title")
+            .required("status")
+            .required("detail")
+            .required("code")
+            .required("message_zh")
+            .required("message_en")
+            .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Problem {}
 
 impl Problem {
     pub fn new(status: StatusCode, code: &str, message_zh: String, message_en: String) -> Self {
@@ -257,7 +305,7 @@ pub async fn fallback() -> Problem {
 }
 
 /// One line of a readiness report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Check {
     pub name: &'static str,
     pub ok: bool,
@@ -272,35 +320,78 @@ pub trait Readiness: Send + Sync + 'static {
     fn checks(&self) -> impl std::future::Future<Output = Vec<Check>> + Send;
 }
 
-#[derive(Serialize)]
-struct ReadyBody {
-    ready: bool,
-    checks: Vec<Check>,
+/// What `/readyz` answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Ready {
+    /// Whether every required check passed.
+    pub ready: bool,
+    pub checks: Vec<Check>,
 }
+
+/// What `/healthz` answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok`: the process answers.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// The node's readiness checks, behind one type the health handlers can take as state.
+pub type ReadinessProbe = Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Check>> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// `/healthz` (the process answers) and `/readyz` (its dependencies are usable), for any node.
 pub fn health_routes<R: Readiness>(readiness: Arc<R>) -> Router {
-    Router::new()
-        .route(
-            "/healthz",
-            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
-        )
-        .route(
-            "/readyz",
-            get(move || {
-                let readiness = readiness.clone();
-                async move {
-                    let checks = readiness.checks().await;
-                    let ready = checks.iter().all(|c| c.ok || !c.required);
-                    let status = if ready {
-                        StatusCode::OK
-                    } else {
-                        StatusCode::SERVICE_UNAVAILABLE
-                    };
-                    (status, Json(ReadyBody { ready, checks }))
-                }
-            }),
-        )
+    let probe: ReadinessProbe = Arc::new(move || {
+        let readiness = readiness.clone();
+        Box::pin(async move { readiness.checks().await })
+    });
+    health_router().with_state(probe).into()
+}
+
+/// The health routes with their documentation; [`health_routes`] gives them their state.
+pub fn health_router() -> OpenApiRouter<ReadinessProbe> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+}
+
+/// The process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses((status = OK, description = "进程在运行。The process answers.", body = Health)),
+)]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// Whether the node's dependencies are usable (the database, its certificate, the link to its
+/// parent, the jobs); a check that is not `required` does not make the node unready.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses(
+        (status = OK, description = "可以提供服务。Ready.", body = Ready),
+        (status = SERVICE_UNAVAILABLE, description = "暂不能提供服务。Not ready: a required check failed.", body = Ready),
+    ),
+)]
+async fn readyz(
+    axum::extract::State(probe): axum::extract::State<ReadinessProbe>,
+) -> (StatusCode, Json<Ready>) {
+    let checks = probe().await;
+    let ready = checks.iter().all(|c| c.ok || !c.required);
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(Ready { ready, checks }))
 }
 
 /// A tracing layer whose spans are named by the matched route (not the raw path, which may carry

@@ -2,35 +2,36 @@
 //! operator sees, once, for every front end (the JSON API today, the web UI next). A handler
 //! only parses, calls and renders; the rules live here and in the state machine.
 //!
-//! Personal data is masked in every view: the applicant by name only, identifiers and phones
-//! in events by type (`crate::api::mask`).
+//! Personal data is masked in every view, by type: the applicant's masked name, and each
+//! event as a [`bangban_domain::masked::EventView`].
 
 use bangban_domain::Bilingual;
 use bangban_domain::calendar::Deadline;
-use bangban_domain::case::{CaseState, TransitionError};
+use bangban_domain::case::{CaseState, Stage, TransitionError};
 use bangban_domain::catalogue::CatalogueItem;
 use bangban_domain::event::{
-    Applicant, Application, CaseId, CaseNumber, Channel, Consultation, Event, EventBody, EventId,
+    Applicant, Application, CaseId, CaseNumber, Channel, CheckOverride, Consultation, Event,
+    EventBody, EventId, ItemRef,
 };
+use bangban_domain::masked::EventView;
 use bangban_domain::station::StationCode;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::api::mask::mask_json;
 use crate::policy::{Policy, PolicyHandle};
 use crate::store::{Appended, CaseStore, StoreError};
 
 /// `POST /api/v1/cases`: a new consultation or application taken in at this centre.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum NewCase {
     Application {
         channel: Channel,
         item_code: String,
         /// Checked field by field so that a bad ID number or phone gets its own Chinese message.
-        applicant: Value,
+        #[schema(value_type = Applicant)]
+        applicant: Box<ApplicantInput>,
         /// Optional client-made id (UUID) so that a retried request does not open two cases.
         #[serde(default)]
         case_id: Option<Uuid>,
@@ -47,8 +48,39 @@ pub enum NewCase {
     },
 }
 
+/// The applicant of a new application as typed at the window: text, read leniently and checked
+/// field by field by [`parse_applicant`] so that each bad identifier gets its own bilingual
+/// message (serde would give one English message naming no field). Documented as the domain's
+/// [`Applicant`], whose shape it must have.
+#[derive(Default, Deserialize)]
+pub struct ApplicantInput {
+    /// `person` or `company`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub id_number: Option<String>,
+    pub phone: Option<String>,
+    pub credit_code: Option<String>,
+    pub check_override: Option<CheckOverride>,
+    pub legal_representative: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    /// Members an applicant does not have; refused by [`parse_applicant`].
+    #[serde(flatten)]
+    pub unknown: std::collections::BTreeMap<String, serde::de::IgnoredAny>,
+}
+
+// INVARIANT: personal data never reaches logs, so Debug names the type only.
+impl std::fmt::Debug for ApplicantInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplicantInput")
+            .field("type", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
 /// `POST /api/v1/cases/{id}/events`: the next step, as `{"kind": …, "payload": {…}}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewEvent {
     /// Optional client-made id (UUIDv7) so that a retried request is stored once.
     #[serde(default)]
@@ -58,27 +90,37 @@ pub struct NewEvent {
 }
 
 /// A case as the operator API shows it; personal data masked.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CaseView {
-    pub case_id: String,
-    pub case_no: String,
-    pub origin: String,
-    pub holder: String,
+    pub case_id: CaseId,
+    pub case_no: CaseNumber,
+    /// 受理站点。The station where the applicant came.
+    pub origin: StationCode,
+    /// 当前承办站点。The station that holds the case now.
+    pub holder: StationCode,
+    /// Whether this node holds the case (and so may append state changes).
     pub held_here: bool,
-    pub stage: String,
+    pub stage: Stage,
+    /// 办件状态的中文名称。The stage's name in Chinese.
     pub stage_label: &'static str,
     pub suspended: bool,
-    pub item: Option<Value>,
+    /// The service item, as it stood at intake.
+    pub item: Option<ItemRef>,
+    /// 申请人（自然人姓名脱敏）。The applicant's name, a person's masked.
     pub applicant: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub opened_at: OffsetDateTime,
+    /// When the materials were first found complete: the clock starts here.
     #[serde(with = "time::serde::rfc3339::option")]
     pub accepted_at: Option<OffsetDateTime>,
-    pub due: Option<Value>,
+    /// 办理时限。The promised deadline, when the clock has started.
+    pub due: Option<Deadline>,
     pub overdue: bool,
+    /// 跑动次数。Trips the applicant made to a centre.
     pub visits: u32,
     pub escalations: u32,
-    pub events: Vec<Value>,
+    /// The case's log, oldest first, personal data masked.
+    pub events: Vec<EventView>,
 }
 
 /// Why the intake service refused or failed. Each maps to one problem document
@@ -227,7 +269,7 @@ impl Intake {
                 case_id,
             } => {
                 let item = self.intake_item(&policy, &item_code)?;
-                let applicant = parse_applicant(applicant)?;
+                let applicant = parse_applicant(*applicant)?;
                 (
                     case_id,
                     EventBody::ApplicationReceived(Application {
@@ -336,69 +378,80 @@ impl Intake {
         let deadline = state
             .deadline(&self.policy.current().calendar)
             .and_then(Result::ok);
-        let due = deadline.as_ref().map(|d| match d {
-            Deadline::Due { date, provisional } => serde_json::json!({
-                "state": "due", "date": date.to_string(), "provisional": provisional
-            }),
-            Deadline::Paused { counted, remaining } => serde_json::json!({
-                "state": "paused", "counted": counted, "remaining": remaining
-            }),
-        });
-        let events = events
-            .iter()
-            .map(|ev| {
-                let mut v = serde_json::to_value(ev).unwrap_or(Value::Null);
-                mask_json(&mut v);
-                if let Value::Object(map) = &mut v {
-                    map.insert("kind_label".into(), Value::from(ev.kind().label_zh()));
-                }
-                v
-            })
-            .collect();
         CaseView {
-            case_id: state.case_id.to_string(),
-            case_no: state.case_no.to_string(),
-            origin: state.origin.to_string(),
-            holder: state.holder.to_string(),
+            case_id: state.case_id,
+            case_no: state.case_no,
+            origin: state.origin,
+            holder: state.holder,
             held_here: state.holder == self.me,
-            stage: state.stage.as_str().to_owned(),
+            stage: state.stage,
             stage_label: state.stage.label_zh(),
             suspended: state.is_suspended(),
-            item: state
-                .item
-                .as_ref()
-                .and_then(|i| serde_json::to_value(i).ok()),
+            item: state.item.clone(),
             applicant: state.applicant.as_ref().map(Applicant::display_name),
             opened_at: state.opened_at,
             accepted_at: state.accepted_at,
-            due,
+            due: deadline,
             overdue: state.stage.is_open() && deadline.is_some_and(|d| d.is_overdue(now)),
             visits: state.visits,
             escalations: state.escalations,
-            events,
+            events: events.iter().map(EventView::from).collect(),
         }
     }
 }
 
 /// Reads an applicant, turning identifier errors into their own bilingual problems (serde would
-/// only give an English message naming no field).
-pub fn parse_applicant(raw: Value) -> Result<Applicant, IntakeError> {
+/// only give an English message naming no field). The identifiers are checked first, then the
+/// members the type needs and no others.
+pub fn parse_applicant(raw: ApplicantInput) -> Result<Applicant, IntakeError> {
     use bangban_domain::ident::{CreditCode, MobileNumber, ResidentId};
     let invalid = |e: &dyn Bilingual| IntakeError::invalid(e);
-    let text = |key: &str| raw.get(key).and_then(Value::as_str).unwrap_or_default();
-    match raw.get("type").and_then(Value::as_str) {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let applicant = match raw.kind.as_deref() {
         Some("person") => {
-            ResidentId::parse(text("id_number")).map_err(|e| invalid(&e))?;
-            MobileNumber::parse(text("phone")).map_err(|e| invalid(&e))?;
+            let id_number = ResidentId::parse(&text(&raw.id_number)).map_err(|e| invalid(&e))?;
+            let phone = MobileNumber::parse(&text(&raw.phone)).map_err(|e| invalid(&e))?;
+            let extra = [
+                ("credit_code", raw.credit_code.is_some()),
+                ("check_override", raw.check_override.is_some()),
+                ("legal_representative", raw.legal_representative.is_some()),
+                ("contact_name", raw.contact_name.is_some()),
+                ("contact_phone", raw.contact_phone.is_some()),
+            ];
+            applicant_fields(&raw, &extra)?;
+            Applicant::Person {
+                name: required_member("name", raw.name)?.into(),
+                id_number,
+                phone,
+            }
         }
         Some("company") => {
-            let overridden = raw.get("check_override").is_some_and(|v| !v.is_null());
-            if overridden {
-                CreditCode::parse_with_override(text("credit_code")).map_err(|e| invalid(&e))?;
+            let code = text(&raw.credit_code);
+            let credit_code = if raw.check_override.is_some() {
+                CreditCode::parse_with_override(&code)
             } else {
-                CreditCode::parse(text("credit_code")).map_err(|e| invalid(&e))?;
+                CreditCode::parse(&code)
             }
-            MobileNumber::parse(text("contact_phone")).map_err(|e| invalid(&e))?;
+            .map_err(|e| invalid(&e))?;
+            let contact_phone =
+                MobileNumber::parse(&text(&raw.contact_phone)).map_err(|e| invalid(&e))?;
+            let extra = [
+                ("id_number", raw.id_number.is_some()),
+                ("phone", raw.phone.is_some()),
+            ];
+            applicant_fields(&raw, &extra)?;
+            Applicant::Company {
+                name: required_member("name", raw.name)?,
+                credit_code,
+                check_override: raw.check_override,
+                legal_representative: required_member(
+                    "legal_representative",
+                    raw.legal_representative,
+                )?
+                .into(),
+                contact_name: required_member("contact_name", raw.contact_name)?.into(),
+                contact_phone,
+            }
         }
         _ => {
             return Err(IntakeError::Invalid {
@@ -407,10 +460,32 @@ pub fn parse_applicant(raw: Value) -> Result<Applicant, IntakeError> {
                 message_en: "applicant.type must be `person` or `company`".to_owned(),
             });
         }
-    }
-    serde_json::from_value(raw).map_err(|e| IntakeError::Invalid {
+    };
+    Ok(applicant)
+}
+
+/// The problem for an applicant whose members do not fit its type.
+fn applicant_misfit(detail: &str) -> IntakeError {
+    IntakeError::Invalid {
         code: "applicant.fields",
-        message_zh: format!("申请人信息不完整或有误：{e}"),
-        message_en: format!("the applicant does not fit: {e}"),
-    })
+        message_zh: format!("申请人信息不完整或有误：{detail}"),
+        message_en: format!("the applicant does not fit: {detail}"),
+    }
+}
+
+/// Refuses members no applicant has, and members of the other type of applicant.
+fn applicant_fields(raw: &ApplicantInput, other_type: &[(&str, bool)]) -> Result<(), IntakeError> {
+    let unknown = raw.unknown.keys().map(String::as_str);
+    let misplaced = other_type
+        .iter()
+        .filter(|(_, present)| *present)
+        .map(|(name, _)| *name);
+    match unknown.chain(misplaced).next() {
+        Some(name) => Err(applicant_misfit(&format!("unknown field `{name}`"))),
+        None => Ok(()),
+    }
+}
+
+fn required_member(name: &str, value: Option<String>) -> Result<String, IntakeError> {
+    value.ok_or_else(|| applicant_misfit(&format!("missing field `{name}`")))
 }

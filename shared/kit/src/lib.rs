@@ -14,6 +14,7 @@ pub mod http;
 pub mod intake;
 pub mod jobs;
 pub mod node;
+pub mod openapi;
 pub mod policy;
 pub mod serve;
 pub mod shutdown;

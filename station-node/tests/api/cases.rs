@@ -6,15 +6,15 @@ use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, TestApp, USER, add_operator, spawn_app_in, write_config};
 
-struct Session {
-    app: TestApp,
+pub(crate) struct Session {
+    pub(crate) app: TestApp,
     _dir: tempfile::TempDir,
-    token: String,
-    http: reqwest::Client,
+    pub(crate) token: String,
+    pub(crate) http: reqwest::Client,
 }
 
 impl Session {
-    async fn start() -> Session {
+    pub(crate) async fn start() -> Session {
         let dir = tempfile::tempdir().unwrap();
         write_config(dir.path(), "");
         add_operator(dir.path()).await;
@@ -39,7 +39,12 @@ impl Session {
         }
     }
 
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub(crate) async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let url = format!("{}{path}", self.app.url);
         let mut req = match method {
             "GET" => self.http.get(url),
@@ -54,12 +59,12 @@ impl Session {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
-    async fn append(&self, id: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn append(&self, id: &str, body: Value) -> (StatusCode, Value) {
         self.call("POST", &format!("/api/v1/cases/{id}/events"), Some(body))
             .await
     }
 
-    async fn open(&self, item: &str) -> Value {
+    pub(crate) async fn open(&self, item: &str) -> Value {
         let (status, body) = self
             .call(
                 "POST",

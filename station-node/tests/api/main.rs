@@ -6,5 +6,6 @@ mod config;
 mod health;
 mod helpers;
 mod jobs;
+mod openapi;
 mod roles;
 mod web;

@@ -17,6 +17,7 @@ pub struct Suspension {
 
 /// Where a case stands against its time limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Deadline {
     /// Due by the end of `date` (local). `provisional` when the counting used a year the

@@ -152,7 +152,9 @@ impl Event {
                 self.check_case_no(&a.case_no)?;
                 a.item.validate()?;
                 match &a.applicant {
-                    Applicant::Person { name, .. } => required("applicant.name", name, MAX_SHORT)?,
+                    Applicant::Person { name, .. } => {
+                        required("applicant.name", name.as_str(), MAX_SHORT)?
+                    }
                     Applicant::Company {
                         name,
                         credit_code,
@@ -164,10 +166,10 @@ impl Event {
                         required("applicant.name", name, MAX_SHORT)?;
                         required(
                             "applicant.legal_representative",
-                            legal_representative,
+                            legal_representative.as_str(),
                             MAX_SHORT,
                         )?;
-                        required("applicant.contact_name", contact_name, MAX_SHORT)?;
+                        required("applicant.contact_name", contact_name.as_str(), MAX_SHORT)?;
                         match check_override {
                             Some(o) => {
                                 required("check_override.supervisor", &o.supervisor, MAX_SHORT)?;
@@ -209,8 +211,8 @@ impl Event {
                     recipient, address, ..
                 } = &d.delivery
                 {
-                    required("delivery.recipient", recipient, MAX_SHORT)?;
-                    required("delivery.address", address, MAX_TEXT)?;
+                    required("delivery.recipient", recipient.as_str(), MAX_SHORT)?;
+                    required("delivery.address", address.as_str(), MAX_TEXT)?;
                 }
             }
             EventBody::AssistedAtWindow(w) => {
@@ -235,7 +237,7 @@ impl Event {
                 optional("explanation", r.explanation.as_deref(), MAX_TEXT)?;
             }
             EventBody::HandedOver(h) => {
-                required("received_by", &h.received_by, MAX_SHORT)?;
+                required("received_by", h.received_by.as_str(), MAX_SHORT)?;
                 if let HandoverMethod::Courier { tracking_no } = &h.method {
                     optional("tracking_no", tracking_no.as_deref(), MAX_SHORT)?;
                 }

@@ -61,6 +61,30 @@ uuid_id!(
     CaseId
 );
 
+#[cfg(feature = "openapi")]
+string_schema!(
+    EventId,
+    "记录编号（UUIDv7）。An event's id (UUIDv7, hyphenated).",
+    Some(UUID_PATTERN),
+    "0190a5c2-7f3e-7a4b-9c1d-2e3f4a5b6c7d"
+);
+#[cfg(feature = "openapi")]
+string_schema!(
+    CaseId,
+    "办件标识（UUID）。A case's id (UUID, hyphenated).",
+    Some(UUID_PATTERN),
+    "0190a5c2-7f3e-7a4b-9c1d-2e3f4a5b6c7d"
+);
+#[cfg(feature = "openapi")]
+const UUID_PATTERN: &str = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+#[cfg(feature = "openapi")]
+string_schema!(
+    CaseNumber,
+    "办件编号：站点代码-年月日-序号。The case number <station code>-<yyyymmdd>-<seq>.",
+    Some("^[0-9]{12}-[0-9]{8}-[0-9]{4,5}$"),
+    "410402001001-20260105-0001"
+);
+
 /// The human case number `<station code>-<yyyymmdd>-<seq>`, given by the origin at intake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CaseNumber {
@@ -185,6 +209,7 @@ impl Bilingual for CaseNumberError {
 
 /// One entry of a case's log: who (station and person), when, and what.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     pub event_id: EventId,
     pub case_id: CaseId,
@@ -202,6 +227,7 @@ pub struct Event {
 /// What happened, one variant per step of the lifecycle (see DESIGN.md, "The case lifecycle").
 /// On the wire: `"kind": "<snake_case name>", "payload": {...}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
 pub enum EventBody {
     ConsultationRecorded(Consultation),

@@ -6,11 +6,12 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::CaseNumber;
-use crate::ident::{CreditCode, MobileNumber, ResidentId, mask_name};
+use crate::ident::{Address, CreditCode, MobileNumber, PersonName, ResidentId};
 use crate::station::{StationCode, Tier};
 
 /// How an application reached the centre (申请渠道).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// At the assisted-handling window.
@@ -34,6 +35,7 @@ impl Channel {
 
 /// Immediate items are done on the spot; promised items run to a promised time limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CaseType {
     /// 即办件
@@ -45,6 +47,7 @@ pub enum CaseType {
 /// The catalogue item a case is for, as it stood at intake (the log is self-contained even when
 /// the catalogue changes later).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ItemRef {
     pub code: String,
@@ -55,6 +58,7 @@ pub struct ItemRef {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Consultation {
     pub case_no: CaseNumber,
@@ -67,6 +71,7 @@ pub struct Consultation {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Application {
     pub case_no: CaseNumber,
@@ -78,6 +83,7 @@ pub struct Application {
 /// A supervisor's acceptance of an identifier that fails its check character (some real credit
 /// codes do). Recorded with the case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CheckOverride {
     pub supervisor: String,
@@ -86,10 +92,11 @@ pub struct CheckOverride {
 
 /// Who applies: a person or a company (法人).
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Applicant {
     Person {
-        name: String,
+        name: PersonName,
         id_number: ResidentId,
         phone: MobileNumber,
     },
@@ -100,8 +107,8 @@ pub enum Applicant {
         credit_code: CreditCode,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         check_override: Option<CheckOverride>,
-        legal_representative: String,
-        contact_name: String,
+        legal_representative: PersonName,
+        contact_name: PersonName,
         contact_phone: MobileNumber,
     },
 }
@@ -110,7 +117,7 @@ impl Applicant {
     /// The name as lists show it: a person's masked, a company's in full (public record).
     pub fn display_name(&self) -> String {
         match self {
-            Applicant::Person { name, .. } => mask_name(name),
+            Applicant::Person { name, .. } => name.masked(),
             Applicant::Company { name, .. } => name.clone(),
         }
     }
@@ -126,7 +133,7 @@ impl fmt::Debug for Applicant {
                 phone,
             } => f
                 .debug_struct("Person")
-                .field("name", &mask_name(name))
+                .field("name", &name.masked())
                 .field("id_number", id_number)
                 .field("phone", phone)
                 .finish(),
@@ -142,8 +149,8 @@ impl fmt::Debug for Applicant {
                 .field("name", name)
                 .field("credit_code", &credit_code.masked())
                 .field("check_override", &check_override.is_some())
-                .field("legal_representative", &mask_name(legal_representative))
-                .field("contact_name", &mask_name(contact_name))
+                .field("legal_representative", &legal_representative.masked())
+                .field("contact_name", &contact_name.masked())
                 .field("contact_phone", contact_phone)
                 .finish(),
         }
@@ -152,6 +159,7 @@ impl fmt::Debug for Applicant {
 
 /// The verdict on one material at pre-review.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// 符合要求
@@ -173,6 +181,7 @@ impl Verdict {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MaterialVerdict {
     pub name: String,
@@ -183,6 +192,7 @@ pub struct MaterialVerdict {
 
 /// The check of the applicant's materials against the item's list (预审).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PreReview {
     pub materials: Vec<MaterialVerdict>,
@@ -200,6 +210,7 @@ impl PreReview {
 /// The one-time notice (一次性告知单): everything missing, told at once. The list itself is the
 /// last pre-review's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OneTimeNotice {
     pub notice_no: String,
@@ -208,6 +219,7 @@ pub struct OneTimeNotice {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Supplement {
     pub materials: Vec<String>,
@@ -218,14 +230,15 @@ pub struct Supplement {
 
 /// How the result reaches the applicant, as agreed in the delegation agreement.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Delivery {
     /// 大厅自取
     HallPickup,
     /// 免费邮寄
     Courier {
-        recipient: String,
-        address: String,
+        recipient: PersonName,
+        address: Address,
         phone: MobileNumber,
     },
 }
@@ -238,7 +251,7 @@ impl fmt::Debug for Delivery {
                 recipient, phone, ..
             } => f
                 .debug_struct("Courier")
-                .field("recipient", &mask_name(recipient))
+                .field("recipient", &recipient.masked())
                 .field("address", &"***")
                 .field("phone", phone)
                 .finish(),
@@ -248,6 +261,7 @@ impl fmt::Debug for Delivery {
 
 /// The signed delegation agreement (代办服务委托书): materials handed over, the agent acts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Delegation {
     pub agreement_no: String,
@@ -256,6 +270,7 @@ pub struct Delegation {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WindowAssist {
     pub window: String,
@@ -264,6 +279,7 @@ pub struct WindowAssist {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HandlingStart {
     pub department: String,
@@ -273,6 +289,7 @@ pub struct HandlingStart {
 
 /// A suspension (中止) or other special procedure that stops the clock.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Suspension {
     pub reason: String,
@@ -283,6 +300,7 @@ pub struct Suspension {
 
 /// A free-text note, for events that need nothing else.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Note {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -291,6 +309,7 @@ pub struct Note {
 
 /// Handing the case up to a higher tier of the origin's chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Escalation {
     pub to_tier: Tier,
@@ -299,6 +318,7 @@ pub struct Escalation {
 
 /// Handing the case back down to a station that held it before.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Return {
     pub to: StationCode,
@@ -306,6 +326,7 @@ pub struct Return {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// 准予/办结
@@ -316,6 +337,7 @@ pub enum Outcome {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CaseResult {
     pub outcome: Outcome,
@@ -326,6 +348,7 @@ pub struct CaseResult {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 pub enum HandoverMethod {
     /// 自取
@@ -340,23 +363,25 @@ pub enum HandoverMethod {
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Handover {
     pub method: HandoverMethod,
-    pub received_by: String,
+    pub received_by: PersonName,
 }
 
 impl fmt::Debug for Handover {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handover")
             .field("method", &self.method)
-            .field("received_by", &mask_name(&self.received_by))
+            .field("received_by", &self.received_by.masked())
             .finish()
     }
 }
 
 /// The four termination grounds of the service notice (帮办代办服务告知书).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TerminationReason {
     /// (1) the client asked in writing
@@ -381,6 +406,7 @@ impl TerminationReason {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Termination {
     pub reason: TerminationReason,
@@ -389,6 +415,7 @@ pub struct Termination {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VisitKind {
     /// The applicant came to the centre (跑动).
@@ -398,6 +425,7 @@ pub enum VisitKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Visit {
     pub kind: VisitKind,
@@ -407,6 +435,7 @@ pub struct Visit {
 
 /// The five levels of 好差评.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Satisfaction {
     VeryDissatisfied,
@@ -437,6 +466,7 @@ impl Satisfaction {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Evaluation {
     pub level: Satisfaction,
@@ -445,6 +475,7 @@ pub struct Evaluation {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Comment {
     pub text: String,

@@ -7,10 +7,12 @@
 
 mod credit;
 mod mobile;
+mod personal;
 mod resident;
 
 pub use credit::*;
 pub use mobile::*;
+pub use personal::*;
 pub use resident::*;
 
 /// The ten `*` that replace the middle of an 18-character identifier.

@@ -32,6 +32,7 @@ pub const fn is_province_code(code: u8) -> bool {
 /// Ordered by height in the tree: `District > Town > Village`, so `tier >= Tier::Town` reads as
 /// "at town level or above".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     /// The district (区县): the root, one per deployment.
@@ -408,6 +409,14 @@ impl From<StationCode> for String {
         code.to_string()
     }
 }
+
+#[cfg(feature = "openapi")]
+string_schema!(
+    StationCode,
+    "站点代码：12位统计用区划代码。A station's 12-digit statistical division code.",
+    Some("^[0-9]{12}$"),
+    "410402001001"
+);
 
 impl Serialize for StationCode {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -21,6 +21,7 @@ use bangban_domain::event::{
     Supplement, Suspension, Termination, TerminationReason, Verdict, Visit, VisitKind,
     WindowAssist,
 };
+use bangban_domain::ident::PersonName;
 use bangban_domain::station::{StationCode, StationCodeError, Tier};
 use proptest::prelude::*;
 use serde_json::{Value, json};

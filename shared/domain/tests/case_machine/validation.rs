@@ -8,7 +8,7 @@ use fields::{optional_fields, required_fields};
 
 /// A company application with one of its fields edited.
 fn company_with(
-    edit: impl FnOnce(&mut String, &mut String, &mut String, &mut Option<CheckOverride>),
+    edit: impl FnOnce(&mut String, &mut PersonName, &mut PersonName, &mut Option<CheckOverride>),
 ) -> EventBody {
     let mut applicant = company(CREDIT_CODE, None);
     if let Applicant::Company {

@@ -67,7 +67,7 @@ pub fn phone() -> MobileNumber {
 
 pub fn person() -> Applicant {
     Applicant::Person {
-        name: PERSON_NAME.to_owned(),
+        name: PERSON_NAME.into(),
         id_number: ResidentId::parse(PERSON_ID).unwrap(),
         phone: phone(),
     }
@@ -78,8 +78,8 @@ pub fn company(credit_code: &str, check_override: Option<CheckOverride>) -> Appl
         name: "平顶山市新华区示例商贸有限公司".to_owned(),
         credit_code: CreditCode::parse_with_override(credit_code).unwrap(),
         check_override,
-        legal_representative: "李建国".to_owned(),
-        contact_name: "赵敏".to_owned(),
+        legal_representative: "李建国".into(),
+        contact_name: "赵敏".into(),
         contact_phone: MobileNumber::parse("13998765432").unwrap(),
     }
 }
@@ -187,8 +187,8 @@ pub fn supplement() -> EventBody {
 
 pub fn courier() -> Delivery {
     Delivery::Courier {
-        recipient: PERSON_NAME.to_owned(),
-        address: "新华区曙光街1号院3号楼2单元501".to_owned(),
+        recipient: PERSON_NAME.into(),
+        address: "新华区曙光街1号院3号楼2单元501".into(),
         phone: phone(),
     }
 }
@@ -255,7 +255,7 @@ pub fn result() -> EventBody {
 pub fn handover(method: HandoverMethod) -> EventBody {
     EventBody::HandedOver(Handover {
         method,
-        received_by: PERSON_NAME.to_owned(),
+        received_by: PERSON_NAME.into(),
     })
 }
 

@@ -11,7 +11,7 @@ use super::*;
 // HTTP
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub username: String,
@@ -27,7 +27,7 @@ impl fmt::Debug for LoginRequest {
     }
 }
 
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct LoginResponse {
     /// The bearer token for `Authorization: Bearer <token>`.
     pub token: String,
@@ -177,6 +177,20 @@ where
 }
 
 /// `POST /api/v1/login`: username and password in, a bearer token out.
+///
+/// Repeated failures from one address or for one account are throttled (429 with
+/// `Retry-After`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = OK, description = "已登录。Logged in.", body = LoginResponse),
+        (status = UNAUTHORIZED, description = "用户名或密码错误。Wrong username or password.", body = Problem, content_type = "application/problem+json"),
+        (status = TOO_MANY_REQUESTS, description = "尝试过于频繁，请稍后再试。Too many attempts; retry after `Retry-After` seconds.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn login_handler(
     State(auth): State<AuthStore>,
     PeerAddr(peer): PeerAddr,
@@ -201,6 +215,13 @@ pub async fn login_handler(
 
 /// `POST /api/v1/logout`: ends the session of the bearer token. 204 even when the session had
 /// already ended, so a retry is harmless.
+#[utoipa::path(
+    post,
+    path = "/api/v1/logout",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses((status = NO_CONTENT, description = "已退出。Logged out.")),
+)]
 pub async fn logout_handler(
     State(auth): State<AuthStore>,
     headers: HeaderMap,
@@ -216,9 +237,18 @@ where
     S: Clone + Send + Sync + 'static,
     AuthStore: FromRef<S>,
 {
-    Router::new()
-        .route("/api/v1/login", post(login_handler))
-        .route("/api/v1/logout", post(logout_handler))
+    auth_router().into()
+}
+
+/// [`auth_routes`] with their OpenAPI documentation.
+pub fn auth_router<S>() -> utoipa_axum::router::OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AuthStore: FromRef<S>,
+{
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(login_handler))
+        .routes(utoipa_axum::routes!(logout_handler))
 }
 
 #[cfg(test)]

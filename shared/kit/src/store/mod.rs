@@ -58,18 +58,25 @@ pub enum Appended {
 }
 
 /// One row of a case list. Personal data is masked.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseSummary {
     pub case_id: String,
+    /// `<station code>-<yyyymmdd>-<seq>`
     pub case_no: String,
+    /// The station where the applicant came.
     pub origin: String,
+    /// The station that holds the case now.
     pub holder: String,
+    #[schema(value_type = bangban_domain::case::Stage)]
     pub stage: String,
     pub item_code: Option<String>,
     pub item_name: Option<String>,
+    /// The applicant's name, a person's masked.
     pub applicant: Option<String>,
     pub suspended: bool,
+    /// When the case was opened, in milliseconds since the Unix epoch.
     pub opened_at_ms: i64,
+    /// The promised deadline (`YYYY-MM-DD`), when the clock runs.
     pub due_date: Option<String>,
     pub visits: i64,
 }

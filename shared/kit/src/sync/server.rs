@@ -1,8 +1,10 @@
 //! The inter-node API a parent serves its direct children (district → towns, town → villages),
 //! mounted on the mTLS listener only. The caller is the station its certificate names; a
 //! station that is not a direct child in the topology is refused with 403 before any handler.
+//! Its OpenAPI document is generated from the routes ([`openapi`]) and served, behind the same
+//! gate, at `/v1/openapi.json`.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
@@ -10,13 +12,16 @@ use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use bangban_domain::event::Event;
 use bangban_domain::station::StationCode;
 use bangban_domain::wire::{MAX_BATCH, PullPage, PulledEvent, PushBatch, PushOutcome};
 use serde::Deserialize;
 use time::OffsetDateTime;
+use utoipa::openapi::tag::TagBuilder;
+use utoipa::openapi::{InfoBuilder, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::{ApiJson, CaseIdPath, Problem};
 use crate::store::{Admission, Appended, CaseStore, StoreError};
@@ -44,10 +49,7 @@ struct Child(StationCode);
 /// Every route, these included, answers direct children only: a node has no business asking
 /// another node's state unless it is linked to it.
 pub fn routes(state: Arc<SyncServer>, extra: Router) -> Router {
-    Router::new()
-        .route("/v1/events", post(push).get(pull))
-        .route("/v1/cases/{case_id}/events", get(case_events))
-        .with_state(state.clone())
+    Router::from(router().with_state(state.clone()))
         .merge(extra)
         .route_layer(middleware::from_fn_with_state(state, require_direct_child))
         .layer(DefaultBodyLimit::max(MAX_PUSH_BYTES))
@@ -56,6 +58,71 @@ pub fn routes(state: Arc<SyncServer>, extra: Router) -> Router {
             crate::http::refuse_oversized,
         ))
         .fallback(crate::http::fallback)
+}
+
+/// The inter-node routes with their documentation, before they get their state.
+pub fn router() -> OpenApiRouter<Arc<SyncServer>> {
+    OpenApiRouter::new()
+        .routes(routes!(push, pull))
+        .routes(routes!(case_events))
+        .routes(routes!(openapi_json))
+}
+
+/// The OpenAPI document of everything the inter-node listener serves: these routes and the
+/// node's health endpoints.
+pub fn openapi() -> OpenApi {
+    let mut doc = router().into_openapi();
+    doc.merge(crate::http::health_router().into_openapi());
+    doc.info = InfoBuilder::new()
+        .title("Bangban inter-node API")
+        .version("1.0.0")
+        .description(Some(
+            "上下级节点之间的接口：仅在双向 TLS 端口上提供，仅对直属下级开放。\n\n\
+             The API a parent serves its direct children (district → towns, town → villages), \
+             on the mutual-TLS listener only. The caller is identified by its client \
+             certificate alone (SAN URI `bangban://<district>/<tier>/<station code>`, issued by \
+             the district's CA); there is no token. A connection without a valid certificate is \
+             refused during the TLS handshake; a station that is not a direct child of this node \
+             in the policy's district tree gets 403 on every route, health included. Errors are \
+             `application/problem+json`.",
+        ))
+        .build();
+    doc.tags = Some(vec![
+        TagBuilder::new()
+            .name("sync")
+            .description(Some("办件记录的上传与下拉。Events up and down the tree."))
+            .build(),
+        TagBuilder::new()
+            .name("health")
+            .description(Some("健康检查。Health."))
+            .build(),
+        TagBuilder::new()
+            .name("meta")
+            .description(Some("本文档。This document."))
+            .build(),
+    ]);
+    crate::openapi::with_problems(
+        &mut doc,
+        &[(
+            StatusCode::FORBIDDEN,
+            "调用方不是本节点的直属下级（或已撤销）。The caller is not an active direct child of this node.",
+        )],
+    );
+    doc
+}
+
+static OPENAPI: LazyLock<crate::openapi::Rendered> =
+    LazyLock::new(|| crate::openapi::Rendered::new(&openapi()));
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/v1/openapi.json",
+    tag = "meta",
+    responses((status = OK, description = "OpenAPI 3.1 文档。This OpenAPI 3.1 document.", body = Object, content_type = "application/json")),
+)]
+async fn openapi_json() -> Response {
+    (&*OPENAPI).into_response()
 }
 
 // SECURITY-CRITICAL: the only gate between a verified certificate and the inter-node handlers.
@@ -110,6 +177,20 @@ fn store_problem(child: StationCode, events: &[Event], err: StoreError) -> Probl
     }
 }
 
+/// Stores a batch of events from the child, in order, in one transaction; answered only once
+/// committed. Events stored before are counted as duplicates, so a batch can be retried
+/// blindly. A refusal of one event names it in `event_id` and `event_index`.
+#[utoipa::path(
+    post,
+    path = "/v1/events",
+    tag = "sync",
+    request_body = PushBatch,
+    responses(
+        (status = OK, description = "已提交。Committed.", body = PushOutcome),
+        (status = PAYLOAD_TOO_LARGE, description = "批次过大。Too many events or too many bytes.", body = Problem, content_type = "application/problem+json"),
+        (status = UNPROCESSABLE_ENTITY, description = "某条记录被拒绝（见 `event_id`）。An event was refused (see `event_id`, `event_index`).", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn push(
     State(state): State<Arc<SyncServer>>,
     Extension(Child(child)): Extension<Child>,
@@ -145,17 +226,33 @@ async fn push(
     Ok(Json(outcome))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PullQuery {
+    /// The cursor: events after this position in this node's log (0: from the start).
     #[serde(default)]
     after: i64,
+    /// At most this many events (1 to 1000, 500 by default).
     limit: Option<u32>,
     /// Seconds to wait for new events when there are none (long-poll).
     #[serde(default)]
     wait: u64,
 }
 
+/// The events of cases in the caller's subtree after the cursor, oldest first. With `wait`, an
+/// empty answer waits up to that many seconds (at most 30) for new events (long-poll).
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    tag = "sync",
+    params(PullQuery),
+    responses(
+        (status = OK, description = "一页记录。A page of events.", body = PullPage),
+        (status = BAD_REQUEST, description = "查询参数有误。Bad query parameters.", body = Problem, content_type = "application/problem+json"),
+        (status = SERVICE_UNAVAILABLE, description = "等待中的请求已满。Too many long polls at once.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn pull(
     State(state): State<Arc<SyncServer>>,
     Extension(Child(child)): Extension<Child>,
@@ -202,6 +299,18 @@ async fn pull(
     }
 }
 
+/// The whole log of one case of the caller's subtree (for reconciliation).
+#[utoipa::path(
+    get,
+    path = "/v1/cases/{case_id}/events",
+    tag = "sync",
+    params(("case_id" = String, Path, description = "办件标识（UUID）。The case's id (UUID).")),
+    responses(
+        (status = OK, description = "该办件的全部记录。The case's events, oldest first.", body = Vec<Event>),
+        (status = BAD_REQUEST, description = "办件编号格式有误。Malformed case id.", body = Problem, content_type = "application/problem+json"),
+        (status = NOT_FOUND, description = "没有该办件。No such case.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn case_events(
     State(state): State<Arc<SyncServer>>,
     Extension(Child(child)): Extension<Child>,

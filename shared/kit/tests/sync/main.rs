@@ -7,6 +7,7 @@
 mod databases;
 mod link;
 mod matrix;
+mod openapi;
 #[path = "../store/support.rs"]
 #[allow(dead_code)]
 mod store_support;

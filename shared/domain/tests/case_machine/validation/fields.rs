@@ -31,7 +31,7 @@ pub(super) fn required_fields(text: &str) -> Vec<(&'static str, usize, EventBody
                 v,
                 promised_item(5),
                 Applicant::Person {
-                    name: t.clone(),
+                    name: t.clone().into(),
                     id_number: PERSON_ID.parse().unwrap(),
                     phone: phone(),
                 },
@@ -45,12 +45,12 @@ pub(super) fn required_fields(text: &str) -> Vec<(&'static str, usize, EventBody
         (
             "applicant.legal_representative",
             MAX_SHORT,
-            company_with(|_, rep, _, _| *rep = t.clone()),
+            company_with(|_, rep, _, _| *rep = t.clone().into()),
         ),
         (
             "applicant.contact_name",
             MAX_SHORT,
-            company_with(|_, _, contact, _| *contact = t.clone()),
+            company_with(|_, _, contact, _| *contact = t.clone().into()),
         ),
         (
             "check_override.supervisor",
@@ -121,8 +121,8 @@ pub(super) fn required_fields(text: &str) -> Vec<(&'static str, usize, EventBody
             "delivery.recipient",
             MAX_SHORT,
             delegation(Delivery::Courier {
-                recipient: t.clone(),
-                address: "新华区曙光街1号".to_owned(),
+                recipient: t.clone().into(),
+                address: "新华区曙光街1号".into(),
                 phone: phone(),
             }),
         ),
@@ -130,8 +130,8 @@ pub(super) fn required_fields(text: &str) -> Vec<(&'static str, usize, EventBody
             "delivery.address",
             MAX_TEXT,
             delegation(Delivery::Courier {
-                recipient: PERSON_NAME.to_owned(),
-                address: t.clone(),
+                recipient: PERSON_NAME.into(),
+                address: t.clone().into(),
                 phone: phone(),
             }),
         ),
@@ -180,7 +180,7 @@ pub(super) fn required_fields(text: &str) -> Vec<(&'static str, usize, EventBody
             MAX_SHORT,
             EventBody::HandedOver(Handover {
                 method: HandoverMethod::Pickup,
-                received_by: t.clone(),
+                received_by: t.clone().into(),
             }),
         ),
         (
