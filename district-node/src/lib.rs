@@ -38,7 +38,7 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 
 /// The district's own parts of the node.
 pub fn parts(store: &CaseStore, db: &Db) -> Parts {
-    Parts::new().ui_routes(
+    Parts::new().ui_api(
         tiers::routes(tiers::TiersApi {
             auth: AuthStore::new(db.clone()),
             policy: store.policy().clone(),

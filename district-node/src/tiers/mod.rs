@@ -3,14 +3,15 @@
 //! district (read-only); authoring the tree (add, rename, move, retire) and publishing it down
 //! the tree come with district policy.
 
+use axum::Json;
 use axum::extract::{FromRef, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use bangban_domain::station::{StationCode, Tier};
 use bangban_kit::auth::{AuthStore, CurrentOperator};
 use bangban_kit::policy::PolicyHandle;
 use serde::Serialize;
 use time::OffsetDateTime;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// What the tier handlers share.
 #[derive(Clone)]
@@ -25,11 +26,9 @@ impl FromRef<TiersApi> for AuthStore {
     }
 }
 
-/// `GET /api/v1/tiers`.
-pub fn routes(api: TiersApi) -> Router {
-    Router::new()
-        .route("/api/v1/tiers", get(list))
-        .with_state(api)
+/// `GET /api/v1/tiers`, with its documentation.
+pub fn routes(api: TiersApi) -> OpenApiRouter {
+    OpenApiRouter::new().routes(routes!(list)).with_state(api)
 }
 
 /// Every signed-in role may read the tree: it holds no personal data.
@@ -43,7 +42,7 @@ pub fn access() -> Vec<bangban_kit::access::Access> {
 }
 
 /// One centre of the tree.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Centre {
     pub code: StationCode,
     pub name: String,
@@ -59,7 +58,7 @@ pub struct Centre {
 }
 
 /// The tree in force, with the policy generation it belongs to.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Tiers {
     /// 1 at start, +1 per policy reload.
     pub generation: u64,
@@ -71,6 +70,14 @@ pub struct Tiers {
     pub centres: Vec<Centre>,
 }
 
+/// The district's tree of centres as the policy in force has it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tiers",
+    tag = "tiers",
+    security(("bearer" = [])),
+    responses((status = OK, description = "区、乡镇（街道）、村（社区）三级中心。The centres of the three tiers.", body = Tiers)),
+)]
 async fn list(State(api): State<TiersApi>, _op: CurrentOperator) -> Json<Tiers> {
     Json(tiers(&api.policy))
 }

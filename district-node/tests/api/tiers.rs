@@ -107,6 +107,23 @@ async fn the_district_lists_the_tree_in_force_and_keeps_its_own_migrations() {
         .map(|c| c["code"].as_str().unwrap())
         .collect();
     assert!(codes.windows(2).all(|w| w[0] < w[1]), "{codes:?}");
+    // The district's own route joins the node's OpenAPI document, with the shared responses.
+    let doc: Value = http
+        .get(format!("{base}/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tiers_op = &doc["paths"]["/api/v1/tiers"]["get"];
+    assert!(tiers_op["responses"]["200"].is_object(), "{tiers_op}");
+    assert!(tiers_op["responses"]["401"].is_object(), "{tiers_op}");
+    assert!(doc["components"]["schemas"]["Tiers"].is_object());
+    assert!(
+        doc["paths"]["/api/v1/cases"].is_object(),
+        "kit's routes are there too"
+    );
     tx.send(()).unwrap();
     task.await.unwrap().unwrap();
 }

@@ -7,7 +7,7 @@
 
 pub mod cases;
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::FromRef;
@@ -30,6 +30,8 @@ pub struct NodeApi {
     pub auth: AuthStore,
     /// Taking cases in, their steps and views (with the store and the policy in force).
     pub intake: crate::intake::Intake,
+    /// This node's document: [`openapi`] with what its crate's parts add, rendered once.
+    pub openapi: Arc<Rendered>,
 }
 
 impl FromRef<Arc<NodeApi>> for AuthStore {
@@ -75,8 +77,17 @@ pub const METRICS_PATH: &str = "/metrics";
 /// The OpenAPI document of everything the UI listener serves: this API, the health endpoints
 /// and the metrics.
 pub fn openapi() -> OpenApi {
+    openapi_with(Vec::new())
+}
+
+/// As [`openapi`], with the documentation of the routes a node crate adds (`node::Parts::ui_api`),
+/// which get the same problem and 401 responses.
+pub fn openapi_with(own: Vec<OpenApi>) -> OpenApi {
     let mut doc = router().into_openapi();
     doc.merge(crate::http::health_router().into_openapi());
+    for part in own {
+        doc.merge(part);
+    }
     doc.paths.add_path_operation(
         METRICS_PATH,
         vec![HttpMethod::Get],
@@ -159,8 +170,6 @@ pub fn openapi() -> OpenApi {
     doc
 }
 
-static OPENAPI: LazyLock<Rendered> = LazyLock::new(|| Rendered::new(&openapi()));
-
 /// This document.
 #[utoipa::path(
     get,
@@ -168,7 +177,7 @@ static OPENAPI: LazyLock<Rendered> = LazyLock::new(|| Rendered::new(&openapi()))
     tag = "meta",
     responses((status = OK, description = "OpenAPI 3.1 文档。This OpenAPI 3.1 document.", body = Object, content_type = "application/json")),
 )]
-async fn openapi_json() -> Response {
+async fn openapi_json(axum::extract::State(api): axum::extract::State<Arc<NodeApi>>) -> Response {
     use axum::response::IntoResponse;
-    (&*OPENAPI).into_response()
+    (&*api.openapi).into_response()
 }

@@ -112,6 +112,7 @@ pub async fn run(
     let Parts {
         ui: own_ui,
         ui_access: own_access,
+        ui_docs: own_docs,
         internode: own_internode,
         listeners,
         tasks: own_tasks,
@@ -133,6 +134,9 @@ pub async fn run(
             store: rt.store.clone(),
             policy: rt.policy.clone(),
         },
+        openapi: Arc::new(crate::openapi::Rendered::new(&crate::api::openapi_with(
+            own_docs,
+        ))),
     });
     // The UI is plain HTTP today: fine on loopback, a risk on the office LAN.
     let ui_addr = ui_listener.local_addr()?;

@@ -73,6 +73,8 @@ pub struct Parts {
     pub(crate) ui: Router,
     /// What each of the `ui` routes needs.
     pub(crate) ui_access: Vec<crate::access::Access>,
+    /// The documentation of the JSON routes among them, merged into `/api/v1/openapi.json`.
+    pub(crate) ui_docs: Vec<utoipa::openapi::OpenApi>,
     pub(crate) internode: Router,
     pub(crate) listeners: Vec<Listener>,
     pub(crate) tasks: Vec<Task>,
@@ -97,6 +99,18 @@ impl Parts {
         self.ui = self.ui.merge(routes);
         self.ui_access.extend(access);
         self
+    }
+
+    /// JSON routes on the UI/API listener with their OpenAPI documentation (built with
+    /// `utoipa_axum::router::OpenApiRouter`), which joins the node's `/api/v1/openapi.json`.
+    pub fn ui_api(
+        mut self,
+        routes: utoipa_axum::router::OpenApiRouter,
+        access: impl IntoIterator<Item = crate::access::Access>,
+    ) -> Parts {
+        let (router, doc) = routes.split_for_parts();
+        self.ui_docs.push(doc);
+        self.ui_routes(router, access)
     }
 
     /// Routes served on the inter-node (mTLS) listener. Only direct, active children reach
@@ -158,6 +172,7 @@ impl Parts {
     pub fn merge(mut self, other: Parts) -> Parts {
         self.ui = self.ui.merge(other.ui);
         self.ui_access.extend(other.ui_access);
+        self.ui_docs.extend(other.ui_docs);
         self.internode = self.internode.merge(other.internode);
         self.listeners.extend(other.listeners);
         self.tasks.extend(other.tasks);
