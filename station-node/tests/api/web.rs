@@ -229,3 +229,128 @@ async fn a_login_form_from_another_site_is_refused() {
     assert!(session_set(&res).is_none());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn cases_are_found_by_number_and_item_and_shown_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    add_operator(dir.path()).await;
+    let app = spawn_app_in(dir.path()).await;
+    let base = &app.url;
+    let http = browser();
+    // Two applications through the JSON API, then the browser looks for them.
+    let login: serde_json::Value = http
+        .post(format!("{base}/api/v1/login"))
+        .json(&serde_json::json!({"username": USER, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    let items: serde_json::Value = http
+        .get(format!("{base}/api/v1/items"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let item = &items["items"][0];
+    let mut numbers = Vec::new();
+    for (name, id) in [
+        ("张三丰", "11010519491231002X"),
+        ("李四", "110105194912310038"),
+    ] {
+        let case: serde_json::Value = http
+            .post(format!("{base}/api/v1/cases"))
+            .bearer_auth(token)
+            .json(
+                &serde_json::json!({"kind": "application", "channel": "window",
+                "item_code": item["code"], "applicant": {"type": "person", "name": name,
+                "id_number": id, "phone": "13812345678"}}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(case["case_no"].is_string(), "{case}");
+        numbers.push((
+            case["case_id"].as_str().unwrap().to_owned(),
+            case["case_no"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let cookie = session_value(&session_set(&log_in(&http, base, PASSWORD, None).await).unwrap());
+    let cookie = format!("bangban_session={cookie}");
+    let page = |path: String| {
+        let (http, cookie) = (http.clone(), cookie.clone());
+        async move {
+            let res = http
+                .get(format!("{base}{path}"))
+                .header(COOKIE, cookie)
+                .send()
+                .await
+                .unwrap();
+            (res.status(), res.text().await.unwrap())
+        }
+    };
+
+    let (status, html) = page("/cases".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    for (_, no) in &numbers {
+        assert!(html.contains(no.as_str()), "{no} listed: {html}");
+    }
+    assert!(
+        html.contains("张**") && !html.contains("张三丰"),
+        "names are masked in lists"
+    );
+    // By one case number: only that case.
+    let (_, html) = page(format!("/cases?q={}", numbers[1].1)).await;
+    assert!(
+        html.contains(numbers[1].1.as_str()) && !html.contains(numbers[0].1.as_str()),
+        "{html}"
+    );
+    // By the item's name, and by a stage with no case.
+    let name = item["name"].as_str().unwrap();
+    let (_, html) = page(format!("/cases?q={}", url_encode(name))).await;
+    assert_eq!(html.matches("href=\"/cases/").count(), 2, "{html}");
+    let (_, html) = page("/cases?stage=completed".into()).await;
+    assert!(html.contains("没有符合条件的办件"), "{html}");
+    // A stage that does not exist is shown as such, never a 500.
+    let (status, html) = page("/cases?stage=bogus&page=abc".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("没有这个办件状态"), "{html}");
+
+    // The case's page: its log, the applicant masked, the ID number nowhere.
+    let (status, html) = page(format!("/cases/{}", numbers[0].0)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("申请受理登记") || html.contains("受理"),
+        "{html}"
+    );
+    assert!(html.contains("张**"), "{html}");
+    assert!(
+        !html.contains("11010519491231002X") && !html.contains("13812345678"),
+        "{html}"
+    );
+    let (status, _) = page("/cases/0192f0c1-0000-7000-8000-000000000000".into()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+/// Percent-encodes a query value.
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -165,6 +165,7 @@ async fn list_cases(
         subtree: None,
         holder: q.held_here.then_some(api.intake.me),
         stage: q.stage,
+        search: None,
         limit: q.limit,
         offset: q.offset,
     };

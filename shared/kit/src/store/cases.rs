@@ -48,6 +48,13 @@ impl CaseStore {
         if filter.stage.is_some() {
             sql.push_str(&format!(" AND stage = ${}", next()));
         }
+        if filter.search.is_some() {
+            let n = next();
+            sql.push_str(&format!(
+                " AND (case_no LIKE ${n} ESCAPE '\\' OR item_code LIKE ${n} ESCAPE '\\' \
+                 OR item_name LIKE ${n} ESCAPE '\\')"
+            ));
+        }
         sql.push_str(&format!(
             " ORDER BY opened_at DESC, case_id LIMIT ${} OFFSET ${}",
             next(),
@@ -62,6 +69,9 @@ impl CaseStore {
         }
         if let Some(st) = &filter.stage {
             q = q.bind(st.clone());
+        }
+        if let Some(text) = &filter.search {
+            q = q.bind(contains_pattern(text));
         }
         let limit = if filter.limit == 0 {
             50
@@ -109,4 +119,18 @@ impl CaseStore {
             .await?;
         Ok(row.try_get("n")?)
     }
+}
+
+/// A `LIKE` pattern for "contains `text`", with `%`, `_` and `\` in it taken literally.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }

@@ -90,6 +90,8 @@ pub struct CaseFilter {
     pub holder: Option<StationCode>,
     /// Only cases at this stage (`Stage::as_str`).
     pub stage: Option<String>,
+    /// Only cases whose number, item code or item name contains this text.
+    pub search: Option<String>,
     pub limit: u32,
     pub offset: u32,
 }

@@ -9,6 +9,7 @@
 //! The pages call the same services as the JSON API (`crate::intake`, `crate::auth`, the store);
 //! they never decide a rule themselves.
 
+pub mod cases;
 pub mod i18n;
 pub mod pages;
 pub mod session;
@@ -55,6 +56,8 @@ pub fn access() -> Vec<crate::access::Access> {
         Access::post("/login", Public),
         Access::post("/logout", Needs(SignedIn)),
         Access::get("/start", Needs(SignedIn)),
+        Access::get("/cases", Needs(ViewCases)),
+        Access::get("/cases/{case_id}", Needs(ViewCases)),
         Access::public_get("/static/app.css"),
     ]
 }
@@ -66,6 +69,8 @@ pub fn routes(web: Web) -> Router {
         .route("/login", get(pages::login_page).post(pages::login_submit))
         .route("/logout", axum::routing::post(pages::logout))
         .route("/start", get(pages::start))
+        .route("/cases", get(cases::list))
+        .route("/cases/{case_id}", get(cases::show))
         .route("/static/app.css", get(pages::stylesheet))
         .with_state(web)
 }

@@ -39,7 +39,7 @@ impl From<&WebUser> for UserView {
 }
 
 /// Remembers a language chosen with `?lang=` for the next requests.
-fn with_lang(lang: Lang, headers: &HeaderMap, mut res: Response) -> Response {
+pub(super) fn with_lang(lang: Lang, headers: &HeaderMap, mut res: Response) -> Response {
     if cookie(headers, LANG_COOKIE) != Some(lang.code()) {
         let value = format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax", lang.code());
         if let Ok(v) = header::HeaderValue::from_str(&value) {
@@ -316,7 +316,7 @@ struct ErrorPage {
     message: String,
 }
 
-fn error_page(status: StatusCode, lang: Lang, message: String) -> Response {
+pub(super) fn error_page(status: StatusCode, lang: Lang, message: String) -> Response {
     let page = ErrorPage {
         t: Tr::new(lang),
         centre: None,

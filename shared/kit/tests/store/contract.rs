@@ -254,6 +254,21 @@ pub async fn lists_filter_by_subtree_holder_and_stage(store: CaseStore) {
         .await,
         1
     );
+    // Search by a piece of the case number or of the item's name; wildcards are literal.
+    let search = |text: &str| CaseFilter {
+        search: Some(text.to_owned()),
+        ..Default::default()
+    };
+    assert_eq!(
+        count(search(VILLAGE)).await,
+        1,
+        "the origin's code is in the number"
+    );
+    assert_eq!(count(search("410402001")).await, 2);
+    assert_eq!(count(search("食品经营")).await, 3);
+    assert_eq!(count(search("%")).await, 0);
+    assert_eq!(count(search("_")).await, 0);
+    assert_eq!(count(search("不存在的事项")).await, 0);
 }
 
 pub async fn case_numbers_count_per_station_and_day(store: CaseStore) {

@@ -1,0 +1,265 @@
+//! Finding work: the case list (search, stage filter, pages) and a case's page with its log,
+//! both read-only and masked, through the same store and intake service as the JSON API.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bangban_domain::calendar::Deadline;
+use bangban_domain::case::Stage;
+use serde::Deserialize;
+
+use super::Web;
+use super::i18n::{Lang, Tr};
+use super::pages::{UserView, error_page, internal_error, with_lang};
+use super::session::WebUser;
+use crate::http::CaseIdPath;
+use crate::intake::IntakeError;
+use crate::store::CaseFilter;
+
+/// Cases per page.
+const PAGE: u32 = 20;
+
+/// `2026-11-28 09:30` in China time.
+fn china_time(t: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    t.to_offset(time::macros::offset!(+8))
+        .format(&format)
+        .unwrap_or_default()
+}
+
+fn china_time_ms(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map(china_time)
+        .unwrap_or_default()
+}
+
+/// One row of the list.
+pub struct Row {
+    pub case_id: String,
+    pub case_no: String,
+    pub item: String,
+    pub applicant: String,
+    pub stage: &'static str,
+    pub suspended: bool,
+    pub opened: String,
+    pub due: String,
+    pub holder: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "cases.html")]
+struct CasesPage {
+    t: Tr,
+    centre: Option<String>,
+    user: Option<UserView>,
+    exposed_plain_http: bool,
+    q: String,
+    stage_options: Vec<(&'static str, &'static str, bool)>,
+    held_here: bool,
+    error: Option<&'static str>,
+    rows: Vec<Row>,
+    page: u32,
+    prev_link: Option<String>,
+    next_link: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    stage: String,
+    #[serde(default)]
+    held_here: Option<String>,
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    lang: Option<String>,
+}
+
+/// A query string for another page of the same search.
+fn link(q: &str, stage: Option<Stage>, held_here: bool, page: u32) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    if !q.is_empty() {
+        out.append_pair("q", q);
+    }
+    if let Some(s) = stage {
+        out.append_pair("stage", s.as_str());
+    }
+    if held_here {
+        out.append_pair("held_here", "1");
+    }
+    out.append_pair("page", &page.to_string());
+    format!("/cases?{}", out.finish())
+}
+
+/// `GET /cases`: newest first, 20 a page; a bad filter is shown and ignored, never a 500.
+pub async fn list(
+    State(web): State<Web>,
+    lang: Lang,
+    user: WebUser,
+    headers: HeaderMap,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Response {
+    let t = Tr::new(lang);
+    let (query, mut error) = match query {
+        Ok(Query(q)) => (q, None),
+        Err(_) => (ListQuery::default(), Some(t.s("cases.bad_stage"))),
+    };
+    let stage = match query.stage.as_str() {
+        "" => None,
+        s => match Stage::parse(s) {
+            Some(stage) => Some(stage),
+            None => {
+                error = Some(t.s("cases.bad_stage"));
+                None
+            }
+        },
+    };
+    let q: String = query.q.trim().chars().take(64).collect();
+    let held_here = query.held_here.is_some();
+    let page = query.page.unwrap_or(1).clamp(1, 10_000);
+    let filter = CaseFilter {
+        subtree: None,
+        holder: held_here.then_some(web.me),
+        stage: stage.map(|s| s.as_str().to_owned()),
+        search: (!q.is_empty()).then(|| q.clone()),
+        // One more than a page, to know whether there is a next one.
+        limit: PAGE + 1,
+        offset: (page - 1) * PAGE,
+    };
+    let mut found = match web.store.list(&filter).await {
+        Ok(found) => found,
+        Err(e) => return internal_error(&e, lang),
+    };
+    let more = found.len() > PAGE as usize;
+    found.truncate(PAGE as usize);
+    let rows = found
+        .into_iter()
+        .map(|c| Row {
+            stage: Stage::parse(&c.stage).map_or("?", |s| t.stage(s)),
+            case_id: c.case_id,
+            case_no: c.case_no,
+            item: c.item_name.unwrap_or_default(),
+            applicant: c.applicant.unwrap_or_default(),
+            suspended: c.suspended,
+            opened: china_time_ms(c.opened_at_ms),
+            due: c.due_date.unwrap_or_default(),
+            holder: c.holder,
+        })
+        .collect();
+    let page_view = CasesPage {
+        t,
+        centre: Some(web.name.clone()),
+        user: Some(UserView::from(&user)),
+        exposed_plain_http: web.exposed_plain_http,
+        stage_options: Stage::ALL
+            .into_iter()
+            .map(|s| (s.as_str(), t.stage(s), Some(s) == stage))
+            .collect(),
+        held_here,
+        error,
+        rows,
+        page,
+        prev_link: (page > 1).then(|| link(&q, stage, held_here, page - 1)),
+        next_link: more.then(|| link(&q, stage, held_here, page + 1)),
+        q,
+    };
+    with_lang(lang, &headers, page_view.into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "case.html")]
+struct CasePage {
+    t: Tr,
+    centre: Option<String>,
+    user: Option<UserView>,
+    exposed_plain_http: bool,
+    v: crate::intake::CaseView,
+    stage: &'static str,
+    item: String,
+    applicant: String,
+    opened: String,
+    due: String,
+    log: Vec<(String, String, String)>,
+}
+
+/// `GET /cases/{case_id}`: the case and its log, personal data masked.
+pub async fn show(
+    State(web): State<Web>,
+    lang: Lang,
+    user: WebUser,
+    headers: HeaderMap,
+    CaseIdPath(case_id): CaseIdPath,
+) -> Response {
+    let t = Tr::new(lang);
+    let intake = crate::intake::Intake {
+        me: web.me,
+        store: web.store.clone(),
+        policy: web.store.policy().clone(),
+    };
+    let v = match intake.case_view(case_id).await {
+        Ok(v) => v,
+        Err(IntakeError::CaseNotFound) => {
+            return error_page(
+                StatusCode::NOT_FOUND,
+                lang,
+                t.s("case.not_found").to_owned(),
+            );
+        }
+        Err(e) => return internal_error(&e, lang),
+    };
+    let due = match &v.due {
+        Some(Deadline::Due { date, provisional }) => {
+            let mut due = date.to_string();
+            if *provisional {
+                due.push_str(t.s("case.provisional"));
+            }
+            due
+        }
+        Some(Deadline::Paused { .. }) => t.s("case.paused").to_owned(),
+        None => String::new(),
+    };
+    let log = v
+        .events
+        .iter()
+        .map(|e| {
+            let by = match &e.actor {
+                Some(actor) => format!("{} · {actor}", e.author),
+                None => e.author.to_string(),
+            };
+            // English has no labels of its own yet: the kind's wire name, spaced.
+            let step = match lang {
+                Lang::Zh => e.kind_label.to_owned(),
+                Lang::En => serde_json::to_value(&e.body)
+                    .ok()
+                    .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+                    .map(|k| k.replace('_', " "))
+                    .unwrap_or_default(),
+            };
+            (china_time(e.occurred_at), step, by)
+        })
+        .collect();
+    let page = CasePage {
+        t,
+        centre: Some(web.name.clone()),
+        user: Some(UserView::from(&user)),
+        exposed_plain_http: web.exposed_plain_http,
+        stage: t.stage(v.stage),
+        item: v
+            .item
+            .as_ref()
+            .map(|i| format!("{}（{}）", i.name, i.code))
+            .unwrap_or_default(),
+        applicant: v.applicant.clone().unwrap_or_default(),
+        opened: china_time(v.opened_at),
+        due,
+        log,
+        v,
+    };
+    with_lang(lang, &headers, page.into_response())
+}
