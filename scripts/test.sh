@@ -22,6 +22,15 @@ if ! PGBIN=$(pg_bin); then
   PGBIN=$(pg_bin) || { log "PostgreSQL install failed"; exit 1; }
 fi
 
+# The browser tests drive a real headless Chromium through chromedriver, with a CJK font so that
+# the Chinese pages render (and their screenshots can be read).
+if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1 \
+   || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy"; then
+  log "Chromium, chromedriver or the CJK font is missing: installing them (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null
+fi
+
 PGROOT=$(mktemp -d /tmp/bangban-pg.XXXXXX)
 chmod 755 "$PGROOT"
 as_pg() {
