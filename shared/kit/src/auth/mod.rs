@@ -56,8 +56,11 @@ use crate::store::to_ms;
 use hashing::HashPool;
 use throttle::{Source, Throttle};
 
-/// How long a session lives after its last use (sliding expiry).
-pub const SESSION_TTL: Duration = Duration::hours(12);
+/// How long a session lives after its last use (sliding expiry): long enough for a lunch break
+/// in a centre, short enough that a PC left signed in does not stay open overnight.
+pub const SESSION_TTL: Duration = Duration::hours(3);
+/// How long a session lives at most after its login, however busy (a working day).
+pub const SESSION_MAX: Duration = Duration::hours(12);
 /// Password length bounds, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 128;

@@ -137,7 +137,7 @@ impl AuthStore {
     }
 
     /// The operator a bearer token belongs to. Each use keeps the session alive for another
-    /// [`SESSION_TTL`]; an expired or unknown token, or one of a disabled account, is refused
+    /// [`SESSION_TTL`], up to [`SESSION_MAX`] after the login; an expired or unknown token, or one of a disabled account, is refused
     /// with `auth.invalid_token`.
     pub async fn authenticate(
         &self,
@@ -150,6 +150,7 @@ impl AuthStore {
         let digest = token_digest(token)?;
         let sql = format!(
             "SELECT s.expires_at AS s_expires_at, s.last_seen_at AS s_last_seen_at, \
+             s.created_at AS s_created_at, \
              {cols} FROM sessions s JOIN operators o ON o.username = s.username \
              WHERE s.token_hash = $1",
             cols = OPERATOR_COLUMNS
@@ -165,9 +166,12 @@ impl AuthStore {
             .ok_or(AuthError::InvalidToken)?;
         let expires_at: i64 = row.try_get("s_expires_at")?;
         let last_seen_at: i64 = row.try_get("s_last_seen_at")?;
+        let created_at: i64 = row.try_get("s_created_at")?;
+        let end_of_session = created_at
+            .saturating_add(i64::try_from(SESSION_MAX.whole_milliseconds()).unwrap_or(i64::MAX));
         let operator = operator_from_row(&row)?;
         let now_ms = to_ms(now);
-        if now_ms >= expires_at || operator.disabled {
+        if now_ms >= expires_at || now_ms >= end_of_session || operator.disabled {
             return Err(AuthError::InvalidToken);
         }
         if i128::from(now_ms - last_seen_at) >= RENEW_EVERY.whole_milliseconds() {
@@ -178,7 +182,7 @@ impl AuthStore {
             )
             .bind(&digest)
             .bind(now_ms)
-            .bind(to_ms(now + SESSION_TTL))
+            .bind(to_ms(now + SESSION_TTL).min(end_of_session))
             .execute(self.db.pool())
             .await?;
         }

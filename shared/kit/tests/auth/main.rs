@@ -50,7 +50,7 @@ both_backends!(
     accounts::weak_passwords_and_bad_names_are_refused_with_their_own_codes,
     accounts::duplicate_username_is_refused,
     accounts::disabled_operator_cannot_log_in_and_loses_its_sessions,
-    sessions::token_expires_after_twelve_idle_hours_and_use_renews_it,
+    sessions::token_expires_when_idle_and_at_most_a_working_day_after_login,
     sessions::logout_invalidates_the_token,
     sessions::every_login_attempt_is_audited,
     accounts::stored_hash_is_argon2id_and_token_is_not_stored,
