@@ -139,6 +139,8 @@ pub enum IntakeError {
     #[error("{message_en}")]
     Invalid {
         code: &'static str,
+        /// The field it is about, when one is (`topic`, `applicant.id_number` …).
+        field: Option<&'static str>,
         message_zh: String,
         message_en: String,
     },
@@ -154,8 +156,18 @@ impl IntakeError {
     fn invalid(e: &dyn Bilingual) -> IntakeError {
         IntakeError::Invalid {
             code: e.code(),
+            field: None,
             message_zh: e.message_zh(),
             message_en: e.message_en(),
+        }
+    }
+
+    /// The field a refusal is about, for a form to show the message beside it.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            IntakeError::Invalid { field, .. } => *field,
+            IntakeError::UnknownItem(_) | IntakeError::ItemNotAtThisTier { .. } => Some("item"),
+            _ => None,
         }
     }
 }
@@ -182,6 +194,7 @@ impl From<IntakeError> for crate::http::Problem {
                 code,
                 message_zh,
                 message_en,
+                ..
             } => Problem::new(unprocessable, code, message_zh, message_en),
             IntakeError::CaseNotFound => Problem::not_found("该办件", "case"),
             IntakeError::OpensCase => Problem::new(
@@ -312,7 +325,12 @@ impl Intake {
         }
         self.event(actor, case_id, None, body.clone())
             .validate()
-            .map_err(|e| IntakeError::invalid(&e))?;
+            .map_err(|e| IntakeError::Invalid {
+                code: e.code(),
+                field: e.field(),
+                message_zh: e.message_zh(),
+                message_en: e.message_en(),
+            })?;
         let case_no = self.store.next_case_number(self.me, now).await?;
         match &mut body {
             EventBody::ApplicationReceived(a) => a.case_no = case_no,
@@ -456,6 +474,7 @@ pub fn parse_applicant(raw: ApplicantInput) -> Result<Applicant, IntakeError> {
         _ => {
             return Err(IntakeError::Invalid {
                 code: "applicant.type",
+                field: Some("applicant.type"),
                 message_zh: "申请人类型应为 person（自然人）或 company（法人）".to_owned(),
                 message_en: "applicant.type must be `person` or `company`".to_owned(),
             });
@@ -468,6 +487,7 @@ pub fn parse_applicant(raw: ApplicantInput) -> Result<Applicant, IntakeError> {
 fn applicant_misfit(detail: &str) -> IntakeError {
     IntakeError::Invalid {
         code: "applicant.fields",
+        field: None,
         message_zh: format!("申请人信息不完整或有误：{detail}"),
         message_en: format!("the applicant does not fit: {detail}"),
     }

@@ -317,7 +317,7 @@ async fn cases_are_found_by_number_and_item_and_shown_masked() {
     // By the item's name, and by a stage with no case.
     let name = item["name"].as_str().unwrap();
     let (_, html) = page(format!("/cases?q={}", url_encode(name))).await;
-    assert_eq!(html.matches("href=\"/cases/").count(), 2, "{html}");
+    assert_eq!(html.matches("<td><a href=\"/cases/").count(), 2, "{html}");
     let (_, html) = page("/cases?stage=completed".into()).await;
     assert!(html.contains("没有符合条件的办件"), "{html}");
     // A stage that does not exist is shown as such, never a 500.
@@ -353,4 +353,125 @@ fn url_encode(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The value of the hidden field `name` in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    let at = html.find(&needle).unwrap() + needle.len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_consultation_is_logged_from_its_form_once_even_when_sent_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    add_operator(dir.path()).await;
+    crate::helpers::add_account(dir.path(), "inspector", bangban_kit::auth::Role::Inspector).await;
+    let app = spawn_app_in(dir.path()).await;
+    let base = &app.url;
+    let http = browser();
+    let cookie = format!(
+        "bangban_session={}",
+        session_value(&session_set(&log_in(&http, base, PASSWORD, None).await).unwrap())
+    );
+    let html = http
+        .get(format!("{base}/cases/new/consultation"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (csrf, case_id) = (hidden(&html, "csrf"), hidden(&html, "case_id"));
+    let post = |topic: &'static str| {
+        http.post(format!("{base}/cases/new/consultation"))
+            .header(COOKIE, &cookie)
+            .header("sec-fetch-site", "same-origin")
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("case_id", case_id.as_str()),
+                ("channel", "phone"),
+                ("topic", topic),
+                ("item_code", ""),
+                ("answer", "带身份证和户口本到社区办理"),
+            ])
+            .send()
+    };
+    let cases = || async {
+        let html = http
+            .get(format!("{base}/cases"))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        html.matches("<td><a href=\"/cases/").count()
+    };
+
+    // An empty question: the form again, the answer kept, the reason beside the field.
+    let res = post("   ").await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"topic-error\""), "{html}");
+    assert!(
+        html.contains("带身份证和户口本到社区办理"),
+        "what was typed stays: {html}"
+    );
+    assert_eq!(cases().await, 0, "nothing saved");
+
+    // Then right, twice (a double click): one case, and both answers lead to it.
+    let first = post("老年人优待证怎么办理？").await.unwrap();
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&first), format!("/cases/{case_id}"));
+    let again = post("老年人优待证怎么办理？").await.unwrap();
+    assert_eq!(location(&again), format!("/cases/{case_id}"));
+    assert_eq!(cases().await, 1);
+    let html = http
+        .get(format!("{base}/cases/{case_id}"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("咨询登记"), "{html}");
+
+    // An inspector reads cases but cannot log one.
+    let res = http
+        .post(format!("{base}/login"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("username", "inspector"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let inspector = format!(
+        "bangban_session={}",
+        session_value(&session_set(&res).unwrap())
+    );
+    let res = http
+        .get(format!("{base}/cases/new/consultation"))
+        .header(COOKIE, &inspector)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let html = http
+        .get(format!("{base}/cases"))
+        .header(COOKIE, &inspector)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("/cases/new/consultation"),
+        "not offered: {html}"
+    );
+    app.stop().await;
 }

@@ -29,6 +29,18 @@ pub enum EventError {
     DaysTooLarge(u32),
 }
 
+impl EventError {
+    /// The field the error is about, as named in the event (e.g. `topic`, `applicant.name`).
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            EventError::Empty { field }
+            | EventError::TooLong { field, .. }
+            | EventError::NoEntries { field } => Some(field),
+            _ => None,
+        }
+    }
+}
+
 impl Bilingual for EventError {
     fn code(&self) -> &'static str {
         match self {

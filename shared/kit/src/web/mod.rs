@@ -11,6 +11,7 @@
 
 pub mod cases;
 pub mod i18n;
+pub mod intake;
 pub mod pages;
 pub mod session;
 
@@ -58,6 +59,8 @@ pub fn access() -> Vec<crate::access::Access> {
         Access::get("/start", Needs(SignedIn)),
         Access::get("/cases", Needs(ViewCases)),
         Access::get("/cases/{case_id}", Needs(ViewCases)),
+        Access::get("/cases/new/consultation", Needs(HandleCases)),
+        Access::post("/cases/new/consultation", Needs(HandleCases)),
         Access::public_get("/static/app.css"),
     ]
 }
@@ -71,6 +74,10 @@ pub fn routes(web: Web) -> Router {
         .route("/start", get(pages::start))
         .route("/cases", get(cases::list))
         .route("/cases/{case_id}", get(cases::show))
+        .route(
+            "/cases/new/consultation",
+            get(intake::consult_form).post(intake::consult_submit),
+        )
         .route("/static/app.css", get(pages::stylesheet))
         .with_state(web)
 }

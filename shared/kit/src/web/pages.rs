@@ -26,6 +26,8 @@ pub struct UserView {
     pub display_name: String,
     pub username: String,
     pub csrf: String,
+    /// The role may take cases in (the pages offer it only then).
+    pub may_handle: bool,
 }
 
 impl From<&WebUser> for UserView {
@@ -34,6 +36,10 @@ impl From<&WebUser> for UserView {
             display_name: u.operator.display_name.clone(),
             username: u.operator.username.as_str().to_owned(),
             csrf: u.csrf.clone(),
+            may_handle: u
+                .operator
+                .role
+                .may(bangban_domain::account::Permission::HandleCases),
         }
     }
 }
