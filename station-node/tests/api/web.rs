@@ -107,12 +107,7 @@ async fn an_operator_logs_in_sees_the_start_page_and_logs_out() {
     assert!(!planted.ends_with(&token), "a new id at login");
     let cookie = format!("bangban_session={token}");
 
-    let res = http
-        .get(format!("{base}/start"))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
+    let res = get_with(&http, format!("{base}/start"), &cookie).await;
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     assert!(html.contains("王芳"), "{html}");
@@ -138,12 +133,7 @@ async fn an_operator_logs_in_sees_the_start_page_and_logs_out() {
     assert!(res.text().await.unwrap().contains("页面已过期或来源不明"));
     let res = logout("cross-site", csrf.clone()).await.unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let still = http
-        .get(format!("{base}/start"))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
+    let still = get_with(&http, format!("{base}/start"), &cookie).await;
     assert_eq!(
         still.status(),
         StatusCode::OK,
@@ -155,12 +145,7 @@ async fn an_operator_logs_in_sees_the_start_page_and_logs_out() {
     assert_eq!(location(&res), "/login?bye=1");
     assert!(session_set(&res).unwrap().contains("Max-Age=0"));
     // The old cookie is dead: back to the login page, told why.
-    let res = http
-        .get(format!("{base}/start"))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
+    let res = get_with(&http, format!("{base}/start"), &cookie).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/login?next=/start&expired=1");
     app.stop().await;
@@ -189,15 +174,7 @@ async fn english_is_one_click_away_and_remembered_per_browser() {
         "{html}"
     );
     let cookie = lang_cookie.split(';').next().unwrap();
-    let html = http
-        .get(format!("{}/login", app.url))
-        .header(COOKIE, cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = html_of(&http, format!("{}/login", app.url), cookie).await;
     assert!(html.contains("Staff login"), "{html}");
     // Another browser still gets Chinese: the language is never set for the process.
     let html = http
@@ -289,12 +266,7 @@ async fn cases_are_found_by_number_and_item_and_shown_masked() {
     let page = |path: String| {
         let (http, cookie) = (http.clone(), cookie.clone());
         async move {
-            let res = http
-                .get(format!("{base}{path}"))
-                .header(COOKIE, cookie)
-                .send()
-                .await
-                .unwrap();
+            let res = get_with(&http, format!("{base}{path}"), cookie).await;
             (res.status(), res.text().await.unwrap())
         }
     };
@@ -375,15 +347,7 @@ async fn a_consultation_is_logged_from_its_form_once_even_when_sent_twice() {
         "bangban_session={}",
         session_value(&session_set(&log_in(&http, base, PASSWORD, None).await).unwrap())
     );
-    let html = http
-        .get(format!("{base}/cases/new/consultation"))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = html_of(&http, format!("{base}/cases/new/consultation"), &cookie).await;
     let (csrf, case_id) = (hidden(&html, "csrf"), hidden(&html, "case_id"));
     let post = |topic: &'static str| {
         http.post(format!("{base}/cases/new/consultation"))
@@ -400,15 +364,7 @@ async fn a_consultation_is_logged_from_its_form_once_even_when_sent_twice() {
             .send()
     };
     let cases = || async {
-        let html = http
-            .get(format!("{base}/cases"))
-            .header(COOKIE, &cookie)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = html_of(&http, format!("{base}/cases"), &cookie).await;
         html.matches("<td><a href=\"/cases/").count()
     };
 
@@ -430,15 +386,7 @@ async fn a_consultation_is_logged_from_its_form_once_even_when_sent_twice() {
     let again = post("老年人优待证怎么办理？").await.unwrap();
     assert_eq!(location(&again), format!("/cases/{case_id}"));
     assert_eq!(cases().await, 1);
-    let html = http
-        .get(format!("{base}/cases/{case_id}"))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = html_of(&http, format!("{base}/cases/{case_id}"), &cookie).await;
     assert!(html.contains("咨询登记"), "{html}");
 
     // An inspector reads cases but cannot log one.
@@ -453,25 +401,26 @@ async fn a_consultation_is_logged_from_its_form_once_even_when_sent_twice() {
         "bangban_session={}",
         session_value(&session_set(&res).unwrap())
     );
-    let res = http
-        .get(format!("{base}/cases/new/consultation"))
-        .header(COOKIE, &inspector)
-        .send()
-        .await
-        .unwrap();
+    let res = get_with(&http, format!("{base}/cases/new/consultation"), &inspector).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let html = http
-        .get(format!("{base}/cases"))
-        .header(COOKIE, &inspector)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = html_of(&http, format!("{base}/cases"), &inspector).await;
     assert!(
         !html.contains("/cases/new/consultation"),
         "not offered: {html}"
     );
     app.stop().await;
+}
+
+/// A GET with a cookie, as the browser sends it.
+async fn get_with(http: &Client, url: String, cookie: impl AsRef<str>) -> Response {
+    http.get(url)
+        .header(COOKIE, cookie.as_ref())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The page a GET with a cookie answers.
+async fn html_of(http: &Client, url: String, cookie: impl AsRef<str>) -> String {
+    get_with(http, url, cookie).await.text().await.unwrap()
 }
