@@ -311,6 +311,10 @@ async fn cases_are_found_by_number_and_item_and_shown_masked() {
     );
     let (status, _) = page("/cases/0192f0c1-0000-7000-8000-000000000000".into()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // A mangled address is a page too, not the API's JSON.
+    let (status, html) = page("/cases/not-a-case".into()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("没有这个办件"), "{html}");
     app.stop().await;
 }
 

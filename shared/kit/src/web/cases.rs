@@ -4,7 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bangban_domain::calendar::Deadline;
@@ -15,7 +15,6 @@ use super::Web;
 use super::i18n::{Lang, Tr};
 use super::pages::{UserView, error_page, internal_error, with_lang};
 use super::session::WebUser;
-use crate::http::CaseIdPath;
 use crate::intake::IntakeError;
 use crate::store::CaseFilter;
 
@@ -194,9 +193,17 @@ pub async fn show(
     lang: Lang,
     user: WebUser,
     headers: HeaderMap,
-    CaseIdPath(case_id): CaseIdPath,
+    Path(raw): Path<String>,
 ) -> Response {
     let t = Tr::new(lang);
+    // A page answers a page, never the API's problem document.
+    let Ok(case_id) = raw.parse::<bangban_domain::event::CaseId>() else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            lang,
+            t.s("case.not_found").to_owned(),
+        );
+    };
     let intake = crate::intake::Intake {
         me: web.me,
         store: web.store.clone(),
