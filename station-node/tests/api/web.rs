@@ -271,6 +271,11 @@ async fn cases_are_found_by_number_and_item_and_shown_masked() {
         }
     };
 
+    // The start page counts them as today's new cases.
+    let (_, html) = page("/start".into()).await;
+    assert!(html.contains("id=\"new-today\">2<"), "{html}");
+    assert!(html.contains("id=\"overdue\">0<"), "{html}");
+
     let (status, html) = page("/cases".into()).await;
     assert_eq!(status, StatusCode::OK);
     for (_, no) in &numbers {

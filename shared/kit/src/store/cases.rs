@@ -101,6 +101,41 @@ impl CaseStore {
             .map_err(StoreError::from)
     }
 
+    /// The day's work of station `me` (dates are local `YYYY-MM-DD`, compared as text): cases
+    /// opened since `day_start_ms`, its open cases due by `soon` and already overdue (due
+    /// before `today`), and its own cases held higher up (escalated, awaiting a result).
+    pub async fn day_counts(
+        &self,
+        me: StationCode,
+        day_start_ms: i64,
+        today: &str,
+        soon: &str,
+    ) -> Result<DayCounts, StoreError> {
+        let row = sqlx::query(
+            "SELECT \
+             COALESCE(SUM(CASE WHEN holder = $1 AND opened_at >= $2 THEN 1 ELSE 0 END), 0) AS new_today, \
+             COALESCE(SUM(CASE WHEN holder = $1 AND stage NOT IN ('completed', 'terminated') \
+                 AND due_date IS NOT NULL AND due_date >= $3 AND due_date <= $4 THEN 1 ELSE 0 END), 0) AS due_soon, \
+             COALESCE(SUM(CASE WHEN holder = $1 AND stage NOT IN ('completed', 'terminated') \
+                 AND due_date IS NOT NULL AND due_date < $3 THEN 1 ELSE 0 END), 0) AS overdue, \
+             COALESCE(SUM(CASE WHEN origin = $1 AND holder <> $1 \
+                 AND stage NOT IN ('completed', 'terminated') THEN 1 ELSE 0 END), 0) AS away \
+             FROM cases",
+        )
+        .bind(me.to_string())
+        .bind(day_start_ms)
+        .bind(today)
+        .bind(soon)
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok(DayCounts {
+            new_today: row.try_get("new_today")?,
+            due_soon: row.try_get("due_soon")?,
+            overdue: row.try_get("overdue")?,
+            away: row.try_get("away")?,
+        })
+    }
+
     /// How many cases are at each stage (for `/metrics`).
     pub async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let rows =
@@ -133,4 +168,14 @@ fn contains_pattern(text: &str) -> String {
     }
     pattern.push('%');
     pattern
+}
+
+/// The start page's counts for one station (see [`CaseStore::day_counts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayCounts {
+    pub new_today: i64,
+    pub due_soon: i64,
+    pub overdue: i64,
+    /// Its own cases held by a higher tier now.
+    pub away: i64,
 }

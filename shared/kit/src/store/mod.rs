@@ -32,6 +32,7 @@ mod numbering;
 mod outbox;
 
 pub use append::AppendTx;
+pub use cases::DayCounts;
 pub use dead_letters::{DeadLetter, DeadLetterCounts, DeadLetterError, Direction, PullApplied};
 pub use error::StoreError;
 pub use outbox::Queued;

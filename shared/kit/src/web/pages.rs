@@ -253,6 +253,8 @@ struct StartPage {
     node_code: String,
     tier_key: &'static str,
     link: LinkView,
+    day: crate::store::DayCounts,
+    soon: String,
     outbox: i64,
     dead_letters: i64,
     stages: Vec<(&'static str, i64)>,
@@ -277,6 +279,28 @@ pub async fn start(
             Some((t.stage(stage), n))
         })
         .collect();
+    // Today in China time, and the second working day after it.
+    let now = OffsetDateTime::now_utc();
+    let today = bangban_domain::calendar::local_date(now);
+    let day_start_ms = today
+        .midnight()
+        .assume_offset(time::macros::offset!(+8))
+        .unix_timestamp()
+        .saturating_mul(1000);
+    let soon = web
+        .store
+        .policy()
+        .current()
+        .calendar
+        .working_day_after(today, 2);
+    let day = match web
+        .store
+        .day_counts(web.me, day_start_ms, &today.to_string(), &soon.to_string())
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => return internal_error(&e, lang),
+    };
     let link = match &web.uplink {
         None => LinkView::None,
         Some(status) if status.reachable() => LinkView::Ok,
@@ -296,6 +320,8 @@ pub async fn start(
             Tier::Village => "tier.village",
         },
         link,
+        day,
+        soon: soon.to_string(),
         outbox: web.store.outbox_len().await.unwrap_or(-1),
         dead_letters: web
             .store

@@ -307,3 +307,74 @@ pub async fn unknown_case_reads_as_none(store: CaseStore) {
     assert!(store.case(case.case_id).await.unwrap().is_none());
     assert!(store.events(case.case_id).await.unwrap().is_empty());
 }
+
+pub async fn the_day_counts_what_a_station_must_see_today(store: CaseStore) {
+    let fresh = CaseBuilder::at_station(VILLAGE, 1);
+    let reviewed = CaseBuilder::at_station(VILLAGE, 2);
+    let away = CaseBuilder::at_station(VILLAGE, 3);
+    let events = [
+        fresh.application(),
+        reviewed.application(),
+        reviewed.complete_review(VILLAGE, 1),
+        away.application(),
+        away.complete_review(VILLAGE, 1),
+        away.delegation(VILLAGE, 2),
+        away.escalate(VILLAGE, 3, Tier::Town),
+    ];
+    for ev in &events {
+        store.append(ev, now()).await.unwrap();
+    }
+    let held = store
+        .list(&CaseFilter {
+            holder: Some(code(VILLAGE)),
+            stage: Some("reviewed".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let due = held[0]
+        .due_date
+        .clone()
+        .expect("a reviewed case runs to a due date");
+    let day_after = time::Date::parse(
+        &due,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .unwrap()
+    .next_day()
+    .unwrap()
+    .to_string();
+    let counts = |me: &'static str, since: i64, today: String, soon: String| {
+        let store = store.clone();
+        async move {
+            store
+                .day_counts(code(me), since, &today, &soon)
+                .await
+                .unwrap()
+        }
+    };
+    let long_ago = "2000-01-01".to_owned();
+    let village = counts(VILLAGE, 0, long_ago.clone(), long_ago.clone()).await;
+    // Held here: the fresh and the reviewed case; the escalated one is the town's now.
+    assert_eq!(
+        (
+            village.new_today,
+            village.due_soon,
+            village.overdue,
+            village.away
+        ),
+        (2, 0, 0, 1)
+    );
+    let on_the_day = counts(VILLAGE, 0, due.clone(), due.clone()).await;
+    assert_eq!((on_the_day.due_soon, on_the_day.overdue), (1, 0));
+    let late = counts(VILLAGE, 0, day_after.clone(), day_after).await;
+    assert_eq!((late.due_soon, late.overdue), (0, 1));
+    assert_eq!(
+        counts(VILLAGE, i64::MAX, long_ago.clone(), long_ago.clone())
+            .await
+            .new_today,
+        0
+    );
+    let town = counts(TOWN, 0, long_ago.clone(), long_ago).await;
+    assert_eq!((town.new_today, town.away), (1, 0));
+}
