@@ -119,6 +119,7 @@ start() {
       "$(field "$entry" 5)" "$(username_of "$code")" "$DEMO_PASSWORD" "$(field "$entry" 3)"
   done
   echo
+  echo "Web UI: open a URL above in a browser and log in (Chinese; English at the top right)."
   echo "API: POST /api/v1/login, then /api/v1/cases (see /api/v1/openapi.json)."
   echo "Health: curl http://127.0.0.1:8100/readyz    Stop: deploy/demo.sh stop"
 }
