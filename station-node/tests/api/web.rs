@@ -314,6 +314,11 @@ async fn cases_are_found_by_number_and_item_and_shown_masked() {
         !html.contains("11010519491231002X") && !html.contains("13812345678"),
         "{html}"
     );
+    let (_, html) = page(format!("/cases/{}?lang=en", numbers[0].0)).await;
+    assert!(
+        html.contains("Application taken in"),
+        "the log in English: {html}"
+    );
     let (status, _) = page("/cases/0192f0c1-0000-7000-8000-000000000000".into()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // A mangled address is a page too, not the API's JSON.

@@ -353,6 +353,31 @@ impl EventKind {
         }
     }
 
+    pub fn label_en(self) -> &'static str {
+        match self {
+            EventKind::ConsultationRecorded => "Consultation logged",
+            EventKind::ApplicationReceived => "Application taken in",
+            EventKind::PreReviewed => "Materials pre-reviewed",
+            EventKind::OneTimeNoticeIssued => "One-time notice issued",
+            EventKind::SupplementReceived => "Supplement received",
+            EventKind::DelegationSigned => "Delegation agreement signed",
+            EventKind::AssistedAtWindow => "Assisted at the window",
+            EventKind::HandlingStarted => "Handling started",
+            EventKind::Suspended => "Suspended",
+            EventKind::Resumed => "Resumed",
+            EventKind::Escalated => "Escalated",
+            EventKind::AcceptedUpstream => "Accepted by the higher tier",
+            EventKind::ReturnedDown => "Returned down",
+            EventKind::ResultReady => "Result ready",
+            EventKind::HandedOver => "Result handed over",
+            EventKind::Completed => "Completed",
+            EventKind::Terminated => "Service terminated",
+            EventKind::VisitRecorded => "Trip recorded",
+            EventKind::Evaluated => "Service rated",
+            EventKind::Commented => "Note",
+        }
+    }
+
     /// Whether the event changes the case's state, and so may only come from the holder.
     /// Visits, evaluations and comments may come from any station in the case's chain.
     pub fn changes_state(self) -> bool {

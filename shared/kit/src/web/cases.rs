@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bangban_domain::calendar::Deadline;
 use bangban_domain::case::Stage;
+use bangban_domain::event::EventKind;
 use serde::Deserialize;
 
 use super::Web;
@@ -184,7 +185,7 @@ struct CasePage {
     applicant: String,
     opened: String,
     due: String,
-    log: Vec<(String, String, String)>,
+    log: Vec<(String, &'static str, String)>,
 }
 
 /// `GET /cases/{case_id}`: the case and its log, personal data masked.
@@ -239,14 +240,13 @@ pub async fn show(
                 Some(actor) => format!("{} · {actor}", e.author),
                 None => e.author.to_string(),
             };
-            // English has no labels of its own yet: the kind's wire name, spaced.
+            // The view carries the Chinese label; the kind, for the English one, is its tag.
             let step = match lang {
-                Lang::Zh => e.kind_label.to_owned(),
+                Lang::Zh => e.kind_label,
                 Lang::En => serde_json::to_value(&e.body)
                     .ok()
-                    .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
-                    .map(|k| k.replace('_', " "))
-                    .unwrap_or_default(),
+                    .and_then(|v| v.get("kind")?.as_str()?.parse::<EventKind>().ok())
+                    .map_or(e.kind_label, EventKind::label_en),
             };
             (china_time(e.occurred_at), step, by)
         })
