@@ -107,23 +107,6 @@ impl AccessPolicy {
             .find(|(m, _)| m == method)
             .map(|(_, r)| Some(*r))
     }
-
-    /// Every rule, for the role matrix.
-    pub fn all(&self) -> Vec<Access> {
-        let mut all: Vec<Access> = self
-            .rules
-            .iter()
-            .flat_map(|(path, methods)| {
-                methods.iter().map(|(method, rule)| Access {
-                    method: method.clone(),
-                    path,
-                    rule: *rule,
-                })
-            })
-            .collect();
-        all.sort_by(|a, b| (a.path, a.method.as_str()).cmp(&(b.path, b.method.as_str())));
-        all
-    }
 }
 
 fn is_api(path: &str) -> bool {

@@ -94,15 +94,7 @@ async fn every_endpoint_admits_exactly_the_roles_that_may_use_it() {
         .unwrap();
     let case_id = case["case_id"].as_str().unwrap().to_owned();
 
-    let mut rules: Vec<Access> = [
-        Access::public_get("/healthz"),
-        Access::public_get("/readyz"),
-        Access::public_get("/metrics"),
-    ]
-    .into_iter()
-    .chain(bangban_kit::api::access())
-    .chain(bangban_kit::web::access())
-    .collect();
+    let mut rules: Vec<Access> = bangban_kit::node::ui_access();
     // Logging out ends the session: last.
     rules.sort_by_key(|a| a.path.ends_with("logout"));
 

@@ -160,15 +160,7 @@ pub async fn run(
     // Every route of the UI listener names what it needs; see crate::access.
     let access = Arc::new(crate::access::AccessPolicy::new(
         rt.auth.clone(),
-        [
-            crate::access::Access::public_get("/healthz"),
-            crate::access::Access::public_get("/readyz"),
-            crate::access::Access::public_get("/metrics"),
-        ]
-        .into_iter()
-        .chain(crate::api::access())
-        .chain(crate::web::access())
-        .chain(own_access),
+        ui_access().into_iter().chain(own_access),
     )?);
     let node_metrics = NodeMetrics::start(rt.me, &rt.store, &rt.jobs).await;
     let internode_readiness = readiness.clone();
@@ -306,6 +298,21 @@ pub async fn run(
     }
     rt.store.db().close().await;
     result
+}
+
+/// What each route the kit serves on the UI listener needs: health and metrics (public), the
+/// operator API and the web pages. A node crate's parts add theirs.
+pub fn ui_access() -> Vec<crate::access::Access> {
+    use crate::access::Access;
+    [
+        Access::public_get("/healthz"),
+        Access::public_get("/readyz"),
+        Access::public_get("/metrics"),
+    ]
+    .into_iter()
+    .chain(crate::api::access())
+    .chain(crate::web::access())
+    .collect()
 }
 
 /// Loads the node's TLS files, when it has them.

@@ -76,9 +76,6 @@ pub struct ListQuery {
     held_here: Option<String>,
     #[serde(default)]
     page: Option<u32>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    lang: Option<String>,
 }
 
 /// A query string for another page of the same search.
@@ -205,12 +202,7 @@ pub async fn show(
             t.s("case.not_found").to_owned(),
         );
     };
-    let intake = crate::intake::Intake {
-        me: web.me,
-        store: web.store.clone(),
-        policy: web.store.policy().clone(),
-    };
-    let v = match intake.case_view(case_id).await {
+    let v = match web.intake().case_view(case_id).await {
         Ok(v) => v,
         Err(IntakeError::CaseNotFound) => {
             return error_page(

@@ -16,7 +16,7 @@ use super::Web;
 use super::i18n::{Lang, Tr};
 use super::pages::{UserView, csrf_refused, internal_error, with_lang};
 use super::session::{WebUser, check_form};
-use crate::intake::{Intake, IntakeError, NewCase};
+use crate::intake::{IntakeError, NewCase};
 
 const CHANNELS: [(&str, Channel); 4] = [
     ("window", Channel::Window),
@@ -32,14 +32,6 @@ fn channel_label(t: Tr, channel: Channel) -> &'static str {
         (Lang::En, Channel::Phone) => "By phone",
         (Lang::En, Channel::Online) => "Online",
         (Lang::En, Channel::Agent) => "Through an agent",
-    }
-}
-
-fn intake(web: &Web) -> Intake {
-    Intake {
-        me: web.me,
-        store: web.store.clone(),
-        policy: web.store.policy().clone(),
     }
 }
 
@@ -109,7 +101,8 @@ fn consult_page(
             .iter()
             .map(|(value, c)| (*value, channel_label(t, *c), form.channel == *value))
             .collect(),
-        items: intake(web)
+        items: web
+            .intake()
             .items()
             .into_iter()
             .map(|i| {
@@ -182,7 +175,8 @@ pub async fn consult_submit(
         answer: optional(&form.answer),
         case_id: Some(case_id),
     };
-    match intake(&web)
+    match web
+        .intake()
         .open_case(user.operator.username.as_str(), new)
         .await
     {

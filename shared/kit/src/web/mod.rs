@@ -41,6 +41,17 @@ pub struct Web {
     pub secure_cookies: bool,
 }
 
+impl Web {
+    /// The intake service over this node's store and the policy in force.
+    pub fn intake(&self) -> crate::intake::Intake {
+        crate::intake::Intake {
+            me: self.me,
+            store: self.store.clone(),
+            policy: self.store.policy().clone(),
+        }
+    }
+}
+
 impl FromRef<Web> for AuthStore {
     fn from_ref(web: &Web) -> AuthStore {
         web.auth.clone()

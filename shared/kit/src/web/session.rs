@@ -4,13 +4,11 @@
 //! every state-changing form: the browser's own `Sec-Fetch-Site` / `Origin` must say the request
 //! comes from this site, and the form must carry the session's token.
 
-use axum::extract::{FromRef, FromRequestParts, OriginalUri};
+use crate::auth::Operator;
+use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use time::OffsetDateTime;
-
-use crate::auth::{AuthStore, Operator};
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "bangban_session";
@@ -107,53 +105,31 @@ pub fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-impl<S> FromRequestParts<S> for WebUser
-where
-    AuthStore: FromRef<S>,
-    S: Send + Sync,
-{
+/// The operator the access check (`crate::access`) authenticated by the session cookie. A page
+/// that takes a `WebUser` must have a `Needs(…)` rule; on any other route the browser is sent to
+/// the login page (never let through without a session).
+impl<S: Send + Sync> FromRequestParts<S> for WebUser {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        // Authenticated once already by the access check (`crate::access`).
-        if let Some(done) = parts.extensions.get::<crate::access::Authenticated>()
-            && done.by_cookie
-        {
-            return Ok(WebUser {
-                operator: done.operator.clone(),
-                csrf: crate::auth::csrf_token(&done.token).map_err(|e| {
-                    super::pages::internal_error(&e, super::i18n::Lang::Zh).into_response()
-                })?,
-                token: done.token.clone(),
-            });
-        }
-        let next = match parts.extensions.get::<OriginalUri>() {
-            Some(uri) => uri.0.path().to_owned(),
-            None => parts.uri.path().to_owned(),
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(done) = parts
+            .extensions
+            .get::<crate::access::Authenticated>()
+            .filter(|done| done.by_cookie)
+        else {
+            let next = match parts.extensions.get::<OriginalUri>() {
+                Some(uri) => uri.0.path().to_owned(),
+                None => parts.uri.path().to_owned(),
+            };
+            return Err(to_login(&next, false));
         };
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Err(ToLogin {
-                next,
-                expired: false,
-            }
-            .into_response());
-        };
-        let auth = AuthStore::from_ref(state);
-        match auth.authenticate(token, OffsetDateTime::now_utc()).await {
-            Ok(operator) => Ok(WebUser {
-                operator,
-                csrf: crate::auth::csrf_token(token).map_err(|e| {
-                    super::pages::internal_error(&e, super::i18n::Lang::Zh).into_response()
-                })?,
-                token: token.to_owned(),
-            }),
-            Err(crate::auth::AuthError::InvalidToken) => Err(ToLogin {
-                next,
-                expired: true,
-            }
-            .into_response()),
-            Err(e) => Err(super::pages::internal_error(&e, super::i18n::Lang::Zh).into_response()),
-        }
+        Ok(WebUser {
+            operator: done.operator.clone(),
+            csrf: crate::auth::csrf_token(&done.token).map_err(|e| {
+                super::pages::internal_error(&e, super::i18n::Lang::Zh).into_response()
+            })?,
+            token: done.token.clone(),
+        })
     }
 }
 
