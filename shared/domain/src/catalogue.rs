@@ -19,6 +19,9 @@ pub struct Material {
     /// Whether the original must be shown (otherwise a copy suffices).
     #[serde(default)]
     pub original: bool,
+    /// Where and how the applicant obtains the material (shown on the one-time notice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub how_to_obtain: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -391,7 +391,8 @@ impl Intake {
         Ok(self.view(&state, &events))
     }
 
-    fn view(&self, state: &CaseState, events: &[Event]) -> CaseView {
+    /// The view of a case already read from the store.
+    pub fn view(&self, state: &CaseState, events: &[Event]) -> CaseView {
         let now = OffsetDateTime::now_utc();
         let deadline = state
             .deadline(&self.policy.current().calendar)
@@ -423,12 +424,27 @@ impl Intake {
 /// members the type needs and no others.
 pub fn parse_applicant(raw: ApplicantInput) -> Result<Applicant, IntakeError> {
     use bangban_domain::ident::{CreditCode, MobileNumber, ResidentId};
-    let invalid = |e: &dyn Bilingual| IntakeError::invalid(e);
+    let invalid = |field: &'static str, e: &dyn Bilingual| match IntakeError::invalid(e) {
+        IntakeError::Invalid {
+            code,
+            message_zh,
+            message_en,
+            ..
+        } => IntakeError::Invalid {
+            code,
+            field: Some(field),
+            message_zh,
+            message_en,
+        },
+        other => other,
+    };
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let applicant = match raw.kind.as_deref() {
         Some("person") => {
-            let id_number = ResidentId::parse(&text(&raw.id_number)).map_err(|e| invalid(&e))?;
-            let phone = MobileNumber::parse(&text(&raw.phone)).map_err(|e| invalid(&e))?;
+            let id_number = ResidentId::parse(&text(&raw.id_number))
+                .map_err(|e| invalid("applicant.id_number", &e))?;
+            let phone = MobileNumber::parse(&text(&raw.phone))
+                .map_err(|e| invalid("applicant.phone", &e))?;
             let extra = [
                 ("credit_code", raw.credit_code.is_some()),
                 ("check_override", raw.check_override.is_some()),
@@ -450,9 +466,9 @@ pub fn parse_applicant(raw: ApplicantInput) -> Result<Applicant, IntakeError> {
             } else {
                 CreditCode::parse(&code)
             }
-            .map_err(|e| invalid(&e))?;
-            let contact_phone =
-                MobileNumber::parse(&text(&raw.contact_phone)).map_err(|e| invalid(&e))?;
+            .map_err(|e| invalid("applicant.credit_code", &e))?;
+            let contact_phone = MobileNumber::parse(&text(&raw.contact_phone))
+                .map_err(|e| invalid("applicant.contact_phone", &e))?;
             let extra = [
                 ("id_number", raw.id_number.is_some()),
                 ("phone", raw.phone.is_some()),

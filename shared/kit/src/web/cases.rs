@@ -7,16 +7,17 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bangban_domain::account::Permission;
 use bangban_domain::calendar::Deadline;
 use bangban_domain::case::Stage;
-use bangban_domain::event::EventKind;
+use bangban_domain::event::{CaseId, EventKind};
 use serde::Deserialize;
 
 use super::Web;
 use super::i18n::{Lang, Tr};
 use super::pages::{UserView, error_page, internal_error, with_lang};
 use super::session::WebUser;
-use crate::intake::IntakeError;
+use super::steps::{self, Offers, Sticky};
 use crate::store::CaseFilter;
 
 /// Cases per page.
@@ -180,12 +181,23 @@ struct CasePage {
     stage: &'static str,
     item: String,
     applicant: String,
+    channel: &'static str,
     opened: String,
     due: String,
+    /// Near due (within two working days) or overdue: the due date is highlighted.
+    due_class: &'static str,
+    termination: String,
+    evaluations: Vec<&'static str>,
     log: Vec<(String, &'static str, String)>,
+    /// The printable forms of the case so far: (path, label).
+    prints: Vec<(String, &'static str)>,
+    o: Offers,
+    sticky: Sticky,
+    /// The session's CSRF token, for the step forms.
+    csrf: String,
 }
 
-/// `GET /cases/{case_id}`: the case and its log, personal data masked.
+/// `GET /cases/{case_id}`: the case, its log and the steps it allows now; personal data masked.
 pub async fn show(
     State(web): State<Web>,
     lang: Lang,
@@ -193,18 +205,31 @@ pub async fn show(
     headers: HeaderMap,
     Path(raw): Path<String>,
 ) -> Response {
-    let t = Tr::new(lang);
     // A page answers a page, never the API's problem document.
-    let Ok(case_id) = raw.parse::<bangban_domain::event::CaseId>() else {
+    let Ok(case_id) = raw.parse::<CaseId>() else {
         return error_page(
             StatusCode::NOT_FOUND,
             lang,
-            t.s("case.not_found").to_owned(),
+            Tr::new(lang).s("case.not_found").to_owned(),
         );
     };
-    let v = match web.intake().case_view(case_id).await {
-        Ok(v) => v,
-        Err(IntakeError::CaseNotFound) => {
+    render(&web, lang, &user, &headers, case_id, Sticky::default()).await
+}
+
+/// The case page; with a refused form (`sticky`) it answers 422 and shows the form again.
+pub async fn render(
+    web: &Web,
+    lang: Lang,
+    user: &WebUser,
+    headers: &HeaderMap,
+    case_id: CaseId,
+    sticky: Sticky,
+) -> Response {
+    let t = Tr::new(lang);
+    let intake = web.intake();
+    let (state, events) = match web.store.case(case_id).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
             return error_page(
                 StatusCode::NOT_FOUND,
                 lang,
@@ -213,16 +238,43 @@ pub async fn show(
         }
         Err(e) => return internal_error(&e, lang),
     };
-    let due = match &v.due {
+    let v = intake.view(&state, &events);
+    let policy = web.store.policy().current();
+    let item = state
+        .item
+        .as_ref()
+        .and_then(|i| policy.catalogue.get(&i.code));
+    let kinds: Vec<EventKind> = events.iter().map(|e| e.kind()).collect();
+    let may_handle = user.operator.role.may(Permission::HandleCases);
+    let mut o = steps::offers(
+        t,
+        web.me,
+        may_handle,
+        &user.operator.display_name,
+        &state,
+        &kinds,
+        item,
+    );
+    sticky.apply_to(&mut o.pre_review);
+    let today = bangban_domain::calendar::local_date(time::OffsetDateTime::now_utc());
+    let (due, due_class) = match &v.due {
         Some(Deadline::Due { date, provisional }) => {
             let mut due = date.to_string();
             if *provisional {
                 due.push_str(t.s("case.provisional"));
             }
-            due
+            let soon = *date <= policy.calendar.working_day_after(today, 2);
+            let class = if v.overdue {
+                "error"
+            } else if soon && state.stage.is_open() {
+                "warn"
+            } else {
+                ""
+            };
+            (due, class)
         }
-        Some(Deadline::Paused { .. }) => t.s("case.paused").to_owned(),
-        None => String::new(),
+        Some(Deadline::Paused { .. }) => (t.s("case.paused").to_owned(), ""),
+        None => (String::new(), ""),
     };
     let log = v
         .events
@@ -243,10 +295,36 @@ pub async fn show(
             (china_time(e.occurred_at), step, by)
         })
         .collect();
+    let mut prints = Vec::new();
+    if may_handle {
+        for (kind, form, key) in [
+            (
+                EventKind::OneTimeNoticeIssued,
+                "one-time-notice",
+                "print.one_time_notice",
+            ),
+            (
+                EventKind::DelegationSigned,
+                "delegation",
+                "print.delegation",
+            ),
+            (
+                EventKind::DelegationSigned,
+                "service-notice",
+                "print.service_notice",
+            ),
+            (EventKind::Terminated, "termination", "print.termination"),
+        ] {
+            if kinds.contains(&kind) {
+                prints.push((format!("/cases/{case_id}/print/{form}"), t.s(key)));
+            }
+        }
+    }
+    let refused = !sticky.kind.is_empty();
     let page = CasePage {
         t,
         centre: Some(web.name.clone()),
-        user: Some(UserView::from(&user)),
+        user: Some(UserView::from(user)),
         exposed_plain_http: web.exposed_plain_http,
         stage: t.stage(v.stage),
         item: v
@@ -255,10 +333,30 @@ pub async fn show(
             .map(|i| format!("{}（{}）", i.name, i.code))
             .unwrap_or_default(),
         applicant: v.applicant.clone().unwrap_or_default(),
+        channel: super::intake::channel_label(t, state.channel),
         opened: china_time(v.opened_at),
         due,
+        due_class,
+        termination: state
+            .termination
+            .map(|r| super::forms::termination_label(t, r).to_owned())
+            .unwrap_or_default(),
+        evaluations: state
+            .evaluations
+            .iter()
+            .map(|l| super::forms::satisfaction_label(t, *l))
+            .collect(),
         log,
+        prints,
+        o,
+        sticky,
+        csrf: user.csrf.clone(),
         v,
     };
-    with_lang(lang, &headers, page.into_response())
+    let status = if refused {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    with_lang(lang, headers, (status, page).into_response())
 }

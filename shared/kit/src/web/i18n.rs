@@ -47,11 +47,16 @@ impl Lang {
         }
     }
 
-    fn messages(self) -> &'static [(&'static str, &'static str)] {
+    /// The message tables of the language: the pages' own, then each feature's.
+    fn tables(self) -> [&'static [(&'static str, &'static str)]; 3] {
         match self {
-            Lang::Zh => ZH,
-            Lang::En => EN,
+            Lang::Zh => [ZH, super::steps::words::ZH, super::forms::words::ZH],
+            Lang::En => [EN, super::steps::words::EN, super::forms::words::EN],
         }
+    }
+
+    fn messages(self) -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+        self.tables().into_iter().flatten()
     }
 }
 
@@ -90,7 +95,6 @@ impl Tr {
     pub fn s(&self, key: &str) -> &'static str {
         self.lang
             .messages()
-            .iter()
             .find(|(k, _)| *k == key)
             .map(|(_, v)| *v)
             .unwrap_or_else(|| {
@@ -118,7 +122,7 @@ impl Tr {
 
 /// Every key of both sets, for tests.
 pub fn keys(lang: Lang) -> Vec<&'static str> {
-    lang.messages().iter().map(|(k, _)| *k).collect()
+    lang.messages().map(|(k, _)| *k).collect()
 }
 
 static ZH: &[(&str, &str)] = &[

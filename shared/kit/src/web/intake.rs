@@ -18,14 +18,14 @@ use super::pages::{UserView, csrf_refused, internal_error, with_lang};
 use super::session::{WebUser, check_form};
 use crate::intake::{IntakeError, NewCase};
 
-const CHANNELS: [(&str, Channel); 4] = [
+pub(super) const CHANNELS: [(&str, Channel); 4] = [
     ("window", Channel::Window),
     ("phone", Channel::Phone),
     ("online", Channel::Online),
     ("agent", Channel::Agent),
 ];
 
-fn channel_label(t: Tr, channel: Channel) -> &'static str {
+pub(super) fn channel_label(t: Tr, channel: Channel) -> &'static str {
     match (t.lang, channel) {
         (Lang::Zh, c) => c.label_zh(),
         (Lang::En, Channel::Window) => "At the window",

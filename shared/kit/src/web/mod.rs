@@ -9,11 +9,14 @@
 //! The pages call the same services as the JSON API (`crate::intake`, `crate::auth`, the store);
 //! they never decide a rule themselves.
 
+pub mod apply;
 pub mod cases;
+pub mod forms;
 pub mod i18n;
 pub mod intake;
 pub mod pages;
 pub mod session;
+pub mod steps;
 
 use std::sync::Arc;
 
@@ -70,9 +73,14 @@ pub fn access() -> Vec<crate::access::Access> {
         Access::get("/start", Needs(SignedIn)),
         Access::get("/cases", Needs(ViewCases)),
         Access::get("/cases/{case_id}", Needs(ViewCases)),
+        Access::post("/cases/{case_id}/steps", Needs(HandleCases)),
+        Access::get("/cases/{case_id}/print/{form}", Needs(HandleCases)),
+        Access::get("/cases/new/application", Needs(HandleCases)),
+        Access::post("/cases/new/application", Needs(HandleCases)),
         Access::get("/cases/new/consultation", Needs(HandleCases)),
         Access::post("/cases/new/consultation", Needs(HandleCases)),
         Access::public_get("/static/app.css"),
+        Access::public_get("/static/print.css"),
     ]
 }
 
@@ -85,10 +93,17 @@ pub fn routes(web: Web) -> Router {
         .route("/start", get(pages::start))
         .route("/cases", get(cases::list))
         .route("/cases/{case_id}", get(cases::show))
+        .route("/cases/{case_id}/steps", axum::routing::post(steps::submit))
+        .route("/cases/{case_id}/print/{form}", get(forms::print))
+        .route(
+            "/cases/new/application",
+            get(apply::application_form).post(apply::application_submit),
+        )
         .route(
             "/cases/new/consultation",
             get(intake::consult_form).post(intake::consult_submit),
         )
         .route("/static/app.css", get(pages::stylesheet))
+        .route("/static/print.css", get(pages::print_stylesheet))
         .with_state(web)
 }

@@ -398,3 +398,14 @@ pub async fn stylesheet() -> impl IntoResponse {
         include_str!("../../static/app.css"),
     )
 }
+
+/// `GET /static/print.css`: the printable forms' A4 layout.
+pub async fn print_stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/print.css"),
+    )
+}
