@@ -255,6 +255,18 @@ impl Catalogue {
             .iter()
             .filter(move |i| i.intake_tiers.contains(&tier))
     }
+
+    /// The same catalogue (edition, sample marks) with only the items a centre of `tier` may
+    /// take in.
+    pub fn for_tier(&self, tier: Tier) -> Catalogue {
+        Catalogue {
+            version: self.version.clone(),
+            published: self.published,
+            sample: self.sample,
+            note: self.note.clone(),
+            items: self.for_intake(tier).cloned().collect(),
+        }
+    }
 }
 
 /// `text` is not blank and at most `max` characters long.
@@ -442,6 +454,25 @@ mod tests {
         );
         assert!(cat.items.iter().any(|i| i.case_type == CaseType::Immediate));
         assert!(cat.for_intake(Tier::Village).count() >= 15);
+    }
+
+    #[test]
+    fn a_centre_sees_the_marks_and_only_its_own_items() {
+        let cat = shipped();
+        let village = cat.for_tier(Tier::Village);
+        assert!(village.sample);
+        assert_eq!(
+            (&village.version, village.published, &village.note),
+            (&cat.version, cat.published, &cat.note)
+        );
+        assert_eq!(village.items.len(), cat.for_intake(Tier::Village).count());
+        assert!(village.items.len() < cat.items.len());
+        assert!(
+            village
+                .items
+                .iter()
+                .all(|i| i.intake_tiers.contains(&Tier::Village))
+        );
     }
 
     #[test]
