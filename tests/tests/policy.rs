@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use bangban_tests::{Kind, Node, add_operator, free_port, login, workspace};
 use serde_json::{Value, json};
 
-/// What an operator sees of the catalogue: each item's code and name.
+/// What an operator of a village centre sees of the catalogue: the code and name of each item
+/// a village may take in.
 type Seen = BTreeSet<(String, String)>;
 
 fn seen(items: &Value) -> Seen {
@@ -21,6 +22,12 @@ fn seen(items: &Value) -> Seen {
         .as_array()
         .unwrap()
         .iter()
+        .filter(|i| {
+            i["intake_tiers"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("village"))
+        })
         .map(|i| {
             (
                 i["code"].as_str().unwrap().to_owned(),

@@ -8,7 +8,7 @@
 use bangban_domain::Bilingual;
 use bangban_domain::calendar::Deadline;
 use bangban_domain::case::{CaseState, Stage, TransitionError};
-use bangban_domain::catalogue::CatalogueItem;
+use bangban_domain::catalogue::{Catalogue, CatalogueItem};
 use bangban_domain::event::{
     Applicant, Application, CaseId, CaseNumber, Channel, CheckOverride, Consultation, Event,
     EventBody, EventId, ItemRef,
@@ -238,12 +238,13 @@ impl Intake {
 
     /// The service items this centre may take in, under the policy in force.
     pub fn items(&self) -> Vec<CatalogueItem> {
-        let policy = self.policy.current();
-        policy
-            .catalogue
-            .for_intake(self.me.tier())
-            .cloned()
-            .collect()
+        self.catalogue().items
+    }
+
+    /// The catalogue in force (its edition and sample marks) with only the items this centre
+    /// may take in; read from one policy snapshot, so the marks and the items agree.
+    pub fn catalogue(&self) -> Catalogue {
+        self.policy.current().catalogue.for_tier(self.me.tier())
     }
 
     fn intake_item<'a>(

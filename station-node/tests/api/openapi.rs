@@ -367,3 +367,42 @@ async fn every_documented_operation_is_routed_on_a_running_station() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_item_list_documents_the_catalogue_marks_and_how_to_obtain_each_material() {
+    let s = Session::start().await;
+    let doc = document(&s).await;
+    let schemas = &doc["components"]["schemas"];
+    assert!(
+        schemas["Material"]["properties"]["how_to_obtain"].is_object(),
+        "{}",
+        schemas["Material"]
+    );
+    assert!(schemas["ItemList"]["properties"]["sample"].is_object());
+    let schema = declared_schema(&doc, "get", "/api/v1/items", 200, "application/json");
+    let (status, items) = s.call("GET", "/api/v1/items", None).await;
+    assert_eq!(status, 200);
+    check(&doc, &schema, &items).unwrap();
+    // The shipped catalogue is sample data, and says how to obtain every material.
+    assert_eq!(items["sample"], true);
+    assert!(items["note"].as_str().unwrap().contains("示例"));
+    assert!(items["items"].as_array().unwrap().len() >= 15);
+    for item in items["items"].as_array().unwrap() {
+        for m in item["materials"].as_array().unwrap() {
+            assert!(!m["how_to_obtain"].as_str().unwrap().is_empty(), "{m}");
+        }
+    }
+    for (pointer, bad) in [
+        ("/sample", json!("yes")),
+        ("/published", json!("someday")),
+        ("/items/0/materials/0/how_to_obtain", json!(5)),
+        ("/items/0/materials/0/necessity", json!("required")),
+    ] {
+        let mut tampered = items.clone();
+        *tampered.pointer_mut(pointer).unwrap() = bad;
+        assert!(
+            check(&doc, &schema, &tampered).is_err(),
+            "{pointer} accepted"
+        );
+    }
+}

@@ -111,7 +111,7 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// Serde helper: an optional [`Date`] as `"YYYY-MM-DD"` or `null`.
-mod iso_date_opt {
+pub(crate) mod iso_date_opt {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use time::Date;
 

@@ -173,9 +173,22 @@ async fn list_cases(
     Ok(Json(CaseList { cases }))
 }
 
-/// The service items of the catalogue in force.
+/// The service items of the catalogue in force, with the catalogue's edition and whether it is
+/// sample data (then an operator should be told it is not the district's official catalogue).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemList {
+    /// The catalogue's edition, when it names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The day the district published it, `YYYY-MM-DD`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub published: Option<String>,
+    /// Demonstration data, not the district's official catalogue.
+    pub sample: bool,
+    /// The catalogue's note (for a sample: what it is and is not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     pub items: Vec<CatalogueItem>,
 }
 
@@ -188,7 +201,12 @@ pub struct ItemList {
     responses((status = OK, description = "可受理的事项。The items this centre may take in.", body = ItemList)),
 )]
 async fn list_items(State(api): ApiState, _op: CurrentOperator) -> Json<ItemList> {
+    let catalogue = api.intake.catalogue();
     Json(ItemList {
-        items: api.intake.items(),
+        version: catalogue.version,
+        published: catalogue.published.map(|d| d.to_string()),
+        sample: catalogue.sample,
+        note: catalogue.note,
+        items: catalogue.items,
     })
 }
