@@ -9,4 +9,5 @@ mod helpers;
 mod jobs;
 mod openapi;
 mod roles;
+mod steps;
 mod web;

@@ -71,6 +71,56 @@ impl Bilingual for EventError {
             EventError::DaysTooLarge(d) => format!("承诺时限 {d} 个工作日超出允许范围"),
         }
     }
+
+    fn message_en(&self) -> String {
+        match self {
+            EventError::Empty { field } => format!("{} must not be empty", field_en(field)),
+            EventError::TooLong { field, max } => {
+                format!("{} must be at most {max} characters", field_en(field))
+            }
+            EventError::NoEntries { field } => {
+                format!("{} must list at least one entry", field_en(field))
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The field's name in an English sentence, for the operator UI; the wire name otherwise.
+fn field_en(field: &str) -> &str {
+    match field {
+        "topic" => "The question",
+        "answer" => "The answer",
+        "item.code" => "The item code",
+        "item.name" => "The item name",
+        "applicant.name" => "The applicant's name",
+        "applicant.legal_representative" => "The legal representative",
+        "applicant.contact_name" => "The contact person",
+        "check_override.supervisor" => "The supervisor",
+        "check_override.reason" => "The reason for the override",
+        "materials" => "The materials",
+        "materials.name" => "A material's name",
+        "notice_no" => "The notice number",
+        "agreement_no" => "The agreement number",
+        "agent_name" => "The agent's name",
+        "delivery.recipient" => "The recipient",
+        "delivery.address" => "The address",
+        "window" => "The window",
+        "department" => "The department",
+        "reason" => "The reason",
+        "written_reason" => "The written reason",
+        "received_by" => "Who received it",
+        "text" => "The text",
+        "actor" => "The operator",
+        "remark" => "The remark",
+        "note" => "The note",
+        "procedure" => "The special procedure",
+        "certificate_no" => "The certificate number",
+        "explanation" => "The explanation",
+        "tracking_no" => "The tracking number",
+        "comment" => "The comment",
+        other => other,
+    }
 }
 
 fn field_zh(field: &str) -> &'static str {

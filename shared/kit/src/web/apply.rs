@@ -74,6 +74,8 @@ struct ApplyPage {
     items: Vec<(String, String, &'static str, bool)>,
     company: bool,
     trip: bool,
+    /// The catalogue is sample data: its note, shown above the item list.
+    sample: Option<String>,
     error: Option<String>,
     /// The input the error is about, or empty.
     field: String,
@@ -110,9 +112,12 @@ fn apply_page(
         Some((field, message)) => (field, Some(message)),
         None => (String::new(), None),
     };
-    let items = web
-        .intake()
-        .items()
+    let catalogue = web.intake().catalogue();
+    let sample = catalogue
+        .sample
+        .then(|| catalogue.note.clone().unwrap_or_default());
+    let items = catalogue
+        .items
         .into_iter()
         .map(|i| {
             let selected = i.code == f.item_code;
@@ -137,6 +142,7 @@ fn apply_page(
             .collect(),
         items,
         company: f.applicant_type == "company",
+        sample,
         trip: fresh || f.trip == "on",
         f,
         error,

@@ -145,6 +145,7 @@ pub static ZH: &[(&str, &str)] = &[
         "身份证号码、手机号码仅用于办理本事项，列表和日志中脱敏显示。",
     ),
     ("apply.submit", "登记申请"),
+    ("apply.sample", "示例目录"),
 ];
 
 pub static EN: &[(&str, &str)] = &[
@@ -302,4 +303,5 @@ pub static EN: &[(&str, &str)] = &[
         "ID and phone numbers serve this application only; lists and logs show them masked.",
     ),
     ("apply.submit", "Save the application"),
+    ("apply.sample", "Sample catalogue"),
 ];

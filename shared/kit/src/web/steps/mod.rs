@@ -81,6 +81,8 @@ pub struct Sticky {
     /// The input the message is about, or empty for the form as a whole.
     pub field: String,
     pub message: String,
+    /// The message at the top of the steps: the step's name and the message.
+    pub summary: String,
 }
 
 impl Sticky {
@@ -628,10 +630,19 @@ pub async fn submit(
         );
     };
     let kind_name = posted.get("kind").to_owned();
+    // The message on top names the step; the one beside the field says what is wrong there.
+    let step_label = POSTABLE
+        .into_iter()
+        .find(|k| k.as_str() == kind_name)
+        .map(|k| t.pick(k.label_zh(), k.label_en()));
     let refuse = |field: &str, message: String| Sticky {
         kind: kind_name.clone(),
         posted: posted.clone(),
         field: field.to_owned(),
+        summary: match step_label {
+            Some(step) => format!("{step}：{message}"),
+            None => message.clone(),
+        },
         message,
     };
     let Some(kind) = POSTABLE.into_iter().find(|k| k.as_str() == kind_name) else {
