@@ -146,13 +146,17 @@ pub async fn enforce(
     } else {
         match crate::web::session::cookie(headers, crate::web::session::SESSION_COOKIE) {
             Some(t) => (t.to_owned(), true),
-            None => return crate::web::session::to_login(req.uri().path(), false),
+            None => {
+                let back = crate::web::session::page_to_return_to(req.method(), req.uri(), headers);
+                return crate::web::session::to_login(&back, false);
+            }
         }
     };
     let operator = match policy.auth.authenticate(&token, now).await {
         Ok(op) => op,
         Err(crate::auth::AuthError::InvalidToken) if by_cookie => {
-            return crate::web::session::to_login(req.uri().path(), true);
+            let back = crate::web::session::page_to_return_to(req.method(), req.uri(), headers);
+            return crate::web::session::to_login(&back, true);
         }
         Err(e) => return AuthRejection::from(e).into_response(),
     };

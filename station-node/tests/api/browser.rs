@@ -448,6 +448,25 @@ async fn a_case_goes_from_intake_to_escalation_and_another_is_terminated() {
         set(&page, "name", "李四").await?;
         set(&page, "id_number", "11010519491231002X").await?;
         set(&page, "phone", "13912345678").await?;
+        // The session expires while the form is open: after logging in again, the operator is
+        // back on the form with what they typed.
+        page.delete_cookie("bangban_session").await?;
+        page.add_cookie(thirtyfour::Cookie::new("bangban_session", "expired-session"))
+            .await?;
+        click(&page, "form.apply button[type=submit]").await?;
+        wait_for_path(&page, "/login").await?;
+        wait_for_text(&page, "登录已失效").await?;
+        page.find(By::Id("username")).await?.send_keys(USER).await?;
+        page.find(By::Id("password")).await?.send_keys(PASSWORD).await?;
+        click(&page, "form[action='/login'] button").await?;
+        wait_for_path(&page, "/cases/new/application").await?;
+        page.find(By::Id("draft-restored")).await?;
+        assert_eq!(page.find(By::Id("name")).await?.value().await?.as_deref(), Some("李四"));
+        assert_eq!(
+            page.find(By::Id("item_code")).await?.value().await?.as_deref(),
+            Some("410402-SCJG-001")
+        );
+        shot(&page, "application-restored").await;
         click(&page, "form.apply button[type=submit]").await?;
         wait_for_text(&page, "材料预审").await?;
         let second = page.current_url().await?.path().to_owned();

@@ -81,6 +81,7 @@ pub fn access() -> Vec<crate::access::Access> {
         Access::post("/cases/new/consultation", Needs(HandleCases)),
         Access::public_get("/static/app.css"),
         Access::public_get("/static/print.css"),
+        Access::public_get("/static/app.js"),
     ]
 }
 
@@ -105,5 +106,6 @@ pub fn routes(web: Web) -> Router {
         )
         .route("/static/app.css", get(pages::stylesheet))
         .route("/static/print.css", get(pages::print_stylesheet))
+        .route("/static/app.js", get(pages::script))
         .with_state(web)
 }

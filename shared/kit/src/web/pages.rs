@@ -409,3 +409,14 @@ pub async fn print_stylesheet() -> impl IntoResponse {
         include_str!("../../static/print.css"),
     )
 }
+
+/// `GET /static/app.js`: the one small script (keeps a form's input across a login).
+pub async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/app.js"),
+    )
+}

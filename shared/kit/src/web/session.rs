@@ -84,6 +84,33 @@ pub fn to_login(path: &str, expired: bool) -> Response {
     .into_response()
 }
 
+/// The page to come back to after logging in: the page itself for a GET (with its query), and
+/// for a form that was sent the page that showed the form (its `Referer` on this site), or the
+/// start page. A form's own address is never a page to GET.
+pub fn page_to_return_to(
+    method: &axum::http::Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+) -> String {
+    if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+        return uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let referer = headers
+        .get(header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.parse::<axum::http::Uri>().ok());
+    match (referer, host) {
+        (Some(r), Some(host)) if r.authority().map(|a| a.as_str()) == Some(host) => {
+            let path = r.path_and_query().map_or("/start", |pq| pq.as_str());
+            safe_next(Some(path)).to_owned()
+        }
+        _ => "/start".to_owned(),
+    }
+}
+
 /// Percent-encodes a path for a query value.
 fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -169,6 +169,10 @@ pub static ZH: &[(&str, &str)] = &[
     ("case.evaluations", "评价"),
     ("case.due_soon", "临近办理时限"),
     ("case.due_pending", "材料齐全受理后开始计时"),
+    (
+        "draft.restored",
+        "登录已过期，已恢复您登录前填写的内容，请核对后再提交。",
+    ),
 ];
 
 pub static EN: &[(&str, &str)] = &[
@@ -355,5 +359,9 @@ pub static EN: &[(&str, &str)] = &[
     (
         "case.due_pending",
         "The clock starts when the materials are complete",
+    ),
+    (
+        "draft.restored",
+        "Your session had expired; what you typed before logging in is back. Check it and send it again.",
     ),
 ];
