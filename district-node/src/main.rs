@@ -117,9 +117,10 @@ fn main() -> ExitCode {
             }
             NodeCommand::CheckConfig => {
                 println!(
-                    "district {} ({}) listens on {}; database {}; towns {}",
+                    "district {} ({}) listens on {}://{}; database {}; towns {}",
                     config.code,
                     config.name,
+                    config.ui_tls.scheme(),
                     config.http.listen,
                     redact_url(&config.database_url),
                     config
