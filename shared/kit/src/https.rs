@@ -66,13 +66,20 @@ fn refused(key: &'static str, problem: impl Into<String>) -> UiTlsError {
     }
 }
 
+/// What the UI listener serves over TLS.
+pub struct UiCertificate {
+    pub config: Arc<ServerConfig>,
+    /// What an administrator should hear at start (see [`certificate_warnings`]).
+    pub warnings: Vec<String>,
+}
+
 /// The rustls configuration of the UI listener, or `None` for plain HTTP. `node` is the node's
 /// own credentials (needed for [`UiTls::Node`]). The files are read now; a key that does not
 /// belong to the certificate is refused.
 pub fn server_config(
     tls: &UiTls,
     node: Option<&NodeCredentials>,
-) -> Result<Option<Arc<ServerConfig>>, UiTlsError> {
+) -> Result<Option<UiCertificate>, UiTlsError> {
     let (chain, key, cert_setting, key_setting) = match tls {
         UiTls::Off => return Ok(None),
         UiTls::Node => {
@@ -93,7 +100,11 @@ pub fn server_config(
             (chain, key, "http.tls_cert", "http.tls_key")
         }
     };
-    build(chain, key).map(Some).map_err(|e| match e {
+    let warnings = match chain.first() {
+        Some(leaf) => certificate_warnings(leaf, cert_setting, time::OffsetDateTime::now_utc()),
+        None => Vec::new(),
+    };
+    let config = build(chain, key).map_err(|e| match e {
         rustls::Error::InconsistentKeys(_) => refused(
             key_setting,
             format!("the private key does not belong to the certificate of {cert_setting}"),
@@ -102,7 +113,54 @@ pub fn server_config(
             cert_setting,
             format!("the certificate cannot be served: {other}"),
         ),
-    })
+    })?;
+    Ok(Some(UiCertificate { config, warnings }))
+}
+
+/// What is wrong with the UI's certificate `leaf` (from `setting`) at `now` that the node can
+/// still serve: no host name or IP address in it (every browser refuses it: a node certificate
+/// issued without `--host`), or outside its validity. Empty when nothing is.
+pub fn certificate_warnings(
+    leaf: &CertificateDer<'_>,
+    setting: &str,
+    now: time::OffsetDateTime,
+) -> Vec<String> {
+    use x509_parser::extensions::GeneralName;
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(leaf) else {
+        return vec![format!("{setting}: the certificate cannot be read")];
+    };
+    let mut warnings = Vec::new();
+    let names_a_host = cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .is_some_and(|san| {
+            san.value
+                .general_names
+                .iter()
+                .any(|n| matches!(n, GeneralName::DNSName(_) | GeneralName::IPAddress(_)))
+        });
+    if !names_a_host {
+        warnings.push(format!(
+            "{setting}: the certificate names no host name or IP address, so browsers will \
+             refuse it; issue one that names the address operators type (district-node ca \
+             issue --host <address>)"
+        ));
+    }
+    let now = now.unix_timestamp();
+    let validity = cert.validity();
+    if now > validity.not_after.timestamp() {
+        warnings.push(format!(
+            "{setting}: the certificate expired on {}; browsers will refuse it",
+            validity.not_after
+        ));
+    } else if now < validity.not_before.timestamp() {
+        warnings.push(format!(
+            "{setting}: the certificate is valid only from {}; check this machine's clock",
+            validity.not_before
+        ));
+    }
+    warnings
 }
 
 fn file_error(key: &'static str, e: TlsError) -> UiTlsError {
@@ -245,6 +303,36 @@ mod tests {
         ] {
             assert!(!exposed_plain_http(addr(local), &UiTls::Off), "{local}");
         }
+    }
+
+    fn certificate(hosts: &[&str], not_after: time::OffsetDateTime) -> CertificateDer<'static> {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(
+            hosts.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        params.not_before = not_after - time::Duration::days(30);
+        params.not_after = not_after;
+        params.self_signed(&key).unwrap().der().clone()
+    }
+
+    #[test]
+    fn a_certificate_browsers_would_refuse_is_named_at_start() {
+        let now = time::OffsetDateTime::now_utc();
+        let later = now + time::Duration::days(10);
+        let good = certificate(&["127.0.0.1", "bangban.office.example"], later);
+        assert!(certificate_warnings(&good, "http.tls_cert", now).is_empty());
+
+        let unnamed = certificate(&[], later);
+        let warnings = certificate_warnings(&unnamed, "tls.cert", now);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].starts_with("tls.cert: "), "{warnings:?}");
+        assert!(warnings[0].contains("--host"), "{warnings:?}");
+
+        let expired = certificate(&["127.0.0.1"], now - time::Duration::days(1));
+        let warnings = certificate_warnings(&expired, "http.tls_cert", now);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("expired"), "{warnings:?}");
     }
 
     fn set_cookies(res: &Response) -> Vec<String> {

@@ -142,6 +142,10 @@ pub async fn run(
     });
     // Plain HTTP is fine on loopback, a risk on the office LAN: HTTPS there (`http.tls`).
     let ui_tls = crate::https::server_config(&rt.ui_tls, rt.credentials.as_ref())?;
+    for warning in ui_tls.iter().flat_map(|c| &c.warnings) {
+        tracing::warn!("the UI certificate: {warning}");
+    }
+    let ui_tls = ui_tls.map(|c| c.config);
     let ui_addr = ui_listener.local_addr()?;
     let exposed_plain_http = crate::https::exposed_plain_http(ui_addr, &rt.ui_tls);
     if exposed_plain_http {

@@ -23,6 +23,8 @@ async fn spawn_ui(
     limits: ListenerLimits,
 ) -> (u16, oneshot::Sender<()>) {
     let config = server_config(&UiTls::Node, Some(creds)).unwrap().unwrap();
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    let config = config.config;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (stop, stopped) = oneshot::channel::<()>();
