@@ -7,6 +7,11 @@
 //! This module never asks a browser for a client certificate (operators sign in with a
 //! password; node identities live in `crate::tls`), and must never answer on a TLS port in
 //! plain text.
+//!
+//! NOTE: the certificate is read once, at start. SIGHUP reloads the policy only; the node does
+//! not reload its inter-node certificates either, so there is nothing to reuse yet. When reload
+//! comes, do it once for both listeners (a rustls `ResolvesServerCert` swapped on SIGHUP, the
+//! files checked as at start, the old certificate kept when the new one does not check).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
