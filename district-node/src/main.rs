@@ -56,10 +56,10 @@ enum CaCommand {
         out: PathBuf,
         #[arg(long, default_value_t = 825)]
         days: u32,
-        /// A DNS name or IP address the node's inter-node listener is dialled at (repeatable),
-        /// e.g. --host 10.20.1.1 --host town1.lan. None by default, not even localhost: a
-        /// village, which serves no children, needs none; a parent needs the names its
-        /// children dial.
+        /// A DNS name or IP address the node is reached at (repeatable), e.g. --host 10.20.1.1
+        /// --host town1.lan: the names its children dial, and, when its UI serves this
+        /// certificate (http.tls = "node"), the address operators type. None by default, not
+        /// even localhost: a village whose UI stays on loopback needs none.
         #[arg(long = "host", value_name = "HOST")]
         hosts: Vec<String>,
     },
@@ -117,9 +117,10 @@ fn main() -> ExitCode {
             }
             NodeCommand::CheckConfig => {
                 println!(
-                    "district {} ({}) listens on {}; database {}; towns {}",
+                    "district {} ({}) listens on {}://{}; database {}; towns {}",
                     config.code,
                     config.name,
+                    config.ui_tls.scheme(),
                     config.http.listen,
                     redact_url(&config.database_url),
                     config

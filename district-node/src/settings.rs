@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use bangban_domain::station::{StationCode, Tier};
 use bangban_kit::config::{LogSettings, SettingsError, base_dir, check_file_to_create, load};
 use bangban_kit::db::{Backend, sqlite_url};
+use bangban_kit::https::UiTls;
 use bangban_kit::node::{
     EventSettings, HttpSettings, InternodeSettings, JobSchedules, JobSettings, NodeSettings,
     PolicySettings, TlsFiles, TlsSettings, node_limits,
@@ -59,6 +60,8 @@ pub struct Config {
     /// Where the towns dial the district.
     pub internode_listen: Option<std::net::SocketAddr>,
     pub tls: Option<TlsFiles>,
+    /// Whether the UI/API listener serves HTTPS, and with which certificate (`http.tls`).
+    pub ui_tls: UiTls,
     pub event_limits: AppendLimits,
     /// The calendar, the catalogue and the district tree read from the policy files.
     pub policy: Policy,
@@ -122,6 +125,7 @@ impl Settings {
         let internode_listen = self.internode.check()?;
         let limits = node_limits(&self.http, &self.internode);
         let tls = self.tls.check(base.as_deref())?;
+        let ui_tls = self.http.check_tls(base.as_deref(), tls.as_ref())?;
         let event_limits = self.events.limits()?;
         if internode_listen.is_some() && tls.is_none() {
             return Err(SettingsError::invalid(
@@ -155,6 +159,7 @@ impl Settings {
             backend,
             internode_listen,
             tls,
+            ui_tls,
             event_limits,
             policy: Policy {
                 calendar,

@@ -100,6 +100,7 @@ pub async fn serve_with(
         parts,
         body_limit_bytes: config.http.body_limit_kib * 1024,
         limits: config.limits,
+        ui_tls: config.ui_tls.clone(),
         jobs,
     };
     bangban_kit::node::run(rt, ui_listener, shutdown).await?;

@@ -42,10 +42,11 @@ fn main() -> ExitCode {
             }
             NodeCommand::CheckConfig => {
                 println!(
-                    "station {} ({}, {}) listens on {}; database {}; parent {}; children {}",
+                    "station {} ({}, {}) listens on {}://{}; database {}; parent {}; children {}",
                     config.code,
                     config.name,
                     config.code.tier().label_zh(),
+                    config.ui_tls.scheme(),
                     config.http.listen,
                     config.database_path.display(),
                     config

@@ -7,6 +7,7 @@ use bangban_domain::station::{StationCode, Tier};
 use bangban_kit::config::{
     LogSettings, SettingsError, base_dir, check_file_to_create, check_url, load,
 };
+use bangban_kit::https::UiTls;
 use bangban_kit::node::{
     EventSettings, HttpSettings, InternodeSettings, JobSchedules, JobSettings, NodeSettings,
     PolicySettings, TlsFiles, TlsSettings, node_limits,
@@ -58,6 +59,8 @@ pub struct Config {
     /// Where a town's children dial it.
     pub internode_listen: Option<std::net::SocketAddr>,
     pub tls: Option<TlsFiles>,
+    /// Whether the UI/API listener serves HTTPS, and with which certificate (`http.tls`).
+    pub ui_tls: UiTls,
     pub event_limits: AppendLimits,
     /// The calendar, the catalogue and the district tree read from the policy files.
     pub policy: Policy,
@@ -103,6 +106,7 @@ impl Settings {
             ));
         }
         let tls = self.tls.check(base.as_deref())?;
+        let ui_tls = self.http.check_tls(base.as_deref(), tls.as_ref())?;
         let event_limits = self.events.limits()?;
         if tls.is_none() && (parent_url.is_some() || internode_listen.is_some()) {
             return Err(SettingsError::invalid(
@@ -143,6 +147,7 @@ impl Settings {
             parent_url,
             internode_listen,
             tls,
+            ui_tls,
             event_limits,
             policy: Policy {
                 calendar,

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod https;
 pub mod intake;
 pub mod jobs;
 pub mod node;

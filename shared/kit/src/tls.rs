@@ -8,6 +8,8 @@
 //! never do a TLS handshake in the accept loop (one stalled client would block everyone).
 //! Whether a verified peer may make a given call (direct children only) is the caller's decision,
 //! taken with the topology; [`forbidden_peer`] is how it says no.
+//!
+//! The operator UI's HTTPS (server-only TLS, no client certificate) is `crate::https`, not here.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -67,7 +69,7 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
-fn provider() -> Arc<CryptoProvider> {
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 

@@ -100,6 +100,44 @@ fn bad_settings_are_refused_with_the_setting_named() {
             &[("BANGBAN_INTERNODE__MAX_LONG_POLLS", "0")],
             "internode.max_long_polls",
         ),
+        // HTTPS on the UI listener (http.tls).
+        (
+            "[http]
+tls = \"on\"\n",
+            &[],
+            "tls",
+        ),
+        ("", &[("BANGBAN_HTTP__TLS", "node")], "http.tls"),
+        (
+            "[http]
+tls = \"files\"\n",
+            &[],
+            "http.tls_cert",
+        ),
+        (
+            "[http]
+tls = \"files\"\ntls_cert = \"ui.pem\"\n",
+            &[],
+            "http.tls_key",
+        ),
+        (
+            "[http]
+tls = \"files\"\ntls_cert = \"no.pem\"\ntls_key = \"no.key\"\n",
+            &[],
+            "http.tls_cert",
+        ),
+        // A certificate that would not be served is not silently ignored.
+        (
+            "[http]
+tls_cert = \"ui.pem\"\n",
+            &[],
+            "http.tls_cert",
+        ),
+        (
+            "",
+            &[("BANGBAN_HTTP__HANDSHAKE_TIMEOUT_SECS", "0")],
+            "http.handshake_timeout_secs",
+        ),
     ];
     for (extra, env, needle) in cases {
         let file = write_config(dir.path(), extra);
@@ -129,7 +167,7 @@ fn listener_bounds_have_defaults_and_can_be_set() {
     let file = write_config(
         dir.path(),
         "[http]\nmax_connections = 300\nheader_read_timeout_secs = 5\n\
-         body_read_timeout_secs = 20\nidle_timeout_secs = 90\n\
+         body_read_timeout_secs = 20\nidle_timeout_secs = 90\nhandshake_timeout_secs = 4\n\
          [internode]\nmax_connections = 40\nhandshake_timeout_secs = 3\nmax_long_polls = 8\n",
     );
     let config = crate::helpers::load(&file);
@@ -140,6 +178,7 @@ fn listener_bounds_have_defaults_and_can_be_set() {
             header_read_timeout: Duration::from_secs(5),
             body_read_timeout: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(90),
+            handshake_timeout: Duration::from_secs(4),
             ..ListenerLimits::ui()
         }
     );

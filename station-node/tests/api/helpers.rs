@@ -91,9 +91,19 @@ pub async fn spawn_app_in(dir: &Path) -> TestApp {
     if !file.exists() {
         write_config(dir, "");
     }
-    let config = load(&file);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    spawn_app_on(dir, listener).await
+}
+
+/// Starts a node whose config and database live in `dir` on `listener` (which may listen on
+/// every interface); its URL names 127.0.0.1 and the scheme `http.tls` gives.
+pub async fn spawn_app_on(dir: &Path, listener: tokio::net::TcpListener) -> TestApp {
+    let config = load(&dir.join("station.toml"));
+    let url = format!(
+        "{}://127.0.0.1:{}",
+        config.ui_tls.scheme(),
+        listener.local_addr().unwrap().port()
+    );
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(station_node::serve(config, listener, async move {
         let _ = rx.await;

@@ -6,6 +6,7 @@ mod cases;
 mod config;
 mod health;
 mod helpers;
+mod https;
 mod jobs;
 mod openapi;
 mod roles;

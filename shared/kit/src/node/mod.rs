@@ -56,6 +56,8 @@ pub struct NodeRuntime {
     pub body_limit_bytes: usize,
     /// The bounds of both listeners.
     pub limits: NodeLimits,
+    /// Whether the UI/API listener serves HTTPS, and with which certificate (`http.tls`).
+    pub ui_tls: crate::https::UiTls,
     /// The scheduled jobs (see `crate::jobs::standard_jobs`).
     pub jobs: crate::jobs::Jobs,
 }
@@ -138,14 +140,22 @@ pub async fn run(
             own_docs,
         ))),
     });
-    // The UI is plain HTTP today: fine on loopback, a risk on the office LAN.
+    // Plain HTTP is fine on loopback, a risk on the office LAN: HTTPS there (`http.tls`).
+    let ui_tls = crate::https::server_config(&rt.ui_tls, rt.credentials.as_ref())?;
+    for warning in ui_tls.iter().flat_map(|c| &c.warnings) {
+        tracing::warn!("the UI certificate: {warning}");
+    }
+    let ui_tls = ui_tls.map(|c| c.config);
     let ui_addr = ui_listener.local_addr()?;
-    let exposed_plain_http = !ui_addr.ip().is_loopback();
+    let exposed_plain_http = crate::https::exposed_plain_http(ui_addr, &rt.ui_tls);
     if exposed_plain_http {
         tracing::warn!(
             listen = %ui_addr,
-            "THE UI IS SERVED IN PLAIN HTTP ON A NETWORK ADDRESS: passwords and personal data \
-             cross the LAN unencrypted. Listen on 127.0.0.1 behind an HTTPS proxy instead"
+            "THE UI IS SERVED IN PLAIN HTTP ON THE NETWORK ADDRESS {ui_addr}: passwords and \
+             personal data cross the LAN unencrypted. Set http.tls = \"node\" (this node's \
+             certificate) or \"files\" (http.tls_cert, http.tls_key) to serve HTTPS, or \
+             http.listen = \"127.0.0.1:{}\" behind an HTTPS proxy",
+            ui_addr.port()
         );
     }
     let web = crate::web::Web {
@@ -155,7 +165,7 @@ pub async fn run(
         store: rt.store.clone(),
         uplink: readiness.link.as_ref().map(|(_, status)| status.clone()),
         exposed_plain_http,
-        secure_cookies: false,
+        secure_cookies: ui_tls.is_some(),
     };
     // Every route of the UI listener names what it needs; see crate::access.
     let access = Arc::new(crate::access::AccessPolicy::new(
@@ -184,19 +194,31 @@ pub async fn run(
             crate::http::refuse_oversized,
         ))
         .layer(crate::http::trace_layer());
+    // Over TLS, every answer (pages, API, errors, health) carries HSTS and only Secure cookies.
+    let ui = match ui_tls {
+        Some(_) => ui.layer(axum::middleware::map_response(crate::https::https_response)),
+        None => ui,
+    };
 
     let mut tasks = tokio::task::JoinSet::new();
     tracing::info!(
         code = %rt.me,
         tier = rt.me.tier().as_str(),
-        listen = %ui_listener.local_addr()?,
+        listen = %ui_addr,
+        scheme = rt.ui_tls.scheme(),
         "UI/API listener ready"
     );
     tasks.spawn({
         let stop = stop.clone().stopped();
         let limits = rt.limits.ui;
         async move {
-            serve_router(ui_listener, ui, limits, stop).await?;
+            match ui_tls {
+                Some(config) => {
+                    let handshake = crate::https::ServerTls::new(config);
+                    crate::serve::serve(ui_listener, handshake, ui, limits, stop).await?;
+                }
+                None => serve_router(ui_listener, ui, limits, stop).await?,
+            }
             Ok::<_, anyhow::Error>("UI/API listener")
         }
     });

@@ -14,6 +14,7 @@ use bangban_domain::topology::Topology;
 use serde::Deserialize;
 
 use crate::config::{SettingsError, check_existing_file};
+use crate::https::UiTls;
 use crate::serve::{DEFAULT_MAX_LONG_POLLS, ListenerLimits, NodeLimits};
 
 /// `[node]`: who this node is. The code is checked against the certificate once mTLS is on.
@@ -59,6 +60,31 @@ pub struct HttpSettings {
     /// Seconds a kept-alive connection may wait for its next request.
     #[serde(default = "ui_idle_timeout")]
     pub idle_timeout_secs: u64,
+    /// Whether the listener serves HTTPS, and with which certificate (see [`UiTlsMode`]).
+    #[serde(default)]
+    pub tls: UiTlsMode,
+    /// With `tls = "files"`: the certificate chain (PEM, leaf first) the office provides.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// With `tls = "files"`: its private key (PEM).
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Seconds a client has to complete the TLS handshake (with `tls` on).
+    #[serde(default = "ui_handshake_timeout")]
+    pub handshake_timeout_secs: u64,
+}
+
+/// `http.tls`: how the UI/API listener speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum UiTlsMode {
+    /// Plain HTTP, for loopback (behind a proxy, or the demo).
+    #[default]
+    Off,
+    /// HTTPS with this node's own certificate (`[tls]`, from the district CA).
+    Node,
+    /// HTTPS with `http.tls_cert` and `http.tls_key`, files the office provides.
+    Files,
 }
 
 fn ui_max_connections() -> usize {
@@ -72,6 +98,9 @@ fn ui_body_read_timeout() -> u64 {
 }
 fn ui_idle_timeout() -> u64 {
     ListenerLimits::ui().idle_timeout.as_secs()
+}
+fn ui_handshake_timeout() -> u64 {
+    ListenerLimits::ui().handshake_timeout.as_secs()
 }
 
 /// The largest connection cap accepted; each connection costs a file descriptor.
@@ -114,7 +143,63 @@ impl HttpSettings {
         )?;
         check_timeout("http.body_read_timeout_secs", self.body_read_timeout_secs)?;
         check_timeout("http.idle_timeout_secs", self.idle_timeout_secs)?;
+        check_timeout("http.handshake_timeout_secs", self.handshake_timeout_secs)?;
         Ok(())
+    }
+
+    /// Checks `http.tls` and its files against the node's own `[tls]` files; for `files`, reads
+    /// them and refuses a key that does not belong to the certificate.
+    pub fn check_tls(
+        &self,
+        base: Option<&Path>,
+        node_tls: Option<&TlsFiles>,
+    ) -> Result<UiTls, SettingsError> {
+        let (cert, key) = (set(&self.tls_cert), set(&self.tls_key));
+        let tls = match self.tls {
+            UiTlsMode::Off | UiTlsMode::Node if cert.is_some() || key.is_some() => {
+                let key = if cert.is_some() {
+                    "http.tls_cert"
+                } else {
+                    "http.tls_key"
+                };
+                return Err(SettingsError::invalid(
+                    key,
+                    "is read only with http.tls = \"files\"",
+                ));
+            }
+            UiTlsMode::Off => UiTls::Off,
+            UiTlsMode::Node if node_tls.is_none() => {
+                return Err(SettingsError::invalid(
+                    "http.tls",
+                    "\"node\" serves this node's own certificate: set tls.cert, tls.key and \
+                     tls.ca, or use \"files\" with http.tls_cert and http.tls_key",
+                ));
+            }
+            UiTlsMode::Node => UiTls::Node,
+            UiTlsMode::Files => match (cert, key) {
+                (Some(cert), Some(key)) => UiTls::Files {
+                    cert: check_existing_file("http.tls_cert", cert, base)?,
+                    key: check_existing_file("http.tls_key", key, base)?,
+                },
+                (None, _) => {
+                    return Err(SettingsError::invalid(
+                        "http.tls_cert",
+                        "http.tls = \"files\" needs the certificate (PEM) and http.tls_key",
+                    ));
+                }
+                (Some(_), None) => {
+                    return Err(SettingsError::invalid(
+                        "http.tls_key",
+                        "http.tls = \"files\" needs the private key (PEM) of http.tls_cert",
+                    ));
+                }
+            },
+        };
+        if let UiTls::Files { .. } = tls {
+            crate::https::server_config(&tls, None)
+                .map_err(|e| SettingsError::invalid(e.key, e.problem))?;
+        }
+        Ok(tls)
     }
 
     /// The listener's bounds; call after [`HttpSettings::validate`].
@@ -124,6 +209,7 @@ impl HttpSettings {
             header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
             body_read_timeout: Duration::from_secs(self.body_read_timeout_secs),
             idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            handshake_timeout: Duration::from_secs(self.handshake_timeout_secs),
             ..ListenerLimits::ui()
         }
     }

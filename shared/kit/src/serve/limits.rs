@@ -13,7 +13,7 @@ pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 pub struct ListenerLimits {
     /// Open connections at most; at the cap the listener stops accepting until one closes.
     pub max_connections: usize,
-    /// How long a client may take to complete the TLS handshake (mTLS listener only).
+    /// How long a client may take to complete the TLS handshake (TLS listeners only).
     pub handshake_timeout: Duration,
     /// How long a client may take to send a whole request head, counted from the connection's
     /// start or from the first byte of a follow-up request on a kept-alive connection.

@@ -56,6 +56,7 @@ async fn town(ca: &Ca, parts: Parts, internode: TcpListener) -> (NodeRuntime, Sq
         parts,
         body_limit_bytes: 64 * 1024,
         limits: NodeLimits::default(),
+        ui_tls: bangban_kit::https::UiTls::Off,
         jobs: bangban_kit::jobs::Jobs::new(),
     };
     (rt, guard)

@@ -7,3 +7,4 @@ mod files;
 mod identity;
 mod server;
 mod support;
+mod ui;
