@@ -1,6 +1,7 @@
 //! station-node through its router on a real port-0 listener and a real SQLite file.
 #![allow(clippy::unwrap_used)]
 
+mod accounts;
 mod browser;
 mod cases;
 mod config;
@@ -8,5 +9,6 @@ mod health;
 mod helpers;
 mod jobs;
 mod openapi;
+mod personal;
 mod roles;
 mod web;
