@@ -14,14 +14,17 @@ use crate::Bilingual;
 pub enum Role {
     DistrictAdmin,
     Inspector,
+    /// Manages the accounts of its own centre; reads its cases, handles none.
+    StationAdmin,
     StationOperator,
     Agent,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 5] = [
         Role::DistrictAdmin,
         Role::Inspector,
+        Role::StationAdmin,
         Role::StationOperator,
         Role::Agent,
     ];
@@ -30,6 +33,7 @@ impl Role {
         match self {
             Role::DistrictAdmin => "district_admin",
             Role::Inspector => "inspector",
+            Role::StationAdmin => "station_admin",
             Role::StationOperator => "station_operator",
             Role::Agent => "agent",
         }
@@ -44,6 +48,7 @@ impl Role {
         match self {
             Role::DistrictAdmin => "区级管理员",
             Role::Inspector => "督查员",
+            Role::StationAdmin => "站点管理员",
             Role::StationOperator => "站点操作员",
             Role::Agent => "帮办代办员",
         }
@@ -53,6 +58,7 @@ impl Role {
         match self {
             Role::DistrictAdmin => "district administrator",
             Role::Inspector => "inspector",
+            Role::StationAdmin => "station administrator",
             Role::StationOperator => "station operator",
             Role::Agent => "agent",
         }
@@ -69,13 +75,23 @@ pub enum Permission {
     ViewCases,
     /// Take cases in and record their steps.
     HandleCases,
+    /// Open a case's full personal data (name, ID number, phones, address); every view is
+    /// recorded in the personal-data audit trail before anything is shown.
+    ViewPersonalData,
+    /// Create accounts of this node, disable and enable them, reset passwords, change roles.
+    ManageAccounts,
+    /// Read the audit trails (who viewed which case's personal data).
+    ViewAudit,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 3] = [
+    pub const ALL: [Permission; 6] = [
         Permission::SignedIn,
         Permission::ViewCases,
         Permission::HandleCases,
+        Permission::ViewPersonalData,
+        Permission::ManageAccounts,
+        Permission::ViewAudit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,19 +99,51 @@ impl Permission {
             Permission::SignedIn => "signed_in",
             Permission::ViewCases => "view_cases",
             Permission::HandleCases => "handle_cases",
+            Permission::ViewPersonalData => "view_personal_data",
+            Permission::ManageAccounts => "manage_accounts",
+            Permission::ViewAudit => "view_audit",
         }
     }
 }
 
 impl Role {
-    /// Least privilege: operators and agents handle cases; inspectors and district
-    /// administrators read them and never change one (the district hall's own intake is done by
-    /// its agents' accounts).
+    /// Least privilege, role by role:
+    ///
+    /// | role | view cases | handle cases | full personal data | manage accounts | read audit |
+    /// |---|---|---|---|---|---|
+    /// | district_admin | yes | no | no | yes | yes |
+    /// | inspector | yes | no | no | no | yes |
+    /// | station_admin | yes | no | no | yes | yes |
+    /// | station_operator | yes | yes | yes | no | no |
+    /// | agent | yes | yes | yes | no | no |
+    ///
+    /// Operators and agents handle cases (the district hall's own intake is done by its agents'
+    /// accounts); inspectors and administrators read cases and never change one.
+    ///
+    /// Full personal data goes only to those who serve the applicant: an operator or agent needs
+    /// the ID number, phone and address to fill forms, call back and deliver the result. Those who
+    /// supervise (inspector, district and station administrators) see cases masked and read
+    /// instead the audit of who opened whose data: supervising the access needs no access, and a
+    /// supervisor who could read the data would need someone to supervise them in turn.
+    ///
+    /// Administrators manage the accounts of the node they sign in to (a station administrator
+    /// never a district administrator's account, see `bangban_kit::auth`).
     pub fn may(self, permission: Permission) -> bool {
+        use Role::*;
         match permission {
             Permission::SignedIn | Permission::ViewCases => true,
-            Permission::HandleCases => matches!(self, Role::StationOperator | Role::Agent),
+            Permission::HandleCases | Permission::ViewPersonalData => {
+                matches!(self, StationOperator | Agent)
+            }
+            Permission::ManageAccounts => matches!(self, DistrictAdmin | StationAdmin),
+            Permission::ViewAudit => matches!(self, DistrictAdmin | Inspector | StationAdmin),
         }
+    }
+
+    /// Whether the role administers accounts (an "admin" for the guard rails: the last enabled
+    /// one may not be disabled or demoted).
+    pub fn is_admin(self) -> bool {
+        self.may(Permission::ManageAccounts)
     }
 }
 
@@ -183,5 +231,36 @@ mod tests {
             assert!(!role.label_zh().is_empty() && !role.label_en().is_empty());
         }
         assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn station_admins_manage_accounts_and_read_cases_but_never_handle_them() {
+        let a = Role::StationAdmin;
+        assert_eq!(a.as_str(), "station_admin");
+        assert_eq!(a.label_zh(), "站点管理员");
+        assert!(a.may(Permission::ViewCases) && a.may(Permission::ManageAccounts));
+        assert!(a.may(Permission::ViewAudit));
+        assert!(!a.may(Permission::HandleCases) && !a.may(Permission::ViewPersonalData));
+    }
+
+    #[test]
+    fn only_those_who_serve_the_applicant_see_full_personal_data() {
+        let seeing: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| r.may(Permission::ViewPersonalData))
+            .collect();
+        assert_eq!(seeing, [Role::StationOperator, Role::Agent]);
+        let auditing: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| r.may(Permission::ViewAudit))
+            .collect();
+        assert_eq!(
+            auditing,
+            [Role::DistrictAdmin, Role::Inspector, Role::StationAdmin]
+        );
+        // Nobody both reads the data and the audit of who read it.
+        for role in Role::ALL {
+            assert!(!(role.may(Permission::ViewPersonalData) && role.may(Permission::ViewAudit)));
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! Command-line pieces both node binaries share: operator accounts (`user …`).
+//! Command-line pieces both node binaries share: operator accounts (`user …`, recorded in the
+//! account audit as `@cli`).
 
 use std::io::BufRead;
 
@@ -73,7 +74,7 @@ pub enum UserCommand {
         /// The name shown in the UI, e.g. 王芳.
         #[arg(long)]
         display_name: String,
-        /// district_admin, inspector, station_operator or agent.
+        /// district_admin, inspector, station_admin, station_operator or agent.
         #[arg(long, default_value = "station_operator")]
         role: String,
         #[arg(long)]
@@ -111,7 +112,7 @@ pub async fn run_user_command(auth: &AuthStore, cmd: UserCommand) -> anyhow::Res
         } => {
             let role = Role::parse(&role).ok_or_else(|| {
                 anyhow::anyhow!(
-                    "unknown role `{role}`: use district_admin, inspector, station_operator or agent"
+                    "unknown role `{role}`: use district_admin, inspector, station_admin, station_operator or agent"
                 )
             })?;
             let password = match password {

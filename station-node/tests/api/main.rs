@@ -1,6 +1,7 @@
 //! station-node through its router on a real port-0 listener and a real SQLite file.
 #![allow(clippy::unwrap_used)]
 
+mod accounts;
 mod browser;
 mod cases;
 mod config;
@@ -9,6 +10,7 @@ mod helpers;
 mod https;
 mod jobs;
 mod openapi;
+mod personal;
 mod roles;
 mod steps;
 mod web;

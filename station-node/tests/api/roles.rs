@@ -104,7 +104,10 @@ async fn every_endpoint_admits_exactly_the_roles_that_may_use_it() {
         Role::ALL.map(|r| format!("{:<17}", r.as_str())).join("")
     )];
     for access in &rules {
-        let path = access.path.replace("{case_id}", &case_id);
+        let path = access
+            .path
+            .replace("{case_id}", &case_id)
+            .replace("{username}", &username(Role::Agent));
         let mut line = format!("{:<44} ", format!("{} {}", access.method, access.path));
         for caller in &callers {
             let api = path.starts_with("/api/");
@@ -168,6 +171,27 @@ async fn every_endpoint_admits_exactly_the_roles_that_may_use_it() {
     assert!(!Role::Inspector.may(Permission::HandleCases));
     assert!(!Role::DistrictAdmin.may(Permission::HandleCases));
     assert!(Role::Agent.may(Permission::HandleCases));
+    // The station administrator manages accounts and reads cases and the audit, but handles no
+    // case and sees no full personal data; only those who serve the applicant do.
+    assert!(Role::StationAdmin.may(Permission::ManageAccounts));
+    assert!(!Role::StationAdmin.may(Permission::HandleCases));
+    for role in Role::ALL {
+        let serves = matches!(role, Role::StationOperator | Role::Agent);
+        assert_eq!(role.may(Permission::ViewPersonalData), serves, "{role}");
+        assert_eq!(role.may(Permission::ViewAudit), !serves, "{role}");
+    }
+    // Every new page is in the matrix.
+    for path in [
+        "/accounts",
+        "/accounts/{username}/disable",
+        "/accounts/{username}/enable",
+        "/accounts/{username}/password",
+        "/accounts/{username}/role",
+        "/cases/{case_id}/personal",
+        "/audit/personal-data",
+    ] {
+        assert!(rules.iter().any(|a| a.path == path), "{path}");
+    }
     // Nothing an inspector or an administrator sent changed the case. (The matrix logged every
     // caller out at the end: sign in again to look.)
     let again = sign_in(&http, &base, Role::Inspector).await;

@@ -1,44 +1,20 @@
-//! Operator accounts: create, read, list, set a password, disable and enable.
+//! Operator accounts: read and list; create, set a password, disable and enable as the node's
+//! command line (each change goes through `admin`, which records it in the account audit).
 
 use time::OffsetDateTime;
 
 use super::*;
 
 impl AuthStore {
-    /// Creates an account. The username is normalised (trimmed, lowercased) and must be free.
+    /// Creates an account as the node's command line (`@cli` in the account audit); see
+    /// [`AuthStore::create_operator_as`]. The username is normalised (trimmed, lowercased) and
+    /// must be free.
     pub async fn create_operator(
         &self,
         new: NewOperator,
         now: OffsetDateTime,
     ) -> Result<Operator, AuthError> {
-        let username = Username::parse(&new.username)?;
-        let display_name = check_display_name(&new.display_name)?;
-        check_password_policy(&username, &new.password)?;
-        // Cheap check first, so that a taken name does not cost a hash; the insert still guards.
-        if self.operator(username.as_str()).await?.is_some() {
-            return Err(AuthError::DuplicateUsername(username.into_string()));
-        }
-        let hash = self.hash_password(new.password).await?;
-        let now_ms = to_ms(now);
-        let done = sqlx::query(
-            "INSERT INTO operators (username, display_name, role, password_hash, disabled, \
-             failed_attempts, locked_until, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 0, 0, NULL, $5, $5) ON CONFLICT (username) DO NOTHING",
-        )
-        .bind(username.as_str())
-        .bind(&display_name)
-        .bind(new.role.as_str())
-        .bind(hash)
-        .bind(now_ms)
-        .execute(self.db.pool())
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(AuthError::DuplicateUsername(username.into_string()));
-        }
-        tracing::info!(username = %username, role = %new.role, "operator created");
-        self.operator(username.as_str())
-            .await?
-            .ok_or_else(|| AuthError::Corrupt("a new operator vanished".into()))
+        self.create_operator_as(Actor::Cli, new, now).await
     }
 
     /// One account, or `None`.
@@ -63,73 +39,28 @@ impl AuthStore {
         rows.iter().map(operator_from_row).collect()
     }
 
-    /// Sets a new password (an administrator's reset). Clears the account's failure count and
-    /// ends every session of the account, so a stolen session does not outlive the reset.
+    /// Sets a new password (an administrator's reset, from the command line). Clears the
+    /// account's failure count and ends every session of the account, so a stolen session does
+    /// not outlive the reset.
     pub async fn set_password(
         &self,
         username: &str,
         password: &str,
         now: OffsetDateTime,
     ) -> Result<(), AuthError> {
-        let name =
-            Username::parse(username).map_err(|_| AuthError::UnknownOperator(username.into()))?;
-        check_password_policy(&name, password)?;
-        let hash = self.hash_password(password.to_owned()).await?;
-        let mut tx = self.begin().await?;
-        // The legacy lock columns are cleared too, so that no old lock lingers in the data.
-        let done = sqlx::query(
-            "UPDATE operators SET password_hash = $2, failed_attempts = 0, locked_until = NULL, \
-             updated_at = $3 WHERE username = $1",
-        )
-        .bind(name.as_str())
-        .bind(hash)
-        .bind(to_ms(now))
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(AuthError::UnknownOperator(name.into_string()));
-        }
-        end_sessions_of(&mut tx, &name).await?;
-        tx.commit().await?;
-        self.throttle.clear_account(&name);
-        tracing::info!(username = %name, "password set");
-        Ok(())
+        let change = AccountChange::ResetPassword(password.to_owned());
+        self.change_account(Actor::Cli, username, change, now).await
     }
 
-    /// Disables an account and ends its sessions.
+    /// Disables an account and ends its sessions (from the command line).
     pub async fn disable(&self, username: &str, now: OffsetDateTime) -> Result<(), AuthError> {
-        self.set_disabled(username, true, now).await
+        self.change_account(Actor::Cli, username, AccountChange::Disable, now)
+            .await
     }
 
-    /// Enables a disabled account again.
+    /// Enables a disabled account again (from the command line).
     pub async fn enable(&self, username: &str, now: OffsetDateTime) -> Result<(), AuthError> {
-        self.set_disabled(username, false, now).await
-    }
-
-    pub(super) async fn set_disabled(
-        &self,
-        username: &str,
-        disabled: bool,
-        now: OffsetDateTime,
-    ) -> Result<(), AuthError> {
-        let name =
-            Username::parse(username).map_err(|_| AuthError::UnknownOperator(username.into()))?;
-        let mut tx = self.begin().await?;
-        let done =
-            sqlx::query("UPDATE operators SET disabled = $2, updated_at = $3 WHERE username = $1")
-                .bind(name.as_str())
-                .bind(i64::from(disabled))
-                .bind(to_ms(now))
-                .execute(&mut *tx)
-                .await?;
-        if done.rows_affected() == 0 {
-            return Err(AuthError::UnknownOperator(name.into_string()));
-        }
-        if disabled {
-            end_sessions_of(&mut tx, &name).await?;
-        }
-        tx.commit().await?;
-        tracing::info!(username = %name, disabled, "operator status set");
-        Ok(())
+        self.change_account(Actor::Cli, username, AccountChange::Enable, now)
+            .await
     }
 }

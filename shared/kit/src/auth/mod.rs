@@ -13,12 +13,14 @@
 //! work, while the audit trail keeps them apart.
 //!
 //! - `model`: roles, usernames, the password policy, [`AuthError`] and the records;
-//! - `accounts`: create, read, list, set a password, disable; `sessions`: login, bearer
+//! - `accounts`: create, read, list, set a password, disable; `admin`: the same changes made
+//!   by an administrator, with their guard rails and the account audit; `sessions`: login, bearer
 //!   sessions, logout, purges; `tokens`: session tokens and their digests;
 //! - `hashing`: the bounded argon2 pool; `throttle`: failed-login throttling;
 //! - `http`: the login and logout routes and the [`CurrentOperator`] extractor.
 
 mod accounts;
+mod admin;
 mod hashing;
 mod http;
 mod model;
@@ -26,6 +28,7 @@ mod sessions;
 pub mod throttle;
 mod tokens;
 
+pub use admin::*;
 pub use http::*;
 pub use model::*;
 pub use tokens::csrf_token;

@@ -65,6 +65,18 @@ pub enum AuthError {
     DuplicateUsername(String),
     #[error("no operator {0}")]
     UnknownOperator(String),
+    #[error(
+        "unknown role {0:?}: use one of district_admin, inspector, station_admin, station_operator, agent"
+    )]
+    UnknownRole(String),
+    #[error("administrators cannot disable their own account or change their own role")]
+    CannotChangeSelf,
+    #[error("this is the last enabled administrator of the node: enable or create another first")]
+    LastAdmin,
+    #[error("a station administrator cannot give or change a district administrator's account")]
+    RoleNotGrantable,
+    #[error("only an administrator may change accounts")]
+    NotAdmin,
     /// Also the answer for a disabled account: the caller learns nothing about the account.
     #[error("wrong username or password")]
     InvalidCredentials,
@@ -93,8 +105,11 @@ impl AuthError {
             | AuthError::PasswordTooShort
             | AuthError::PasswordTooLong
             | AuthError::PasswordAllDigits
-            | AuthError::PasswordIsUsername => StatusCode::UNPROCESSABLE_ENTITY,
-            AuthError::DuplicateUsername(_) => StatusCode::CONFLICT,
+            | AuthError::PasswordIsUsername
+            | AuthError::UnknownRole(_)
+            | AuthError::CannotChangeSelf => StatusCode::UNPROCESSABLE_ENTITY,
+            AuthError::DuplicateUsername(_) | AuthError::LastAdmin => StatusCode::CONFLICT,
+            AuthError::RoleNotGrantable | AuthError::NotAdmin => StatusCode::FORBIDDEN,
             AuthError::UnknownOperator(_) => StatusCode::NOT_FOUND,
             AuthError::InvalidCredentials | AuthError::MissingToken | AuthError::InvalidToken => {
                 StatusCode::UNAUTHORIZED
@@ -127,6 +142,11 @@ impl Bilingual for AuthError {
             AuthError::PasswordIsUsername => "auth.password_is_username",
             AuthError::DuplicateUsername(_) => "auth.duplicate_username",
             AuthError::UnknownOperator(_) => "auth.unknown_operator",
+            AuthError::UnknownRole(_) => "auth.unknown_role",
+            AuthError::CannotChangeSelf => "auth.cannot_change_self",
+            AuthError::LastAdmin => "auth.last_admin",
+            AuthError::RoleNotGrantable => "auth.role_not_grantable",
+            AuthError::NotAdmin => "auth.not_admin",
             AuthError::InvalidCredentials => "auth.invalid_credentials",
             AuthError::Throttled { .. } => "auth.throttled",
             AuthError::Busy => "auth.busy",
@@ -151,6 +171,16 @@ impl Bilingual for AuthError {
             AuthError::PasswordIsUsername => "密码不能与用户名相同".to_owned(),
             AuthError::DuplicateUsername(u) => format!("用户名 {u} 已被使用"),
             AuthError::UnknownOperator(u) => format!("没有用户名为 {u} 的账号"),
+            AuthError::UnknownRole(_) => "请选择一个有效的角色".to_owned(),
+            AuthError::CannotChangeSelf => "不能停用自己的账号，也不能更改自己的角色".to_owned(),
+            AuthError::LastAdmin => {
+                "这是本节点最后一个启用的管理员账号，不能停用或改为其他角色；请先启用或创建另一个管理员"
+                    .to_owned()
+            }
+            AuthError::RoleNotGrantable => {
+                "站点管理员不能开设、更改或停用区级管理员账号".to_owned()
+            }
+            AuthError::NotAdmin => "只有管理员可以管理账号".to_owned(),
             AuthError::InvalidCredentials => "用户名或密码错误".to_owned(),
             AuthError::Throttled { retry_after } => {
                 format!("登录失败次数过多，请 {} 秒后重试", wait_secs(*retry_after))

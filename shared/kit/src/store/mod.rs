@@ -9,6 +9,7 @@
 //! - `append`: the append lock, the checks, the stored state, [`AppendTx`];
 //! - `cases`: a case's log and state, lists, counts;
 //! - `outbox`: what waits for the parent; `cursors`: what a child pulls, and pull positions;
+//! - `personal`: audited reads of a case's full personal data, and their trail;
 //! - `numbering`: human case numbers; `dead_letters`: events set aside; `error`: [`StoreError`].
 
 use std::sync::Arc;
@@ -30,12 +31,14 @@ mod dead_letters;
 mod error;
 mod numbering;
 mod outbox;
+mod personal;
 
 pub use append::AppendTx;
 pub use cases::DayCounts;
 pub use dead_letters::{DeadLetter, DeadLetterCounts, DeadLetterError, Direction, PullApplied};
 pub use error::StoreError;
 pub use outbox::Queued;
+pub use personal::{PersonalDataView, PersonalViewFilter};
 
 /// Where a batch of events comes from, which decides what it may contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

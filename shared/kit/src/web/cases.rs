@@ -296,7 +296,7 @@ pub async fn render(
         })
         .collect();
     let mut prints = Vec::new();
-    if may_handle {
+    if user.operator.role.may(Permission::ViewPersonalData) {
         for (kind, form, key) in [
             (
                 EventKind::OneTimeNoticeIssued,

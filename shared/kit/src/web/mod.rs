@@ -4,17 +4,21 @@
 //!
 //! - `i18n`: the two message sets and the per-request language;
 //! - `session`: the session cookie, the signed-in operator, CSRF checks;
-//! - `pages`: login, logout, the start page, errors.
+//! - `pages`: login, logout, the start page, errors;
+//! - `accounts`: an administrator's accounts page; `personal`: a case's full personal data,
+//!   each view recorded first, and the trail of those views.
 //!
 //! The pages call the same services as the JSON API (`crate::intake`, `crate::auth`, the store);
 //! they never decide a rule themselves.
 
+pub mod accounts;
 pub mod apply;
 pub mod cases;
 pub mod forms;
 pub mod i18n;
 pub mod intake;
 pub mod pages;
+pub mod personal;
 pub mod session;
 pub mod steps;
 
@@ -22,7 +26,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::get;
+use axum::routing::{get, post};
 use bangban_domain::station::StationCode;
 
 use crate::auth::AuthStore;
@@ -74,7 +78,7 @@ pub fn access() -> Vec<crate::access::Access> {
         Access::get("/cases", Needs(ViewCases)),
         Access::get("/cases/{case_id}", Needs(ViewCases)),
         Access::post("/cases/{case_id}/steps", Needs(HandleCases)),
-        Access::get("/cases/{case_id}/print/{form}", Needs(HandleCases)),
+        Access::get("/cases/{case_id}/print/{form}", Needs(ViewPersonalData)),
         Access::get("/cases/new/application", Needs(HandleCases)),
         Access::post("/cases/new/application", Needs(HandleCases)),
         Access::get("/cases/new/consultation", Needs(HandleCases)),
@@ -82,6 +86,15 @@ pub fn access() -> Vec<crate::access::Access> {
         Access::public_get("/static/app.css"),
         Access::public_get("/static/print.css"),
         Access::public_get("/static/app.js"),
+        // Station admin: accounts, full personal data (each view audited), the audit trail.
+        Access::get("/accounts", Needs(ManageAccounts)),
+        Access::post("/accounts", Needs(ManageAccounts)),
+        Access::post("/accounts/{username}/disable", Needs(ManageAccounts)),
+        Access::post("/accounts/{username}/enable", Needs(ManageAccounts)),
+        Access::post("/accounts/{username}/password", Needs(ManageAccounts)),
+        Access::post("/accounts/{username}/role", Needs(ManageAccounts)),
+        Access::get("/cases/{case_id}/personal", Needs(ViewPersonalData)),
+        Access::get("/audit/personal-data", Needs(ViewAudit)),
     ]
 }
 
@@ -107,5 +120,13 @@ pub fn routes(web: Web) -> Router {
         .route("/static/app.css", get(pages::stylesheet))
         .route("/static/print.css", get(pages::print_stylesheet))
         .route("/static/app.js", get(pages::script))
+        // Station admin: accounts, full personal data (each view audited), the audit trail.
+        .route("/accounts", get(accounts::page).post(accounts::create))
+        .route("/accounts/{username}/disable", post(accounts::disable))
+        .route("/accounts/{username}/enable", post(accounts::enable))
+        .route("/accounts/{username}/password", post(accounts::password))
+        .route("/accounts/{username}/role", post(accounts::role))
+        .route("/cases/{case_id}/personal", get(personal::show))
+        .route("/audit/personal-data", get(personal::trail))
         .with_state(web)
 }

@@ -8,6 +8,7 @@ use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use bangban_domain::account::Permission;
 use bangban_domain::case::Stage;
 use bangban_domain::station::Tier;
 use serde::Deserialize;
@@ -28,6 +29,11 @@ pub struct UserView {
     pub csrf: String,
     /// The role may take cases in (the pages offer it only then).
     pub may_handle: bool,
+    /// The role manages accounts (the header links to `/accounts`), reads the audit (links to
+    /// `/audit/personal-data`), opens full personal data (the case page links to it).
+    pub may_manage_accounts: bool,
+    pub may_view_audit: bool,
+    pub may_view_personal: bool,
 }
 
 impl From<&WebUser> for UserView {
@@ -40,6 +46,9 @@ impl From<&WebUser> for UserView {
                 .operator
                 .role
                 .may(bangban_domain::account::Permission::HandleCases),
+            may_manage_accounts: u.operator.role.may(Permission::ManageAccounts),
+            may_view_audit: u.operator.role.may(Permission::ViewAudit),
+            may_view_personal: u.operator.role.may(Permission::ViewPersonalData),
         }
     }
 }

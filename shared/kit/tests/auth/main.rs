@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod accounts;
+mod admin;
 #[path = "../common/databases.rs"]
 mod databases;
 mod http;
@@ -12,6 +13,7 @@ mod logins;
 mod sessions;
 mod support;
 mod throttling;
+mod upgrade;
 
 /// Generates `sqlite` and `postgres` variants of a test `$module::$name(store)`.
 macro_rules! both_backends {
@@ -60,6 +62,10 @@ both_backends!(
     sessions::purging_the_login_audit_keeps_the_retention_period,
     http::login_logout_and_bearer_auth_over_http,
     http::busy_and_throttled_logins_answer_problems_with_retry_after,
+    admin::every_account_change_is_audited_with_who_and_what,
+    admin::the_guard_rails_hold_and_a_refusal_changes_nothing,
+    admin::the_last_enabled_administrator_stays,
+    admin::two_administrators_cannot_disable_each_other_at_once,
 );
 
 #[tokio::test]

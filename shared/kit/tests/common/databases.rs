@@ -46,6 +46,15 @@ impl PgGuard {
 
 /// A migrated database created for this test on the server at `PG_TEST_URL`.
 pub async fn postgres_db() -> (Db, PgGuard) {
+    let (db, guard) = postgres_unmigrated().await;
+    db.migrate().await.unwrap();
+    (db, guard)
+}
+
+/// An empty database created for this test on the server at `PG_TEST_URL` (for tests that
+/// migrate it step by step).
+#[allow(dead_code)]
+pub async fn postgres_unmigrated() -> (Db, PgGuard) {
     let admin_url = std::env::var("PG_TEST_URL").expect(
         "PG_TEST_URL is not set: the PostgreSQL half of these tests needs a real server. \
          Run ./scripts/test.sh, which starts one, or set PG_TEST_URL=postgres://user@host:port/db",
@@ -62,7 +71,6 @@ pub async fn postgres_db() -> (Db, PgGuard) {
     let mut url = url::Url::parse(&admin_url).unwrap();
     url.set_path(&format!("/{name}"));
     let db = Db::connect(url.as_str()).await.unwrap();
-    db.migrate().await.unwrap();
     (
         db.clone(),
         PgGuard {

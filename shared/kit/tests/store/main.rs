@@ -8,6 +8,7 @@ mod contract;
 mod databases;
 mod gauges;
 mod hardening;
+mod personal;
 mod support;
 
 /// Generates `sqlite` and `postgres` variants of a contract test `contract::$name(store)`.
@@ -34,6 +35,39 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// Generates `sqlite` and `postgres` variants of tests `$module::$name(store)` of another module.
+macro_rules! both_backends_of {
+    ($wrapper:ident => $module:ident: $($name:ident),* $(,)?) => {
+        mod $wrapper {
+            mod on_sqlite {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let (store, _guard) = crate::support::sqlite_store().await;
+                        crate::$module::$name(store).await;
+                    }
+                )*
+            }
+            mod on_postgres {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let (store, guard) = crate::support::postgres_store().await;
+                        crate::$module::$name(store).await;
+                        guard.drop_database().await;
+                    }
+                )*
+            }
+        }
+    };
+}
+
+both_backends_of!(
+    personal_data => personal:
+    each_reveal_of_personal_data_is_recorded_first,
+    the_personal_data_trail_filters_by_viewer_and_case_number_newest_first,
+);
 
 both_backends!(
     migrations_are_idempotent,

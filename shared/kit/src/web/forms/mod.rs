@@ -4,8 +4,8 @@
 //! with no navigation, laid out for A4 by the browser's print.
 //!
 //! The forms carry the applicant's full name, identifier and phone (they are signed and handed
-//! over), so only roles that handle cases may open them, and each opening is logged without the
-//! personal data.
+//! over), so only roles that may see full personal data open them, and each opening is written
+//! to the personal-data audit (`personal_data_views`) before the page is made.
 
 pub mod words;
 
@@ -216,9 +216,22 @@ pub async fn print(
     let Ok(case_id) = raw.parse::<CaseId>() else {
         return not_found("case.not_found");
     };
-    let (state, events) = match web.store.case(case_id).await {
-        Ok(Some(found)) => found,
+    if !matches!(
+        form.as_str(),
+        "one-time-notice" | "delegation" | "service-notice" | "termination"
+    ) {
+        return not_found("form.unknown");
+    }
+    // The form shows the applicant in full: the view is recorded before anything is read out.
+    let actor = user.operator.username.as_str();
+    let now = time::OffsetDateTime::now_utc();
+    let state = match web.store.reveal_personal_data(case_id, actor, now).await {
+        Ok(Some(state)) => state,
         Ok(None) => return not_found("case.not_found"),
+        Err(e) => return internal_error(&e, lang),
+    };
+    let events = match web.store.events(case_id).await {
+        Ok(events) => events,
         Err(e) => return internal_error(&e, lang),
     };
     let centre = web.name.clone();
