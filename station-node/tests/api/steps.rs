@@ -32,11 +32,15 @@ struct Desk {
 
 impl Desk {
     async fn open(base: &str) -> Desk {
+        Desk::open_as(base, USER).await
+    }
+
+    async fn open_as(base: &str, username: &str) -> Desk {
         let http = browser();
         let res = http
             .post(format!("{base}/login"))
             .header("sec-fetch-site", "same-origin")
-            .form(&[("username", USER), ("password", PASSWORD)])
+            .form(&[("username", username), ("password", PASSWORD)])
             .send()
             .await
             .unwrap();
@@ -60,7 +64,7 @@ impl Desk {
         let csrf = hidden(&html, "csrf");
         let login: Value = http
             .post(format!("{base}/api/v1/login"))
-            .json(&json!({"username": USER, "password": PASSWORD}))
+            .json(&json!({"username": username, "password": PASSWORD}))
             .send()
             .await
             .unwrap()
@@ -245,6 +249,7 @@ async fn step_forms_refuse_bad_input_and_stale_steps_and_store_a_resend_once() {
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), "");
     add_operator(dir.path()).await;
+    crate::helpers::add_account(dir.path(), "jiancha", bangban_kit::auth::Role::Inspector).await;
     let app = spawn_app_in(dir.path()).await;
     let desk = Desk::open(&app.url).await;
     let html = desk.get("/cases/new/application").await;
@@ -382,6 +387,38 @@ async fn step_forms_refuse_bad_input_and_stale_steps_and_store_a_resend_once() {
     assert!(
         page.contains("f-one_time_notice_issued"),
         "the notice is next"
+    );
+
+    // The notice, printed: the applicant in full, and the view is on the audit trail.
+    let notice_id = hidden(&page, "event_id");
+    let notice = [
+        ("kind", "one_time_notice_issued"),
+        ("event_id", notice_id.as_str()),
+        ("notice_no", "TEST-G1"),
+    ];
+    let (status, _, _) = desk.post(&steps, &notice).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let case_no = desk.case(&case_id).await["case_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let print = desk
+        .get(&format!("/cases/{case_id}/print/one-time-notice"))
+        .await;
+    assert!(
+        print.contains("张三丰") && print.contains("TEST-G1"),
+        "{print}"
+    );
+    assert_eq!(
+        print.matches("class=\"sheet half\"").count(),
+        2,
+        "two copies"
+    );
+    let inspector = Desk::open_as(&app.url, "jiancha").await;
+    let trail = inspector.get("/audit/personal-data").await;
+    assert!(
+        trail.contains(&case_no),
+        "the print is on the trail: {trail}"
     );
     app.stop().await;
 }
