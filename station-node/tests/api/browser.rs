@@ -484,6 +484,13 @@ async fn a_case_goes_from_intake_to_escalation_and_another_is_terminated() {
         let text = page.find(By::Css("body")).await?.text().await?;
         assert!(text.contains("终止代办服务告知书") && text.contains("委托人书面申请撤回"), "{text}");
         shot(&page, "termination-notice").await;
+        // The same case in English.
+        page.goto(format!("{base}{second}?lang=en")).await?;
+        assert_eq!(stage(&page).await?, "Terminated");
+        let text = page.find(By::Css("main")).await?.text().await?;
+        assert!(text.contains("Termination ground") && text.contains("The client asked in writing"), "{text}");
+        shot(&page, "case-terminated-en").await;
+        page.goto(format!("{base}{second}?lang=zh")).await?;
 
         // The inspector reads the case and has no form, and a forged step is refused.
         page.goto(format!("{base}/start")).await?;

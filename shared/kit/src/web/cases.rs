@@ -184,6 +184,8 @@ struct CasePage {
     channel: &'static str,
     opened: String,
     due: String,
+    /// The case is still open (not completed or terminated).
+    open: bool,
     /// Near due (within two working days) or overdue: the due date is highlighted.
     due_class: &'static str,
     termination: String,
@@ -337,6 +339,7 @@ pub async fn render(
         opened: china_time(v.opened_at),
         due,
         due_class,
+        open: state.stage.is_open(),
         termination: state
             .termination
             .map(|r| super::forms::termination_label(t, r).to_owned())
