@@ -4,6 +4,8 @@
 //! case and records a bad rating through its pages, and the follow-up is asked for until it is
 //! written. Forms are posted as a browser without JavaScript posts them.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use bangban_tests::PASSWORD;
