@@ -484,6 +484,11 @@ async fn a_case_goes_from_intake_to_escalation_and_another_is_terminated() {
         let text = page.find(By::Css("body")).await?.text().await?;
         assert!(text.contains("终止代办服务告知书") && text.contains("委托人书面申请撤回"), "{text}");
         shot(&page, "termination-notice").await;
+        let pdf = page
+            .print_page(thirtyfour::common::print::PrintParameters::default())
+            .await?;
+        save_artefact("termination-notice.pdf", &pdf);
+        assert_eq!(pdf_pages(&pdf), 1, "the termination notice fits on one A4 page");
         // The same case in English.
         page.goto(format!("{base}{second}?lang=en")).await?;
         assert_eq!(stage(&page).await?, "Terminated");
