@@ -79,7 +79,7 @@ pub async fn unknown_user_wrong_password_attacked_and_disabled_accounts_fail_ali
     ];
     let mut times = vec![Vec::new(); attempts.len()];
     let mut answers = Vec::new();
-    for round in 0..3 {
+    for round in 0..5 {
         for (i, (user, password)) in attempts.iter().enumerate() {
             let from = peer(&format!("10.{round}.{i}.1"));
             let started = Instant::now();
@@ -94,19 +94,18 @@ pub async fn unknown_user_wrong_password_attacked_and_disabled_accounts_fail_ali
         answers.windows(2).all(|w| w[0] == w[1]),
         "every refusal has the same body: {answers:?}"
     );
-    // Each spends one argon2 verification; generous bounds keep this steady on a busy machine.
-    let medians: Vec<f64> = times
+    // Each spends one argon2 verification. A busy machine only ever adds time, so the fastest
+    // of five tries is the steady measure of the work done; generous bounds (and 5 ms of slack
+    // above) keep this from failing on scheduling noise while an early answer still fails it.
+    let fastest: Vec<f64> = times
         .into_iter()
-        .map(|mut v| {
-            v.sort();
-            v[1].as_secs_f64()
-        })
+        .map(|v| v.iter().min().map_or(0.0, |d| d.as_secs_f64()))
         .collect();
-    let reference = medians[0];
-    for (m, (user, _)) in medians.iter().zip(attempts) {
+    let reference = fastest[0];
+    for (m, (user, _)) in fastest.iter().zip(attempts) {
         assert!(
-            *m > reference / 4.0 && *m < reference * 4.0,
-            "{user} took {m:.4}s, a wrong password {reference:.4}s"
+            *m > reference / 4.0 && *m < reference * 4.0 + 0.005,
+            "{user} took {m:.4}s at best, a wrong password {reference:.4}s"
         );
     }
     // A malformed username is refused the same way too.
