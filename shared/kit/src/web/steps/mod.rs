@@ -228,28 +228,6 @@ pub struct Offers {
     pub courier_allowed: bool,
 }
 
-/// The kinds of step the page may post, by their wire name.
-const POSTABLE: [EventKind; 18] = [
-    EventKind::PreReviewed,
-    EventKind::OneTimeNoticeIssued,
-    EventKind::SupplementReceived,
-    EventKind::DelegationSigned,
-    EventKind::AssistedAtWindow,
-    EventKind::HandlingStarted,
-    EventKind::Suspended,
-    EventKind::Resumed,
-    EventKind::Escalated,
-    EventKind::AcceptedUpstream,
-    EventKind::ReturnedDown,
-    EventKind::ResultReady,
-    EventKind::HandedOver,
-    EventKind::Completed,
-    EventKind::Terminated,
-    EventKind::VisitRecorded,
-    EventKind::Evaluated,
-    EventKind::Commented,
-];
-
 fn necessity_key(necessity: u8) -> &'static str {
     match necessity {
         1 => "step.necessity_required",
@@ -631,10 +609,9 @@ pub async fn submit(
     };
     let kind_name = posted.get("kind").to_owned();
     // The message on top names the step; the one beside the field says what is wrong there.
-    let step_label = POSTABLE
-        .into_iter()
-        .find(|k| k.as_str() == kind_name)
-        .map(|k| t.pick(k.label_zh(), k.label_en()));
+    // Only the kinds a step form sends get past `body_of`; the rest are refused there.
+    let kind = kind_name.parse::<EventKind>().ok();
+    let step_label = kind.map(|k| t.pick(k.label_zh(), k.label_en()));
     let refuse = |field: &str, message: String| Sticky {
         kind: kind_name.clone(),
         posted: posted.clone(),
@@ -645,7 +622,7 @@ pub async fn submit(
         },
         message,
     };
-    let Some(kind) = POSTABLE.into_iter().find(|k| k.as_str() == kind_name) else {
+    let Some(kind) = kind else {
         let sticky = refuse("", t.s("step.unknown").to_owned());
         return super::cases::render(&web, lang, &user, &headers, case_id, sticky).await;
     };
