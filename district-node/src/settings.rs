@@ -7,8 +7,8 @@ use bangban_domain::station::{StationCode, Tier};
 use bangban_kit::config::{LogSettings, SettingsError, base_dir, check_file_to_create, load};
 use bangban_kit::db::{Backend, sqlite_url};
 use bangban_kit::node::{
-    EventSettings, HttpSettings, InternodeSettings, JobSchedules, JobSettings, NodeSettings,
-    PolicySettings, TlsFiles, TlsSettings, node_limits,
+    AttachmentSettings, EventSettings, HttpSettings, InternodeSettings, JobSchedules, JobSettings,
+    NodeSettings, PolicySettings, TlsFiles, TlsSettings, node_limits,
 };
 use bangban_kit::policy::Policy;
 use bangban_kit::serve::NodeLimits;
@@ -25,6 +25,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub internode: InternodeSettings,
     pub events: EventSettings,
+    pub attachments: AttachmentSettings,
     pub tls: TlsSettings,
     pub policy: PolicySettings,
     pub log: LogSettings,
@@ -60,6 +61,8 @@ pub struct Config {
     pub internode_listen: Option<std::net::SocketAddr>,
     pub tls: Option<TlsFiles>,
     pub event_limits: AppendLimits,
+    /// Where attachments are kept and how large one may be.
+    pub attachments: bangban_kit::attachments::Attachments,
     /// The calendar, the catalogue and the district tree read from the policy files.
     pub policy: Policy,
     pub log: LogSettings,
@@ -123,6 +126,18 @@ impl Settings {
         let limits = node_limits(&self.http, &self.internode);
         let tls = self.tls.check(base.as_deref())?;
         let event_limits = self.events.limits()?;
+        let sqlite_file = (backend == Backend::Sqlite)
+            .then(|| {
+                database_url
+                    .trim_start_matches("sqlite://")
+                    .split('?')
+                    .next()
+            })
+            .flatten()
+            .map(PathBuf::from);
+        let attachments = self
+            .attachments
+            .check(base.as_deref(), sqlite_file.as_deref())?;
         if internode_listen.is_some() && tls.is_none() {
             return Err(SettingsError::invalid(
                 "tls",
@@ -156,6 +171,7 @@ impl Settings {
             internode_listen,
             tls,
             event_limits,
+            attachments,
             policy: Policy {
                 calendar,
                 catalogue,

@@ -8,8 +8,8 @@ use bangban_kit::config::{
     LogSettings, SettingsError, base_dir, check_file_to_create, check_url, load,
 };
 use bangban_kit::node::{
-    EventSettings, HttpSettings, InternodeSettings, JobSchedules, JobSettings, NodeSettings,
-    PolicySettings, TlsFiles, TlsSettings, node_limits,
+    AttachmentSettings, EventSettings, HttpSettings, InternodeSettings, JobSchedules, JobSettings,
+    NodeSettings, PolicySettings, TlsFiles, TlsSettings, node_limits,
 };
 use bangban_kit::policy::Policy;
 use bangban_kit::serve::NodeLimits;
@@ -27,6 +27,7 @@ pub struct Settings {
     pub parent: ParentSettings,
     pub internode: InternodeSettings,
     pub events: EventSettings,
+    pub attachments: AttachmentSettings,
     pub tls: TlsSettings,
     pub policy: PolicySettings,
     pub log: LogSettings,
@@ -59,6 +60,8 @@ pub struct Config {
     pub internode_listen: Option<std::net::SocketAddr>,
     pub tls: Option<TlsFiles>,
     pub event_limits: AppendLimits,
+    /// Where attachments are kept and how large one may be.
+    pub attachments: bangban_kit::attachments::Attachments,
     /// The calendar, the catalogue and the district tree read from the policy files.
     pub policy: Policy,
     pub log: LogSettings,
@@ -104,6 +107,9 @@ impl Settings {
         }
         let tls = self.tls.check(base.as_deref())?;
         let event_limits = self.events.limits()?;
+        let attachments = self
+            .attachments
+            .check(base.as_deref(), Some(&database_path))?;
         if tls.is_none() && (parent_url.is_some() || internode_listen.is_some()) {
             return Err(SettingsError::invalid(
                 "tls",
@@ -144,6 +150,7 @@ impl Settings {
             internode_listen,
             tls,
             event_limits,
+            attachments,
             policy: Policy {
                 calendar,
                 catalogue,
