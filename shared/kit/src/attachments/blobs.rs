@@ -241,3 +241,95 @@ fn place(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::rename(from, to)?;
     std::fs::File::open(folder)?.sync_all()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files_in(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(files_in(&path));
+            } else {
+                out.push(path);
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn the_same_bytes_are_stored_once_under_their_hash() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = BlobStore::new(dir.path().join("blobs"));
+        let bytes = b"%PDF-1.4 one page".to_vec();
+        let (hash, new) = store
+            .put(bytes.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(new);
+        assert_eq!(hash, sha256(&bytes));
+        let (again, new) = store
+            .put(bytes.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((again, new), (hash.clone(), false));
+        let stored = files_in(&dir.path().join("blobs"));
+        assert_eq!(
+            stored,
+            vec![store.path(&hash)],
+            "one file, no temporary left"
+        );
+        assert!(
+            store
+                .path(&hash)
+                .ends_with(format!("{}/{hash}", &hash.as_str()[..2]))
+        );
+        assert_eq!(store.read(&hash).await.ok().flatten(), Some(bytes));
+        let missing = sha256(b"never stored");
+        assert!(!store.has(&missing).await);
+        assert_eq!(store.read(&missing).await.ok().flatten(), None);
+    }
+
+    #[tokio::test]
+    async fn a_transfer_resumes_where_it_stopped_and_is_verified_at_the_end() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = BlobStore::new(dir.path());
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let hash = sha256(&bytes);
+        let size = bytes.len() as u64;
+        let body = |b: &[u8]| axum::body::Body::from(b.to_vec());
+
+        let first = store
+            .append_partial(&hash, 0, size, body(&bytes[..4_000]))
+            .await;
+        assert!(matches!(first, Ok(Progress::Partial(4_000))), "{first:?}");
+        assert_eq!(store.partial_len(&hash).await.ok(), Some(4_000));
+        assert!(!store.has(&hash).await, "half a blob is never in place");
+        // A piece at the wrong offset is refused with where to resume.
+        let wrong = store
+            .append_partial(&hash, 0, size, body(&bytes[..10]))
+            .await;
+        assert!(
+            matches!(wrong, Err(PartialError::Offset { have: 4_000 })),
+            "{wrong:?}"
+        );
+        let rest = store
+            .append_partial(&hash, 4_000, size, body(&bytes[4_000..]))
+            .await;
+        assert!(matches!(rest, Ok(Progress::Complete)), "{rest:?}");
+        assert_eq!(store.read(&hash).await.ok().flatten(), Some(bytes.clone()));
+        assert_eq!(store.partial_len(&hash).await.ok(), Some(0));
+
+        // Bytes that do not hash to their name are thrown away; too many are refused.
+        let liar = sha256(b"something else");
+        let lie = store.append_partial(&liar, 0, size, body(&bytes)).await;
+        assert!(matches!(lie, Err(PartialError::Mismatch)), "{lie:?}");
+        assert!(!store.has(&liar).await);
+        assert_eq!(store.partial_len(&liar).await.ok(), Some(0));
+        let long = store.append_partial(&liar, 0, 5, body(&bytes)).await;
+        assert!(matches!(long, Err(PartialError::TooLong)), "{long:?}");
+        assert_eq!(store.partial_len(&liar).await.ok(), Some(0));
+    }
+}

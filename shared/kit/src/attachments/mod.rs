@@ -13,8 +13,13 @@ pub mod transfer;
 
 use std::path::PathBuf;
 
+use axum::http::StatusCode;
 use bangban_domain::Bilingual;
-use bangban_domain::attachment::{ContentHash, MediaType};
+use bangban_domain::attachment::{ContentHash, MediaType, sanitize_file_name};
+use bangban_domain::event::{Attachment, CaseId, EventBody};
+
+use crate::http::Problem;
+use crate::intake::{Intake, IntakeError, NewEvent};
 
 pub use blobs::{BlobStore, sha256};
 
@@ -179,6 +184,125 @@ impl Attachments {
             MediaType::Pdf => (media_type, bytes, false),
         })
     }
+}
+
+/// A file an operator uploads to a case.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// The name the browser sent (only shown, never trusted; made safe before it is kept).
+    pub file_name: String,
+    /// The material of the item's list it is for, if any.
+    pub material: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// What an upload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    /// A new attachment of the case, recorded in its log.
+    New(Accepted),
+    /// The case already has this very file (after stripping); nothing changed.
+    AlreadyAttached(ContentHash),
+}
+
+/// Why a file was not added to a case.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    #[error("this node keeps no attachments")]
+    NotKept,
+    #[error("the material {0} is not on the item's list")]
+    UnknownMaterial(String),
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
+}
+
+impl From<AddError> for Problem {
+    fn from(err: AddError) -> Problem {
+        match err {
+            AddError::NotKept => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "attachment.not_kept",
+                "本节点未启用附件存储".to_owned(),
+                "this node keeps no attachments".to_owned(),
+            ),
+            AddError::UnknownMaterial(name) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "attachment.unknown_material",
+                format!("“{name}”不在该事项的材料清单中"),
+                format!("“{name}” is not on the item's list of materials"),
+            ),
+            AddError::Upload(e) if e.is_client_error() => {
+                Problem::from_domain(StatusCode::UNPROCESSABLE_ENTITY, &e)
+            }
+            AddError::Upload(e) => Problem::internal(&e),
+            AddError::Intake(e) => e.into(),
+        }
+    }
+}
+
+/// Adds a file to a case: checks and strips it, stores the bytes, and records an
+/// `attachment_added` event by `actor` (whose row the store projects). The same file on the
+/// same case again changes nothing.
+pub async fn add_to_case(
+    intake: &Intake,
+    actor: &str,
+    case_id: CaseId,
+    upload: Upload,
+) -> Result<Added, AddError> {
+    let attachments = intake.store.attachments().ok_or(AddError::NotKept)?;
+    let (state, _) = intake
+        .store
+        .case(case_id)
+        .await
+        .map_err(IntakeError::from)?
+        .ok_or(IntakeError::CaseNotFound)?;
+    let material = upload
+        .material
+        .map(|m| m.trim().to_owned())
+        .filter(|m| !m.is_empty());
+    if let Some(name) = &material {
+        let policy = intake.policy.current();
+        let listed = state
+            .item
+            .as_ref()
+            .and_then(|i| policy.catalogue.get(&i.code))
+            .is_some_and(|item| item.materials.iter().any(|m| &m.name == name));
+        if !listed {
+            return Err(AddError::UnknownMaterial(name.clone()));
+        }
+    }
+    let accepted = attachments.accept(upload.bytes).await?;
+    if intake
+        .store
+        .case_attachment(case_id, &accepted.sha256)
+        .await
+        .map_err(IntakeError::from)?
+        .is_some()
+    {
+        return Ok(Added::AlreadyAttached(accepted.sha256));
+    }
+    let body = EventBody::AttachmentAdded(Attachment {
+        sha256: accepted.sha256.clone(),
+        media_type: accepted.media_type,
+        size: accepted.size,
+        file_name: sanitize_file_name(&upload.file_name, accepted.media_type),
+        material,
+        stripped: accepted.stripped,
+    });
+    intake
+        .append_step(
+            actor,
+            case_id,
+            NewEvent {
+                event_id: None,
+                body,
+            },
+        )
+        .await?;
+    tracing::info!(case_id = %case_id, sha256 = %accepted.sha256, size = accepted.size, "attachment added");
+    Ok(Added::New(accepted))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! they never decide a rule themselves.
 
 pub mod apply;
+pub mod attachments;
 pub mod cases;
 pub mod forms;
 pub mod i18n;
@@ -75,6 +76,9 @@ pub fn access() -> Vec<crate::access::Access> {
         Access::get("/cases/{case_id}", Needs(ViewCases)),
         Access::post("/cases/{case_id}/steps", Needs(HandleCases)),
         Access::get("/cases/{case_id}/print/{form}", Needs(HandleCases)),
+        // Attachments: uploading and opening files handle the case (see web/attachments.rs).
+        Access::post("/cases/{case_id}/attachments", Needs(HandleCases)),
+        Access::get("/cases/{case_id}/attachments/{sha256}", Needs(HandleCases)),
         Access::get("/cases/new/application", Needs(HandleCases)),
         Access::post("/cases/new/application", Needs(HandleCases)),
         Access::get("/cases/new/consultation", Needs(HandleCases)),
@@ -84,8 +88,16 @@ pub fn access() -> Vec<crate::access::Access> {
     ]
 }
 
+/// The largest attachment upload request this node lets in (see `attachments::refuse_oversized`).
+pub fn upload_limit(web: &Web) -> usize {
+    web.store
+        .attachments()
+        .map_or(0, crate::attachments::Attachments::max_request_bytes)
+}
+
 /// `/` (to the login or the start page), `/login`, `/logout`, `/start`, `/static/…`.
 pub fn routes(web: Web) -> Router {
+    let upload_limit = upload_limit(&web);
     Router::new()
         .route("/", get(pages::index))
         .route("/login", get(pages::login_page).post(pages::login_submit))
@@ -95,6 +107,15 @@ pub fn routes(web: Web) -> Router {
         .route("/cases/{case_id}", get(cases::show))
         .route("/cases/{case_id}/steps", axum::routing::post(steps::submit))
         .route("/cases/{case_id}/print/{form}", get(forms::print))
+        .route(
+            "/cases/{case_id}/attachments",
+            axum::routing::post(attachments::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
+        )
+        .route(
+            "/cases/{case_id}/attachments/{sha256}",
+            get(attachments::download),
+        )
         .route(
             "/cases/new/application",
             get(apply::application_form).post(apply::application_submit),
