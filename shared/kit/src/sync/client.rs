@@ -56,14 +56,14 @@ impl Default for LinkOptions {
     }
 }
 
-fn endpoint(parent: &Url, path: &str) -> Url {
+pub(crate) fn endpoint(parent: &Url, path: &str) -> Url {
     let mut url = parent.clone();
     url.set_path(path);
     url.set_query(None);
     url
 }
 
-async fn refused(res: reqwest::Response) -> LinkError {
+pub(crate) async fn refused(res: reqwest::Response) -> LinkError {
     let status = res.status().as_u16();
     let body = res.text().await.unwrap_or_default();
     let problem: Option<serde_json::Value> = serde_json::from_str(&body).ok();
@@ -120,6 +120,8 @@ pub async fn push_once(
     let body = PushBatch {
         events: queued.into_iter().map(|q| q.event).collect(),
     };
+    // Attachments first: the parent holds a file before it learns of it from the log.
+    crate::attachments::transfer::send_attachments(store, client, parent, &body.events).await?;
     let res = client
         .post(endpoint(parent, "/v1/events"))
         .timeout(Duration::from_secs(60))
