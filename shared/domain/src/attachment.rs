@@ -182,6 +182,7 @@ pub const MAX_ATTACHMENT_BYTES: u64 = 64 * 1024 * 1024;
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

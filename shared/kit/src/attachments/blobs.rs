@@ -244,6 +244,7 @@ fn place(from: &Path, to: &Path) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn files_in(dir: &Path) -> Vec<PathBuf> {

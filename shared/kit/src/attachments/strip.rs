@@ -195,6 +195,7 @@ pub fn strip_png(input: &[u8]) -> Result<Vec<u8>, StripError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
 

@@ -442,6 +442,7 @@ pub async fn refuse_oversized(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
