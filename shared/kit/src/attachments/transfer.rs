@@ -271,7 +271,22 @@ pub async fn send_attachments(
         .send()
         .await?;
     if !res.status().is_success() {
-        return Err(refused(res).await);
+        let err = refused(res).await;
+        // A parent that keeps no attachments would refuse every offer: the events still go.
+        if let LinkError::Refused {
+            code: Some(code), ..
+        } = &err
+            && code == "attachment.not_kept"
+        {
+            tracing::warn!(
+                count = sent.offered,
+                "the parent keeps no attachments; events go up without them"
+            );
+            sent.skipped += sent.offered;
+            sent.offered = 0;
+            return Ok(sent);
+        }
+        return Err(err);
     }
     let wants: AttachmentWants = res.json().await?;
     for want in wants.missing {
