@@ -6,6 +6,10 @@
 //! a transfer that broke off resumes where it stopped, and takes a file only once it hashes to
 //! its name. Nothing already at the parent is sent again.
 //!
+//! Files added above a node (the town scans the approval) come down the other way: after each
+//! pull the child fetches what it lacks (`GET /v1/attachments/{sha256}?offset=`), again only
+//! files of cases born in its subtree, resuming a part it holds.
+//!
 //! The routes sit in the sync router, behind its direct-child gate; the caller is who its
 //! certificate says. A file the child does not hold, or one the parent refuses for good, is
 //! logged and left: the events still go up (the parent lists the file as not received), so one
@@ -199,6 +203,145 @@ pub(crate) async fn put_piece(
         }
         Err(PartialError::Io(e)) => Err(Problem::internal(&e)),
     }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FetchQuery {
+    /// Send the bytes from here on (what the child already holds).
+    #[serde(default)]
+    offset: u64,
+}
+
+/// The bytes of an attachment of a case in the caller's subtree, from `offset` on: how a child
+/// gets the files added above it (children always dial; a parent never pushes down).
+#[utoipa::path(
+    get,
+    path = "/v1/attachments/{sha256}",
+    tag = "attachments",
+    params(
+        ("sha256" = ContentHash, Path, description = "附件内容的 SHA-256。The SHA-256 of the file."),
+        FetchQuery,
+    ),
+    responses(
+        (status = OK, description = "从 offset 起的字节。The bytes from `offset` on.", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = BAD_REQUEST, description = "摘要或参数格式有误。A malformed hash or query.", body = Problem, content_type = "application/problem+json"),
+        (status = NOT_FOUND, description = "本节点没有贵站辖区办件的该附件。No such file of a case in your subtree here.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn get_blob(
+    State(state): State<Arc<SyncServer>>,
+    crate::tls::Peer(peer): crate::tls::Peer,
+    Path(raw): Path<String>,
+    query: Result<Query<FetchQuery>, QueryRejection>,
+) -> Result<axum::response::Response, Problem> {
+    use axum::response::IntoResponse;
+    let kept = state.store.attachments().ok_or_else(not_kept)?;
+    let hash = ContentHash::parse(&raw).map_err(|_| {
+        Problem::bad_request(
+            "attachment.hash",
+            "附件摘要应为64位小写十六进制（SHA-256）",
+            "the attachment's name must be its SHA-256, 64 lowercase hex digits",
+        )
+    })?;
+    let Query(q) = query?;
+    let not_found = || Problem::not_found("该附件", "attachment");
+    // Only files of cases born in the caller's subtree: a child learns nothing of others.
+    if state
+        .store
+        .attachment_size_in_subtree(&hash, peer.station)
+        .await?
+        .is_none()
+    {
+        return Err(not_found());
+    }
+    let bytes = kept
+        .blobs()
+        .read(&hash)
+        .await
+        .map_err(|e| Problem::internal(&e))?
+        .ok_or_else(not_found)?;
+    let from = usize::try_from(q.offset)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
+        bytes[from..].to_vec(),
+    )
+        .into_response())
+}
+
+/// What one round of [`fetch_from_parent`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fetched {
+    /// Files now held in full.
+    pub completed: usize,
+    /// Bytes received.
+    pub bytes: u64,
+    /// Files the parent does not hold either (yet).
+    pub not_at_parent: usize,
+}
+
+/// How many files added above are looked at per round.
+const FETCH_LOOK: u32 = 200;
+
+/// Fetches from the parent the files added above this node to cases of its subtree that it
+/// does not hold yet, resuming a part already held. Run after every pull, so a failed fetch is
+/// tried again at the next one.
+pub async fn fetch_from_parent(
+    store: &CaseStore,
+    client: &reqwest::Client,
+    parent: &Url,
+) -> Result<Fetched, LinkError> {
+    let mut done = Fetched::default();
+    let Some(kept) = store.attachments() else {
+        return Ok(done);
+    };
+    for (hash, size) in store.attachments_from_above(FETCH_LOOK).await? {
+        if kept.blobs().has(&hash).await {
+            continue;
+        }
+        let from = kept.blobs().partial_len(&hash).await.map_err(to_store)?;
+        let mut url = endpoint(parent, &format!("/v1/attachments/{hash}"));
+        url.query_pairs_mut()
+            .append_pair("offset", &from.to_string());
+        let res = client
+            .get(url)
+            .timeout(Duration::from_secs(120))
+            .send()
+            .await?;
+        if res.status() == reqwest::StatusCode::NOT_FOUND {
+            done.not_at_parent += 1;
+            continue;
+        }
+        if !res.status().is_success() {
+            return Err(refused(res).await);
+        }
+        let bytes = res.bytes().await?;
+        let n = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        if from.saturating_add(n) > size {
+            tracing::warn!(sha256 = %hash, "the parent sent more bytes than the file has");
+            continue;
+        }
+        match kept
+            .blobs()
+            .append_partial(&hash, from, size, Body::from(bytes))
+            .await
+        {
+            Ok(Progress::Complete) => {
+                done.completed += 1;
+                done.bytes += n;
+                tracing::info!(sha256 = %hash, size, "attachment received from the parent");
+            }
+            Ok(Progress::Partial(_)) => done.bytes += n,
+            Err(PartialError::Io(e)) => return Err(to_store(e)),
+            Err(e) => {
+                tracing::warn!(sha256 = %hash, error = %e, "an attachment from the parent was not kept")
+            }
+        }
+    }
+    Ok(done)
 }
 
 /// What one round of [`send_attachments`] did.

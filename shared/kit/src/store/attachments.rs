@@ -79,6 +79,58 @@ impl CaseStore {
         found.as_ref().map(row).transpose()
     }
 
+    /// The size of attachment `sha256` when it belongs to a case that originated in `subtree`
+    /// (what a child may fetch), `None` otherwise.
+    pub async fn attachment_size_in_subtree(
+        &self,
+        sha256: &ContentHash,
+        subtree: StationCode,
+    ) -> Result<Option<u64>, StoreError> {
+        let found = sqlx::query(
+            "SELECT a.size AS size FROM attachments a JOIN cases c ON c.case_id = a.case_id \
+             WHERE a.sha256 = $1 AND c.origin LIKE $2 LIMIT 1",
+        )
+        .bind(sha256.as_str())
+        .bind(subtree_pattern(&subtree))
+        .fetch_optional(self.db.pool())
+        .await?;
+        found
+            .map(|r| {
+                u64::try_from(r.try_get::<i64, _>("size")?)
+                    .map_err(|_| StoreError::Corrupt("stored attachment: bad size".into()))
+            })
+            .transpose()
+    }
+
+    /// Attachments added above this node (by its parent or higher) to cases of its subtree,
+    /// newest first, at most `limit`: the files this node fetches from its parent. Empty on a
+    /// node without a parent.
+    pub async fn attachments_from_above(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(ContentHash, u64)>, StoreError> {
+        let Some(me) = self.uplink else {
+            return Ok(Vec::new());
+        };
+        let rows = sqlx::query(
+            "SELECT sha256, MAX(size) AS size, MAX(uploaded_at) AS latest FROM attachments \
+             WHERE station NOT LIKE $1 GROUP BY sha256 ORDER BY latest DESC LIMIT $2",
+        )
+        .bind(subtree_pattern(&me))
+        .bind(i64::from(limit))
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let corrupt = || StoreError::Corrupt("stored attachment: bad row".into());
+                let hash = ContentHash::parse(&r.try_get::<String, _>("sha256")?)
+                    .map_err(|_| corrupt())?;
+                let size = u64::try_from(r.try_get::<i64, _>("size")?).map_err(|_| corrupt())?;
+                Ok((hash, size))
+            })
+            .collect()
+    }
+
     /// Writes the row of an `attachment_added` event (other events: nothing).
     pub(super) async fn project_attachment(
         &self,

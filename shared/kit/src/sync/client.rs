@@ -171,6 +171,7 @@ pub async fn pull_once(
     }
     let page: PullPage = res.json().await?;
     if page.next == after && page.events.is_empty() {
+        fetch_attachments(store, client, parent).await;
         return Ok(0);
     }
     let events: Vec<_> = page.events.into_iter().map(|p| p.event).collect();
@@ -183,7 +184,16 @@ pub async fn pull_once(
             OffsetDateTime::now_utc(),
         )
         .await?;
+    fetch_attachments(store, client, parent).await;
     Ok(events.len())
+}
+
+/// Fetches the files added above that this node lacks. The pulled events are committed
+/// whatever happens here; a failure is logged and the fetch tried again after the next pull.
+async fn fetch_attachments(store: &CaseStore, client: &reqwest::Client, parent: &Url) {
+    if let Err(e) = crate::attachments::transfer::fetch_from_parent(store, client, parent).await {
+        tracing::warn!(error = %e, "fetching attachments from the parent failed; tried again after the next pull");
+    }
 }
 
 /// Pushes the outbox until `shutdown` turns true: at once when events are stored, every

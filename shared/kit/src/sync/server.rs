@@ -66,7 +66,10 @@ pub fn router() -> OpenApiRouter<Arc<SyncServer>> {
         .routes(routes!(push, pull))
         .routes(routes!(case_events))
         .routes(routes!(crate::attachments::transfer::offer))
-        .routes(routes!(crate::attachments::transfer::put_piece))
+        .routes(routes!(
+            crate::attachments::transfer::put_piece,
+            crate::attachments::transfer::get_blob
+        ))
         .routes(routes!(openapi_json))
 }
 

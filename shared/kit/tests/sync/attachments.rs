@@ -261,3 +261,97 @@ pub async fn the_parent_keeps_only_bytes_that_hash_to_their_name(db: Db) {
     assert_eq!(res.status(), 403);
     assert!(held_at_parent(&parent, &planted_hash).await.is_none());
 }
+
+/// A file the town adds to an escalated case comes down to the village after its next pull,
+/// resuming a part the village already holds; a sibling village cannot fetch it.
+pub async fn files_added_above_come_down_after_the_pull(db: Db) {
+    let ca = district_ca();
+    let parent = Parent::start(&ca, db, tolerance(86_400)).await;
+    let child = Child::new(&ca, tolerance(86_400)).await;
+    let url = parent.server.url();
+    let quick = bangban_kit::sync::client::LinkOptions {
+        pull_wait_secs: 0,
+        ..Default::default()
+    };
+    let case = new_case(1);
+    let steps = case.escalated();
+    append_all(&child.store, &steps[..3]).await;
+    let own = scan("户口簿", 10_000);
+    let own_hash = add(&child, &case, "户口簿.pdf", &own).await;
+    append_all(&child.store, &steps[3..]).await;
+    push_once(&child.store, &child.client, &url, 500)
+        .await
+        .unwrap();
+
+    // The town scans the approval onto the case.
+    let town = Intake {
+        me: code(TOWN),
+        store: parent.store.clone(),
+        policy: parent.store.policy().clone(),
+    };
+    let approval = scan("批复", 3_000_000);
+    let approval_hash = match add_to_case(
+        &town,
+        "town-operator",
+        case.case_id,
+        Upload {
+            file_name: "批复.pdf".into(),
+            material: None,
+            bytes: approval.clone(),
+        },
+    )
+    .await
+    .unwrap()
+    {
+        Added::New(a) => a.sha256,
+        other => panic!("{other:?}"),
+    };
+
+    // A sibling village (a direct child too) may not fetch a file of another village's case.
+    let sibling =
+        bangban_kit::tls::https_client(&creds(&ca, SIBLING, &ca), Vec::new(), code(TOWN)).unwrap();
+    let res = sibling
+        .get(
+            url.join(&format!("v1/attachments/{approval_hash}"))
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+
+    // The village already holds the first megabyte (a fetch that broke off).
+    let kept = child.store.attachments().unwrap().blobs().clone();
+    kept.append_partial(
+        &approval_hash,
+        0,
+        approval.len() as u64,
+        axum::body::Body::from(approval[..1_000_000].to_vec()),
+    )
+    .await
+    .unwrap();
+    let pulled = bangban_kit::sync::client::pull_once(&child.store, &child.client, &url, &quick)
+        .await
+        .unwrap();
+    assert_eq!(pulled, 1, "the town's attachment_added event");
+    assert_eq!(
+        kept.read(&approval_hash).await.unwrap(),
+        Some(approval.clone())
+    );
+    let rows = child.store.case_attachments(case.case_id).await.unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r.sha256 == approval_hash && r.station == code(TOWN))
+    );
+    assert!(kept.has(&own_hash).await);
+    // Nothing left to fetch: a further round asks for nothing.
+    let again =
+        bangban_kit::attachments::transfer::fetch_from_parent(&child.store, &child.client, &url)
+            .await
+            .unwrap();
+    assert_eq!(
+        again,
+        bangban_kit::attachments::transfer::Fetched::default()
+    );
+}

@@ -53,6 +53,7 @@ parent_on_both_backends!(
     the_refusal_matrix,
     escalated_attachments_reach_the_parent_once_and_a_broken_transfer_resumes,
     the_parent_keeps_only_bytes_that_hash_to_their_name,
+    files_added_above_come_down_after_the_pull,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
