@@ -49,7 +49,9 @@ pub fn parts(store: &CaseStore, db: &Db) -> Parts {
 
 /// The district's case store. The district has no parent, so nothing is queued upward.
 pub fn case_store(config: &Config, db: Db) -> CaseStore {
-    CaseStore::new(db, config.policy.clone()).with_limits(config.event_limits)
+    CaseStore::new(db, config.policy.clone())
+        .with_limits(config.event_limits)
+        .with_attachments(config.attachments.clone())
 }
 
 /// Reads the policy files again, through the same checks as at start (on SIGHUP).

@@ -8,8 +8,8 @@ use bangban_kit::config::{LogSettings, SettingsError, base_dir, check_file_to_cr
 use bangban_kit::db::{Backend, sqlite_url};
 use bangban_kit::https::UiTls;
 use bangban_kit::node::{
-    EventSettings, HttpSettings, InternodeSettings, JobSchedules, JobSettings, NodeSettings,
-    PolicySettings, TlsFiles, TlsSettings, node_limits,
+    AttachmentSettings, EventSettings, HttpSettings, InternodeSettings, JobSchedules, JobSettings,
+    NodeSettings, PolicySettings, TlsFiles, TlsSettings, node_limits,
 };
 use bangban_kit::policy::Policy;
 use bangban_kit::serve::NodeLimits;
@@ -26,6 +26,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub internode: InternodeSettings,
     pub events: EventSettings,
+    pub attachments: AttachmentSettings,
     pub tls: TlsSettings,
     pub policy: PolicySettings,
     pub log: LogSettings,
@@ -63,6 +64,8 @@ pub struct Config {
     /// Whether the UI/API listener serves HTTPS, and with which certificate (`http.tls`).
     pub ui_tls: UiTls,
     pub event_limits: AppendLimits,
+    /// Where attachments are kept and how large one may be.
+    pub attachments: bangban_kit::attachments::Attachments,
     /// The calendar, the catalogue and the district tree read from the policy files.
     pub policy: Policy,
     pub log: LogSettings,
@@ -127,6 +130,18 @@ impl Settings {
         let tls = self.tls.check(base.as_deref())?;
         let ui_tls = self.http.check_tls(base.as_deref(), tls.as_ref())?;
         let event_limits = self.events.limits()?;
+        let sqlite_file = (backend == Backend::Sqlite)
+            .then(|| {
+                database_url
+                    .trim_start_matches("sqlite://")
+                    .split('?')
+                    .next()
+            })
+            .flatten()
+            .map(PathBuf::from);
+        let attachments = self
+            .attachments
+            .check(base.as_deref(), sqlite_file.as_deref())?;
         if internode_listen.is_some() && tls.is_none() {
             return Err(SettingsError::invalid(
                 "tls",
@@ -161,6 +176,7 @@ impl Settings {
             tls,
             ui_tls,
             event_limits,
+            attachments,
             policy: Policy {
                 calendar,
                 catalogue,

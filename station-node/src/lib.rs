@@ -27,7 +27,9 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 
 /// The case store of this station, queuing for its parent when it has one.
 pub fn case_store(config: &Config, db: Db) -> CaseStore {
-    let store = CaseStore::new(db, config.policy.clone()).with_limits(config.event_limits);
+    let store = CaseStore::new(db, config.policy.clone())
+        .with_limits(config.event_limits)
+        .with_attachments(config.attachments.clone());
     if config.parent_url.is_some() {
         store.with_uplink(config.code)
     } else {

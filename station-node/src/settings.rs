@@ -9,8 +9,8 @@ use bangban_kit::config::{
 };
 use bangban_kit::https::UiTls;
 use bangban_kit::node::{
-    EventSettings, HttpSettings, InternodeSettings, JobSchedules, JobSettings, NodeSettings,
-    PolicySettings, TlsFiles, TlsSettings, node_limits,
+    AttachmentSettings, EventSettings, HttpSettings, InternodeSettings, JobSchedules, JobSettings,
+    NodeSettings, PolicySettings, TlsFiles, TlsSettings, node_limits,
 };
 use bangban_kit::policy::Policy;
 use bangban_kit::serve::NodeLimits;
@@ -28,6 +28,7 @@ pub struct Settings {
     pub parent: ParentSettings,
     pub internode: InternodeSettings,
     pub events: EventSettings,
+    pub attachments: AttachmentSettings,
     pub tls: TlsSettings,
     pub policy: PolicySettings,
     pub log: LogSettings,
@@ -62,6 +63,8 @@ pub struct Config {
     /// Whether the UI/API listener serves HTTPS, and with which certificate (`http.tls`).
     pub ui_tls: UiTls,
     pub event_limits: AppendLimits,
+    /// Where attachments are kept and how large one may be.
+    pub attachments: bangban_kit::attachments::Attachments,
     /// The calendar, the catalogue and the district tree read from the policy files.
     pub policy: Policy,
     pub log: LogSettings,
@@ -108,6 +111,9 @@ impl Settings {
         let tls = self.tls.check(base.as_deref())?;
         let ui_tls = self.http.check_tls(base.as_deref(), tls.as_ref())?;
         let event_limits = self.events.limits()?;
+        let attachments = self
+            .attachments
+            .check(base.as_deref(), Some(&database_path))?;
         if tls.is_none() && (parent_url.is_some() || internode_listen.is_some()) {
             return Err(SettingsError::invalid(
                 "tls",
@@ -149,6 +155,7 @@ impl Settings {
             tls,
             ui_tls,
             event_limits,
+            attachments,
             policy: Policy {
                 calendar,
                 catalogue,

@@ -1,8 +1,8 @@
 //! The case state machine: a pure fold from a case's events to its state, and the check that
 //! refuses an event the current state does not allow, naming the state and the event.
 //!
-//! INVARIANT: only the holder appends state-changing events; visits, evaluations and comments may
-//! come from any station on the path from the origin up to the district.
+//! INVARIANT: only the holder appends state-changing events; visits, evaluations, comments and
+//! attachments may come from any station on the path from the origin up to the district.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -383,6 +383,7 @@ impl CaseState {
                     | EventKind::Terminated
                     | EventKind::VisitRecorded
                     | EventKind::Commented
+                    | EventKind::AttachmentAdded
             )
         {
             return Err(TransitionError::WhileSuspended { kind });
@@ -512,7 +513,7 @@ impl CaseState {
                 VisitKind::HomeVisit => s.home_visits += 1,
             },
             (EventBody::Evaluated(e), S::Completed | S::Terminated) => s.evaluations.push(e.level),
-            (EventBody::Commented(_), _) => {}
+            (EventBody::Commented(_) | EventBody::AttachmentAdded(_), _) => {}
             _ => return Err(illegal()),
         }
         Ok(s)

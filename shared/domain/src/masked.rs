@@ -15,8 +15,8 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::event::{
-    Applicant, Application, CaseId, CaseNumber, CaseResult, Channel, CheckOverride, Comment,
-    Consultation, Delegation, Delivery, Escalation, Evaluation, Event, EventBody, EventId,
+    Applicant, Application, Attachment, CaseId, CaseNumber, CaseResult, Channel, CheckOverride,
+    Comment, Consultation, Delegation, Delivery, Escalation, Evaluation, Event, EventBody, EventId,
     HandlingStart, Handover, HandoverMethod, ItemRef, Note, OneTimeNotice, PreReview, Return,
     Supplement, Suspension, Termination, Visit, WindowAssist,
 };
@@ -82,6 +82,7 @@ pub enum BodyView {
     VisitRecorded(Visit),
     Evaluated(Evaluation),
     Commented(Comment),
+    AttachmentAdded(Attachment),
 }
 
 impl From<&EventBody> for BodyView {
@@ -107,6 +108,7 @@ impl From<&EventBody> for BodyView {
             EventBody::VisitRecorded(v) => BodyView::VisitRecorded(v.clone()),
             EventBody::Evaluated(e) => BodyView::Evaluated(e.clone()),
             EventBody::Commented(c) => BodyView::Commented(c.clone()),
+            EventBody::AttachmentAdded(a) => BodyView::AttachmentAdded(a.clone()),
         }
     }
 }

@@ -43,3 +43,48 @@ pub struct PullPage {
     /// The cursor to ask from next time (unchanged when nothing new came).
     pub next: i64,
 }
+
+/// One attachment a child offers: its hash and size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OfferedBlob {
+    pub sha256: crate::attachment::ContentHash,
+    /// The size in bytes.
+    pub size: u64,
+}
+
+/// `POST /v1/attachments/offer`: the attachments named by the events a child is about to push.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentOffer {
+    pub blobs: Vec<OfferedBlob>,
+}
+
+/// One attachment the parent lacks, and how much of it it already has (a transfer that broke
+/// off resumes there).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WantedBlob {
+    pub sha256: crate::attachment::ContentHash,
+    /// Bytes already received: send from here.
+    pub have: u64,
+}
+
+/// The answer to an offer: only what the parent lacks. An empty list: send nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AttachmentWants {
+    pub missing: Vec<WantedBlob>,
+}
+
+/// The answer to a piece of an attachment (`PUT /v1/attachments/{sha256}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlobProgress {
+    /// Bytes stored so far.
+    pub have: u64,
+    /// Whether the whole file arrived and hashed to its name.
+    pub complete: bool,
+}

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod api;
+pub mod attachments;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod accounts;
+mod attachments;
 mod browser;
 mod cases;
 mod config;

@@ -27,6 +27,8 @@ pub enum EventError {
     ImmediateWithDays,
     #[error("promised time limit of {0} working days is beyond the allowed maximum")]
     DaysTooLarge(u32),
+    #[error("an attachment of {0} bytes is empty or larger than any node accepts")]
+    AttachmentSize(u64),
 }
 
 impl EventError {
@@ -51,6 +53,7 @@ impl Bilingual for EventError {
             EventError::CaseNumberStation { .. } => "event.case_number_station",
             EventError::ImmediateWithDays => "event.immediate_with_days",
             EventError::DaysTooLarge(_) => "event.days_too_large",
+            EventError::AttachmentSize(_) => "event.attachment_size",
         }
     }
     fn message_zh(&self) -> String {
@@ -69,6 +72,7 @@ impl Bilingual for EventError {
             } => format!("办件编号属于站点 {case_no_station}，与登记站点 {author} 不符"),
             EventError::ImmediateWithDays => "即办件的承诺时限应为 0 个工作日".to_owned(),
             EventError::DaysTooLarge(d) => format!("承诺时限 {d} 个工作日超出允许范围"),
+            EventError::AttachmentSize(n) => format!("附件大小 {n} 字节为空或超出上限"),
         }
     }
 
@@ -155,6 +159,8 @@ fn field_zh(field: &str) -> &'static str {
         "explanation" => "结果说明",
         "tracking_no" => "快递单号",
         "comment" => "评价意见",
+        "file_name" => "文件名",
+        "material" => "所属材料",
         _ => "字段",
     }
 }
@@ -308,6 +314,13 @@ impl Event {
             EventBody::VisitRecorded(v) => optional("note", v.note.as_deref(), MAX_TEXT)?,
             EventBody::Evaluated(e) => optional("comment", e.comment.as_deref(), MAX_TEXT)?,
             EventBody::Commented(c) => required("text", &c.text, MAX_TEXT)?,
+            EventBody::AttachmentAdded(a) => {
+                required("file_name", &a.file_name, crate::attachment::MAX_FILE_NAME)?;
+                optional("material", a.material.as_deref(), MAX_SHORT)?;
+                if a.size == 0 || a.size > crate::attachment::MAX_ATTACHMENT_BYTES {
+                    return Err(EventError::AttachmentSize(a.size));
+                }
+            }
         }
         Ok(())
     }

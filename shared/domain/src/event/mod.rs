@@ -250,6 +250,7 @@ pub enum EventBody {
     VisitRecorded(Visit),
     Evaluated(Evaluation),
     Commented(Comment),
+    AttachmentAdded(Attachment),
 }
 
 /// The kind of an event without its payload: for tables, errors and labels.
@@ -276,10 +277,11 @@ pub enum EventKind {
     VisitRecorded,
     Evaluated,
     Commented,
+    AttachmentAdded,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 20] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::ConsultationRecorded,
         EventKind::ApplicationReceived,
         EventKind::PreReviewed,
@@ -300,6 +302,7 @@ impl EventKind {
         EventKind::VisitRecorded,
         EventKind::Evaluated,
         EventKind::Commented,
+        EventKind::AttachmentAdded,
     ];
 
     /// The wire name, as stored in the `kind` column.
@@ -325,6 +328,7 @@ impl EventKind {
             EventKind::VisitRecorded => "visit_recorded",
             EventKind::Evaluated => "evaluated",
             EventKind::Commented => "commented",
+            EventKind::AttachmentAdded => "attachment_added",
         }
     }
 
@@ -350,6 +354,7 @@ impl EventKind {
             EventKind::VisitRecorded => "登记跑动",
             EventKind::Evaluated => "服务评价",
             EventKind::Commented => "备注",
+            EventKind::AttachmentAdded => "上传材料附件",
         }
     }
 
@@ -375,15 +380,20 @@ impl EventKind {
             EventKind::VisitRecorded => "Trip recorded",
             EventKind::Evaluated => "Service rated",
             EventKind::Commented => "Note",
+            EventKind::AttachmentAdded => "Attachment added",
         }
     }
 
     /// Whether the event changes the case's state, and so may only come from the holder.
-    /// Visits, evaluations and comments may come from any station in the case's chain.
+    /// Visits, evaluations, comments and attachments may come from any station in the case's
+    /// chain.
     pub fn changes_state(self) -> bool {
         !matches!(
             self,
-            EventKind::VisitRecorded | EventKind::Evaluated | EventKind::Commented
+            EventKind::VisitRecorded
+                | EventKind::Evaluated
+                | EventKind::Commented
+                | EventKind::AttachmentAdded
         )
     }
 
@@ -435,6 +445,7 @@ impl EventBody {
             EventBody::VisitRecorded(_) => EventKind::VisitRecorded,
             EventBody::Evaluated(_) => EventKind::Evaluated,
             EventBody::Commented(_) => EventKind::Commented,
+            EventBody::AttachmentAdded(_) => EventKind::AttachmentAdded,
         }
     }
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::CaseNumber;
+use crate::attachment::{ContentHash, MediaType};
 use crate::ident::{Address, CreditCode, MobileNumber, PersonName, ResidentId};
 use crate::station::{StationCode, Tier};
 
@@ -479,4 +480,27 @@ pub struct Evaluation {
 #[serde(deny_unknown_fields)]
 pub struct Comment {
     pub text: String,
+}
+
+/// A scan or photo of a material, added to the case (上传材料附件). The bytes travel apart,
+/// named by their hash; the log records what they are. Adding one changes no state, so any
+/// station on the case's path may do it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    /// The SHA-256 of the stored bytes (after metadata was stripped).
+    pub sha256: ContentHash,
+    pub media_type: MediaType,
+    /// The stored size in bytes.
+    pub size: u64,
+    /// The file name as uploaded, made safe (see `attachment::sanitize_file_name`).
+    pub file_name: String,
+    /// The material of the item's list it belongs to, when the operator chose one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub material: Option<String>,
+    /// Whether metadata (EXIF, XMP, text chunks) was removed before storing (images; a PDF is
+    /// stored as it came).
+    #[serde(default)]
+    pub stripped: bool,
 }

@@ -206,6 +206,14 @@ fn every_kind() -> Vec<Event> {
         EventBody::Commented(Comment {
             text: "已电话联系".to_owned(),
         }),
+        EventBody::AttachmentAdded(Attachment {
+            sha256: crate::attachment::ContentHash::from_digest(&[7; 32]),
+            media_type: crate::attachment::MediaType::Jpeg,
+            size: 1234,
+            file_name: "户口簿.jpg".to_owned(),
+            material: Some("户口簿".to_owned()),
+            stripped: true,
+        }),
     ]
     .into_iter()
     .map(event)

@@ -59,7 +59,7 @@ fn expected_allowed(stage: Stage) -> Vec<EventKind> {
     if stage.is_open() {
         allowed.push(K::Terminated);
     }
-    allowed.extend([K::VisitRecorded, K::Commented]);
+    allowed.extend([K::VisitRecorded, K::Commented, K::AttachmentAdded]);
     // In the order of EventKind::ALL, for readable diffs.
     EventKind::ALL
         .into_iter()

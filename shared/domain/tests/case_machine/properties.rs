@@ -102,7 +102,10 @@ fn random_event(
                 .filter(|k| {
                     !matches!(
                         k,
-                        EventKind::Terminated | EventKind::VisitRecorded | EventKind::Commented
+                        EventKind::Terminated
+                            | EventKind::VisitRecorded
+                            | EventKind::Commented
+                            | EventKind::AttachmentAdded
                     )
                 })
                 // Weighted towards the long way round: up the tiers and back.
@@ -119,7 +122,8 @@ fn random_event(
         match step.pick % 40 {
             0 if state.stage.is_open() => EventKind::Terminated,
             1..=3 => EventKind::VisitRecorded,
-            4 | 5 => EventKind::Commented,
+            4 => EventKind::Commented,
+            5 => EventKind::AttachmentAdded,
             _ if progress.is_empty() => EventKind::Commented,
             _ => progress[(step.pick / 40) % progress.len()],
         }

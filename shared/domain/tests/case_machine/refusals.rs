@@ -137,12 +137,13 @@ fn an_event_of_another_case_is_refused() {
 }
 
 #[test]
-fn while_suspended_only_resume_terminate_visit_and_comment_are_allowed() {
+fn while_suspended_only_resume_terminate_visit_comment_and_attachment_are_allowed() {
     let allowed_while_suspended = [
         EventKind::Resumed,
         EventKind::Terminated,
         EventKind::VisitRecorded,
         EventKind::Commented,
+        EventKind::AttachmentAdded,
     ];
     for stage in [Stage::Delegated, Stage::InProgress] {
         for kind in EventKind::ALL {

@@ -287,6 +287,18 @@ pub fn evaluate(level: Satisfaction) -> EventBody {
     })
 }
 
+/// A photo of a material, as an operator adds it.
+pub fn attachment(material: &str) -> EventBody {
+    EventBody::AttachmentAdded(bangban_domain::event::Attachment {
+        sha256: bangban_domain::attachment::ContentHash::from_digest(&[0x5a; 32]),
+        media_type: bangban_domain::attachment::MediaType::Jpeg,
+        size: 52_000,
+        file_name: format!("{material}.jpg"),
+        material: Some(material.to_owned()),
+        stripped: true,
+    })
+}
+
 pub fn comment(text: &str) -> EventBody {
     EventBody::Commented(Comment {
         text: text.to_owned(),
@@ -324,6 +336,7 @@ pub fn sample_body(
         EventKind::VisitRecorded => visit(VisitKind::OnSite),
         EventKind::Evaluated => evaluate(Satisfaction::VerySatisfied),
         EventKind::Commented => comment("已电话告知申请人办理进度"),
+        EventKind::AttachmentAdded => attachment("户口簿"),
     }
 }
 

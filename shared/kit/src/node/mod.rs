@@ -172,6 +172,7 @@ pub async fn run(
         rt.auth.clone(),
         ui_access().into_iter().chain(own_access),
     )?);
+    let upload_limit = crate::web::upload_limit(&web);
     let node_metrics = NodeMetrics::start(rt.me, &rt.store, &rt.jobs).await;
     let internode_readiness = readiness.clone();
     let ui = Router::new()
@@ -190,8 +191,8 @@ pub async fn run(
         .fallback(crate::http::fallback)
         .layer(DefaultBodyLimit::max(rt.body_limit_bytes))
         .layer(axum::middleware::from_fn_with_state(
-            rt.body_limit_bytes,
-            crate::http::refuse_oversized,
+            (rt.body_limit_bytes, upload_limit),
+            crate::web::attachments::refuse_oversized,
         ))
         .layer(crate::http::trace_layer());
     // Over TLS, every answer (pages, API, errors, health) carries HSTS and only Secure cookies.

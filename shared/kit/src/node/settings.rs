@@ -527,3 +527,62 @@ impl PolicySettings {
         })
     }
 }
+
+/// `[attachments]`: where the node keeps the files of its cases' attachments, and how large one
+/// may be.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentSettings {
+    /// The folder of the files (made at the first upload). Empty: `attachments` beside the
+    /// SQLite database, or beside the config file when the database is PostgreSQL. Relative
+    /// paths are taken from the config file's folder.
+    #[serde(default)]
+    pub dir: PathBuf,
+    /// The largest attachment, in KiB (10240, i.e. 10 MiB, by default).
+    #[serde(default = "default_attachment_kib")]
+    pub max_size_kib: u64,
+}
+
+fn default_attachment_kib() -> u64 {
+    crate::attachments::DEFAULT_MAX_BYTES / 1024
+}
+
+impl AttachmentSettings {
+    /// The checked folder and limit. `database` is the SQLite file, when the node has one.
+    pub fn check(
+        &self,
+        base: Option<&Path>,
+        database: Option<&Path>,
+    ) -> Result<crate::attachments::Attachments, SettingsError> {
+        const KEY: &str = "attachments.dir";
+        let max_kib = bangban_domain::attachment::MAX_ATTACHMENT_BYTES / 1024;
+        if !(1..=max_kib).contains(&self.max_size_kib) {
+            return Err(SettingsError::invalid(
+                "attachments.max_size_kib",
+                format!("must be between 1 and {max_kib} KiB"),
+            ));
+        }
+        let dir = if self.dir.as_os_str().is_empty() {
+            database
+                .and_then(Path::parent)
+                .map(Path::to_path_buf)
+                .or_else(|| base.map(Path::to_path_buf))
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join("attachments")
+        } else if self.dir.is_absolute() {
+            self.dir.clone()
+        } else {
+            base.map_or_else(|| self.dir.clone(), |b| b.join(&self.dir))
+        };
+        if dir.exists() && !dir.is_dir() {
+            return Err(SettingsError::invalid(
+                KEY,
+                format!("{} exists and is not a folder", dir.display()),
+            ));
+        }
+        Ok(crate::attachments::Attachments::new(
+            dir,
+            self.max_size_kib * 1024,
+        ))
+    }
+}

@@ -284,6 +284,7 @@ impl CaseStore {
         .fetch_one(&mut *conn)
         .await?;
         let seq: i64 = row.try_get("seq")?;
+        self.project_attachment(&mut *conn, ev).await?;
         self.queue_upward(&mut *conn, ev, &state, is_new, now_ms)
             .await?;
         Ok(Appended::Stored {

@@ -10,6 +10,7 @@
 //! - `cases`: a case's log and state, lists, counts;
 //! - `outbox`: what waits for the parent; `cursors`: what a child pulls, and pull positions;
 //! - `personal`: audited reads of a case's full personal data, and their trail;
+//! - `attachments`: the rows of the cases' attachments (the blobs are `crate::attachments`);
 //! - `numbering`: human case numbers; `dead_letters`: events set aside; `error`: [`StoreError`].
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use crate::db::Db;
 use crate::policy::PolicyHandle;
 
 mod append;
+mod attachments;
 mod cases;
 mod cursors;
 mod dead_letters;
@@ -34,6 +36,7 @@ mod outbox;
 mod personal;
 
 pub use append::AppendTx;
+pub use attachments::AttachmentRow;
 pub use cases::DayCounts;
 pub use dead_letters::{DeadLetter, DeadLetterCounts, DeadLetterError, Direction, PullApplied};
 pub use error::StoreError;
@@ -112,6 +115,8 @@ pub struct CaseStore {
     /// The local sequence number of the last stored event; wakes long-polls and the forwarder.
     changes: Arc<tokio::sync::watch::Sender<i64>>,
     limits: AppendLimits,
+    /// Where this node keeps attachments; `None`: it takes none (uploads are refused).
+    attachments: Option<crate::attachments::Attachments>,
 }
 
 /// What every append checks besides the state machine (`[events]` in the settings).
@@ -157,7 +162,19 @@ impl CaseStore {
             uplink: None,
             changes: Arc::new(tokio::sync::watch::channel(0).0),
             limits: AppendLimits::default(),
+            attachments: None,
         }
+    }
+
+    /// Keeps attachments (uploads, and blobs received from children) as `attachments` says.
+    pub fn with_attachments(mut self, attachments: crate::attachments::Attachments) -> Self {
+        self.attachments = Some(attachments);
+        self
+    }
+
+    /// This node's attachments, when it keeps any.
+    pub fn attachments(&self) -> Option<&crate::attachments::Attachments> {
+        self.attachments.as_ref()
     }
 
     /// Sets the limits every append checks.

@@ -56,14 +56,14 @@ impl Default for LinkOptions {
     }
 }
 
-fn endpoint(parent: &Url, path: &str) -> Url {
+pub(crate) fn endpoint(parent: &Url, path: &str) -> Url {
     let mut url = parent.clone();
     url.set_path(path);
     url.set_query(None);
     url
 }
 
-async fn refused(res: reqwest::Response) -> LinkError {
+pub(crate) async fn refused(res: reqwest::Response) -> LinkError {
     let status = res.status().as_u16();
     let body = res.text().await.unwrap_or_default();
     let problem: Option<serde_json::Value> = serde_json::from_str(&body).ok();
@@ -120,6 +120,8 @@ pub async fn push_once(
     let body = PushBatch {
         events: queued.into_iter().map(|q| q.event).collect(),
     };
+    // Attachments first: the parent holds a file before it learns of it from the log.
+    crate::attachments::transfer::send_attachments(store, client, parent, &body.events).await?;
     let res = client
         .post(endpoint(parent, "/v1/events"))
         .timeout(Duration::from_secs(60))
@@ -169,6 +171,7 @@ pub async fn pull_once(
     }
     let page: PullPage = res.json().await?;
     if page.next == after && page.events.is_empty() {
+        fetch_attachments(store, client, parent).await;
         return Ok(0);
     }
     let events: Vec<_> = page.events.into_iter().map(|p| p.event).collect();
@@ -181,7 +184,16 @@ pub async fn pull_once(
             OffsetDateTime::now_utc(),
         )
         .await?;
+    fetch_attachments(store, client, parent).await;
     Ok(events.len())
+}
+
+/// Fetches the files added above that this node lacks. The pulled events are committed
+/// whatever happens here; a failure is logged and the fetch tried again after the next pull.
+async fn fetch_attachments(store: &CaseStore, client: &reqwest::Client, parent: &Url) {
+    if let Err(e) = crate::attachments::transfer::fetch_from_parent(store, client, parent).await {
+        tracing::warn!(error = %e, "fetching attachments from the parent failed; tried again after the next pull");
+    }
 }
 
 /// Pushes the outbox until `shutdown` turns true: at once when events are stored, every

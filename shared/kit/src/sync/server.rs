@@ -65,6 +65,11 @@ pub fn router() -> OpenApiRouter<Arc<SyncServer>> {
     OpenApiRouter::new()
         .routes(routes!(push, pull))
         .routes(routes!(case_events))
+        .routes(routes!(crate::attachments::transfer::offer))
+        .routes(routes!(
+            crate::attachments::transfer::put_piece,
+            crate::attachments::transfer::get_blob
+        ))
         .routes(routes!(openapi_json))
 }
 
@@ -91,6 +96,12 @@ pub fn openapi() -> OpenApi {
         TagBuilder::new()
             .name("sync")
             .description(Some("办件记录的上传与下拉。Events up and down the tree."))
+            .build(),
+        TagBuilder::new()
+            .name("attachments")
+            .description(Some(
+                "附件随上报按内容摘要传输，只传上级缺少的部分。Attachments by hash: only what the parent lacks.",
+            ))
             .build(),
         TagBuilder::new()
             .name("health")

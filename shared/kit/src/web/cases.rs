@@ -197,6 +197,8 @@ struct CasePage {
     sticky: Sticky,
     /// The session's CSRF token, for the step forms.
     csrf: String,
+    /// The case's attachments and the upload form (`attachments.html`).
+    files: super::attachments::AttachmentsView,
 }
 
 /// `GET /cases/{case_id}`: the case, its log and the steps it allows now; personal data masked.
@@ -354,6 +356,7 @@ pub async fn render(
         o,
         sticky,
         csrf: user.csrf.clone(),
+        files: super::attachments::view(web, user, &state).await,
         v,
     };
     let status = if refused {

@@ -312,6 +312,29 @@ static ZH: &[(&str, &str)] = &[
     ("audit.viewer", "查看人"),
     ("audit.none", "没有符合条件的记录。"),
     ("audit.bad_filter", "查询条件格式不正确，已忽略该条件。"),
+    // Attachments (scans and photos of materials): web/attachments.rs, attachments.html.
+    ("att.title", "材料附件（扫描件、照片）"),
+    ("att.none", "暂无附件。"),
+    ("att.file", "文件"),
+    ("att.material", "所属材料"),
+    ("att.type", "类型"),
+    ("att.size", "大小"),
+    ("att.by", "上传人"),
+    ("att.when", "上传时间"),
+    ("att.not_here", "文件尚未传到本节点"),
+    ("att.view_needs_role", "查看附件内容需要办件权限。"),
+    ("att.no_material", "（不指定）"),
+    ("att.choose", "选择文件"),
+    (
+        "att.limits",
+        "接受 JPEG、PNG 图片和 PDF 文件（按文件内容判断）；图片中的拍摄信息（EXIF/XMP，如拍摄地点）在保存前删除；单个文件上限",
+    ),
+    ("att.upload", "上传附件"),
+    ("att.not_kept", "本节点未启用附件存储。"),
+    ("att.refused", "附件未上传"),
+    ("att.back", "返回办件"),
+    ("att.no_file", "请选择要上传的文件"),
+    ("att.bad_form", "上传内容无法读取，请重新选择文件后再试"),
 ];
 
 static EN: &[(&str, &str)] = &[
@@ -524,6 +547,35 @@ static EN: &[(&str, &str)] = &[
     (
         "audit.bad_filter",
         "A filter was not well-formed and is ignored.",
+    ),
+    // Attachments (scans and photos of materials): web/attachments.rs, attachments.html.
+    ("att.title", "Attachments (scans and photos of materials)"),
+    ("att.none", "No attachments yet."),
+    ("att.file", "File"),
+    ("att.material", "Material"),
+    ("att.type", "Type"),
+    ("att.size", "Size"),
+    ("att.by", "Uploaded by"),
+    ("att.when", "Uploaded"),
+    ("att.not_here", "file not received at this centre yet"),
+    (
+        "att.view_needs_role",
+        "Opening the files needs a role that handles cases.",
+    ),
+    ("att.no_material", "(none)"),
+    ("att.choose", "File"),
+    (
+        "att.limits",
+        "JPEG, PNG or PDF (told from the content); photos lose their EXIF/XMP data (such as where they were taken) before they are stored; at most",
+    ),
+    ("att.upload", "Upload"),
+    ("att.not_kept", "This centre keeps no attachments."),
+    ("att.refused", "Attachment not uploaded"),
+    ("att.back", "Back to case"),
+    ("att.no_file", "Choose a file to upload."),
+    (
+        "att.bad_form",
+        "The upload could not be read; choose the file again and retry.",
     ),
 ];
 

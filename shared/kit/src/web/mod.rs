@@ -13,6 +13,7 @@
 
 pub mod accounts;
 pub mod apply;
+pub mod attachments;
 pub mod cases;
 pub mod forms;
 pub mod i18n;
@@ -79,6 +80,13 @@ pub fn access() -> Vec<crate::access::Access> {
         Access::get("/cases/{case_id}", Needs(ViewCases)),
         Access::post("/cases/{case_id}/steps", Needs(HandleCases)),
         Access::get("/cases/{case_id}/print/{form}", Needs(ViewPersonalData)),
+        // Attachments: uploading handles the case; opening a file is an audited view of personal
+        // data (see web/attachments.rs).
+        Access::post("/cases/{case_id}/attachments", Needs(HandleCases)),
+        Access::get(
+            "/cases/{case_id}/attachments/{sha256}",
+            Needs(ViewPersonalData),
+        ),
         Access::get("/cases/new/application", Needs(HandleCases)),
         Access::post("/cases/new/application", Needs(HandleCases)),
         Access::get("/cases/new/consultation", Needs(HandleCases)),
@@ -98,8 +106,16 @@ pub fn access() -> Vec<crate::access::Access> {
     ]
 }
 
+/// The largest attachment upload request this node lets in (see `attachments::refuse_oversized`).
+pub fn upload_limit(web: &Web) -> usize {
+    web.store
+        .attachments()
+        .map_or(0, crate::attachments::Attachments::max_request_bytes)
+}
+
 /// `/` (to the login or the start page), `/login`, `/logout`, `/start`, `/static/…`.
 pub fn routes(web: Web) -> Router {
+    let upload_limit = upload_limit(&web);
     Router::new()
         .route("/", get(pages::index))
         .route("/login", get(pages::login_page).post(pages::login_submit))
@@ -109,6 +125,15 @@ pub fn routes(web: Web) -> Router {
         .route("/cases/{case_id}", get(cases::show))
         .route("/cases/{case_id}/steps", axum::routing::post(steps::submit))
         .route("/cases/{case_id}/print/{form}", get(forms::print))
+        .route(
+            "/cases/{case_id}/attachments",
+            axum::routing::post(attachments::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
+        )
+        .route(
+            "/cases/{case_id}/attachments/{sha256}",
+            get(attachments::download),
+        )
         .route(
             "/cases/new/application",
             get(apply::application_form).post(apply::application_submit),

@@ -378,3 +378,66 @@ pub async fn the_day_counts_what_a_station_must_see_today(store: CaseStore) {
     let town = counts(TOWN, 0, long_ago.clone(), long_ago).await;
     assert_eq!((town.new_today, town.away), (1, 0));
 }
+
+/// An `attachment_added` event writes one row of the `attachments` table in its own
+/// transaction; a replay, or the same file added again, adds none; a file belongs to the case
+/// it was added to only.
+pub async fn attachments_are_projected_from_their_events_once(store: CaseStore) {
+    let case = CaseBuilder::village();
+    let other = CaseBuilder::at_station(VILLAGE, 2);
+    store.append(&case.application(), now()).await.unwrap();
+    store.append(&other.application(), now()).await.unwrap();
+    let scan = b"%PDF-1.7 scan of the household register";
+    let added = case.attachment(VILLAGE, 1, scan, "户口簿");
+    store.append(&added, now()).await.unwrap();
+    assert!(matches!(
+        store.append(&added, now()).await.unwrap(),
+        Appended::Duplicate
+    ));
+    // The same bytes again on the same case (another event): still one row.
+    store
+        .append(&case.attachment(VILLAGE, 2, scan, "户口簿"), now())
+        .await
+        .unwrap();
+    let rows = store.case_attachments(case.case_id).await.unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    let hash = bangban_kit::attachments::sha256(scan);
+    assert_eq!(row.sha256, hash);
+    assert_eq!(row.case_id, case.case_id);
+    assert_eq!(row.size, scan.len() as u64);
+    assert_eq!(row.file_name, "户口簿.pdf");
+    assert_eq!(row.material.as_deref(), Some("户口簿"));
+    assert_eq!(row.station, code(VILLAGE));
+    assert_eq!(row.uploaded_by, added.actor);
+    assert_eq!(
+        bangban_kit::store::to_ms(row.uploaded_at),
+        bangban_kit::store::to_ms(added.occurred_at)
+    );
+    assert!(!row.stripped);
+    assert_eq!(
+        store.case_attachment(case.case_id, &hash).await.unwrap(),
+        Some(row.clone())
+    );
+    // The other case does not have it, until it is added there too.
+    assert_eq!(
+        store.case_attachment(other.case_id, &hash).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .case_attachments(other.case_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .append(&other.attachment(VILLAGE, 3, scan, "身份证"), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.case_attachments(other.case_id).await.unwrap().len(),
+        1
+    );
+    assert_eq!(store.case_attachments(case.case_id).await.unwrap().len(), 1);
+}

@@ -91,6 +91,7 @@ both_backends!(
     a_parent_cannot_send_events_authored_in_the_child_subtree,
     gauges_change_when_the_refresh_job_runs_and_never_on_scrape,
     the_day_counts_what_a_station_must_see_today,
+    attachments_are_projected_from_their_events_once,
 );
 
 #[tokio::test]

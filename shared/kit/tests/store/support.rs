@@ -151,6 +151,22 @@ impl CaseBuilder {
         )
     }
 
+    /// A file added by `author`: `content` names the bytes (their SHA-256 is the hash).
+    pub fn attachment(&self, author: &str, minutes: i64, content: &[u8], material: &str) -> Event {
+        self.event(
+            author,
+            minutes,
+            EventBody::AttachmentAdded(Attachment {
+                sha256: bangban_kit::attachments::sha256(content),
+                media_type: bangban_domain::attachment::MediaType::Pdf,
+                size: u64::try_from(content.len()).unwrap(),
+                file_name: format!("{material}.pdf"),
+                material: Some(material.into()),
+                stripped: false,
+            }),
+        )
+    }
+
     pub fn simple(&self, author: &str, minutes: i64, kind: EventKind) -> Event {
         let note = Note { note: None };
         let body = match kind {

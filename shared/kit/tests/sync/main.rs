@@ -3,6 +3,7 @@
 //! while the rest flows on, and the refusal matrix of the inter-node API.
 #![allow(clippy::unwrap_used)]
 
+mod attachments;
 #[path = "../common/databases.rs"]
 mod databases;
 mod link;
@@ -16,7 +17,8 @@ mod support;
 #[allow(dead_code)]
 mod tls_support;
 
-/// Generates `sqlite` and `postgres` variants of `link::$name(parent_db)`: the parent's store on
+/// Generates `sqlite` and `postgres` variants of `$name(parent_db)` (from `link` or
+/// `attachments`): the parent's store on
 /// either backend (the district runs on PostgreSQL in production); the child is always SQLite.
 macro_rules! parent_on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -25,7 +27,7 @@ macro_rules! parent_on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let (db, _guard) = crate::databases::sqlite_db().await;
-                    crate::link::$name(db).await;
+                    crate::$name(db).await;
                 }
             )*
         }
@@ -34,7 +36,7 @@ macro_rules! parent_on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let (db, guard) = crate::databases::postgres_db().await;
-                    crate::link::$name(db).await;
+                    crate::$name(db).await;
                     guard.drop_database().await;
                 }
             )*
@@ -42,10 +44,16 @@ macro_rules! parent_on_both_backends {
     };
 }
 
+use attachments::*;
+use link::*;
+
 parent_on_both_backends!(
     an_event_the_parent_refuses_is_set_aside_and_the_events_behind_it_arrive,
     a_pulled_event_the_child_refuses_is_set_aside_and_the_link_flows_on,
     the_refusal_matrix,
+    escalated_attachments_reach_the_parent_once_and_a_broken_transfer_resumes,
+    the_parent_keeps_only_bytes_that_hash_to_their_name,
+    files_added_above_come_down_after_the_pull,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,7 @@ use bangban_domain::calendar::WorkingCalendar;
 use bangban_domain::event::*;
 use bangban_domain::station::Tier;
 use bangban_domain::topology::Topology;
+use bangban_kit::attachments::{Attachments, DEFAULT_MAX_BYTES};
 use bangban_kit::db::Db;
 use bangban_kit::store::{AppendLimits, CaseStore};
 use bangban_kit::sync::server::{SyncServer, routes};
@@ -88,6 +89,10 @@ impl Drop for Server {
 pub struct Parent {
     pub store: CaseStore,
     pub server: Server,
+    /// Requests that carried attachment bytes (`PUT /v1/attachments/…`), and their body bytes.
+    pub pieces: Arc<AtomicUsize>,
+    pub piece_bytes: Arc<AtomicUsize>,
+    _blobs: tempfile::TempDir,
 }
 
 impl Parent {
@@ -97,7 +102,10 @@ impl Parent {
             topology: Some(Topology::clone(&topology())),
             ..Default::default()
         });
-        let store = CaseStore::new(db, policy.clone()).with_limits(limits);
+        let blobs = tempfile::tempdir().unwrap();
+        let store = CaseStore::new(db, policy.clone())
+            .with_limits(limits)
+            .with_attachments(Attachments::new(blobs.path(), DEFAULT_MAX_BYTES));
         let sync = Arc::new(SyncServer {
             store: store.clone(),
             me: code(TOWN),
@@ -107,8 +115,36 @@ impl Parent {
             bangban_kit::http::health_routes(Arc::new(bangban_kit::node::StoreReadiness {
                 store: store.clone(),
             }));
-        let server = Server::spawn(&creds(ca, TOWN, ca), routes(sync, health)).await;
-        Parent { store, server }
+        let pieces = Arc::new(AtomicUsize::new(0));
+        let piece_bytes = Arc::new(AtomicUsize::new(0));
+        let counted = {
+            let (pieces, piece_bytes) = (pieces.clone(), piece_bytes.clone());
+            axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    let (pieces, piece_bytes) = (pieces.clone(), piece_bytes.clone());
+                    async move {
+                        if req.method() == axum::http::Method::PUT {
+                            pieces.fetch_add(1, Ordering::SeqCst);
+                            let len = req
+                                .headers()
+                                .get("content-length")
+                                .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+                                .unwrap_or(0);
+                            piece_bytes.fetch_add(len, Ordering::SeqCst);
+                        }
+                        next.run(req).await
+                    }
+                },
+            )
+        };
+        let server = Server::spawn(&creds(ca, TOWN, ca), routes(sync, health).layer(counted)).await;
+        Parent {
+            store,
+            server,
+            pieces,
+            piece_bytes,
+            _blobs: blobs,
+        }
     }
 }
 
@@ -125,7 +161,11 @@ impl Child {
         let db = crate::databases::open_sqlite(&dir.path().join("village.sqlite")).await;
         let store = CaseStore::new(db, calendar())
             .with_uplink(code(VILLAGE))
-            .with_limits(limits);
+            .with_limits(limits)
+            .with_attachments(Attachments::new(
+                dir.path().join("attachments"),
+                DEFAULT_MAX_BYTES,
+            ));
         let client = https_client(&creds(ca, VILLAGE, ca), Vec::new(), code(TOWN)).unwrap();
         Child {
             store,

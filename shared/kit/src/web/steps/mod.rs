@@ -537,7 +537,7 @@ fn body_of(kind: EventKind, f: &Posted) -> Result<EventBody, Refusal> {
         K::Commented => EventBody::Commented(Comment {
             text: f.req("text")?,
         }),
-        K::ConsultationRecorded | K::ApplicationReceived => {
+        K::ConsultationRecorded | K::ApplicationReceived | K::AttachmentAdded => {
             return Err(Refusal::Form("step.unknown"));
         }
     })
