@@ -139,7 +139,7 @@ static ZH: &[(&str, &str)] = &[
     ("nav.cases", "办件"),
     ("cases.title", "办件列表"),
     ("cases.search", "查找"),
-    ("cases.search_hint", "办件编号、事项编码或名称"),
+    ("cases.search_hint", "办件编号、事项、申请人姓名或证件号码"),
     ("cases.stage", "状态"),
     ("cases.any_stage", "全部状态"),
     ("cases.held_here", "只看本中心承办的"),
@@ -225,6 +225,12 @@ static ZH: &[(&str, &str)] = &[
         "error.internal",
         "系统内部错误，请稍后重试；如持续出现请联系管理员。",
     ),
+    // Case list: the due filter and keyset pages (issue 8).
+    ("cases.due_filter", "期限"),
+    ("cases.any_due", "全部期限"),
+    ("cases.due_soon", "两个工作日内到期"),
+    ("cases.overdue", "已超期"),
+    ("cases.bad_filter", "查询条件有误，已忽略。"),
 ];
 
 static EN: &[(&str, &str)] = &[
@@ -248,7 +254,7 @@ static EN: &[(&str, &str)] = &[
     ("nav.cases", "Cases"),
     ("cases.title", "Cases"),
     ("cases.search", "Find"),
-    ("cases.search_hint", "Case number, item code or name"),
+    ("cases.search_hint", "Case number, item, applicant's name or ID number"),
     ("cases.stage", "Stage"),
     ("cases.any_stage", "Any stage"),
     ("cases.held_here", "Only cases this centre holds"),
@@ -340,6 +346,12 @@ static EN: &[(&str, &str)] = &[
         "error.internal",
         "Internal error; please retry later and contact the administrator if it persists.",
     ),
+    // Case list: the due filter and keyset pages (issue 8).
+    ("cases.due_filter", "Due"),
+    ("cases.any_due", "Any due date"),
+    ("cases.due_soon", "Due within two working days"),
+    ("cases.overdue", "Overdue"),
+    ("cases.bad_filter", "A filter was not understood and was ignored."),
 ];
 
 #[cfg(test)]
