@@ -31,7 +31,7 @@ impl CaseStore {
     /// Cases matching `filter`, newest first.
     ///
     /// A search first counts, on the terms index alone, how many terms start with the text (up
-    /// to [`FEW_MATCHES`]). Few: those cases are read by key and sorted. Many: the list reads
+    /// to [`CaseStore::with_few_matches`], 2,000 by default). Few: those cases are read by key and sorted. Many: the list reads
     /// cases newest first and keeps those with a matching term, which soon fills a page. Either
     /// way a page costs about the same whatever the table's size.
     pub async fn list(&self, filter: &CaseFilter) -> Result<Vec<CaseSummary>, StoreError> {
@@ -50,11 +50,11 @@ impl CaseStore {
             )
             .bind(&lookup.prefix)
             .bind(&lookup.prefix_end)
-            .bind(FEW_MATCHES)
+            .bind(self.few_matches)
             .fetch_one(&mut *conn)
             .await?;
             drop(conn);
-            let few = row.try_get::<i64, _>("n")? < FEW_MATCHES;
+            let few = row.try_get::<i64, _>("n")? < self.few_matches;
             let (lo, hi) = (sql.bind_text(&lookup.prefix), sql.bind_text(&lookup.prefix_end));
             let exact: Vec<String> = lookup.exact.iter().map(|t| sql.bind_text(t)).collect();
             if few {
@@ -218,11 +218,6 @@ impl CaseStore {
         Ok(row.try_get("n")?)
     }
 }
-
-/// Up to this many terms matching a search, the matching cases are read by key and sorted;
-/// from this many on, the list reads cases in order and keeps the matching ones (a match is
-/// then at least this common, so a page fills quickly). BENCHMARKS.md has the figures.
-const FEW_MATCHES: i64 = 2_000;
 
 /// A value bound to a list query.
 enum Value {

@@ -197,6 +197,8 @@ pub struct CaseStore {
     limits: AppendLimits,
     /// The key of the search digests, read from the database on first use.
     salt: Arc<tokio::sync::OnceCell<Arc<[u8]>>>,
+    /// Up to how many matching terms a search reads by key and sorts (see [`CaseStore::list`]).
+    few_matches: i64,
 }
 
 /// What every append checks besides the state machine (`[events]` in the settings).
@@ -243,7 +245,16 @@ impl CaseStore {
             changes: Arc::new(tokio::sync::watch::channel(0).0),
             limits: AppendLimits::default(),
             salt: Arc::new(tokio::sync::OnceCell::new()),
+            few_matches: 2_000,
         }
+    }
+
+    /// Sets up to how many matching terms a search reads by key and sorts before it reads the
+    /// cases in order instead (default 2,000, see BENCHMARKS.md). Both ways find the same
+    /// cases; tests set it to take one or the other.
+    pub fn with_few_matches(mut self, few_matches: i64) -> Self {
+        self.few_matches = few_matches;
+        self
     }
 
     /// Sets the limits every append checks.

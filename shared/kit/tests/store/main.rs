@@ -8,6 +8,7 @@ mod contract;
 mod databases;
 mod gauges;
 mod hardening;
+mod lists;
 mod support;
 
 /// Generates `sqlite` and `postgres` variants of a contract test `contract::$name(store)`.
@@ -57,6 +58,11 @@ both_backends!(
     a_parent_cannot_send_events_authored_in_the_child_subtree,
     gauges_change_when_the_refresh_job_runs_and_never_on_scrape,
     the_day_counts_what_a_station_must_see_today,
+    search_finds_cases_by_number_item_name_and_id_never_by_plain_personal_data,
+    keyset_pages_neither_repeat_nor_skip_while_cases_arrive,
+    the_due_filter_lists_open_cases_overdue_or_due_soon,
+    stage_counts_are_kept_by_every_write_of_a_case,
+    cases_stored_before_search_terms_are_found_once_the_database_is_opened,
 );
 
 #[tokio::test]
