@@ -45,35 +45,35 @@ impl CaseStore {
                 return Ok(Vec::new());
             };
             let row = sqlx::query(
-                "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM case_terms \
-                 WHERE term >= $1 AND term < $2 LIMIT $3) x",
+                "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM (\
+                 SELECT case_id FROM case_terms WHERE term >= $1 AND term < $2 \
+                 UNION ALL SELECT case_id FROM case_terms WHERE term = $3) u LIMIT $4) x",
             )
             .bind(&lookup.prefix)
             .bind(&lookup.prefix_end)
+            .bind(&lookup.digest)
             .bind(self.few_matches)
             .fetch_one(&mut *conn)
             .await?;
             drop(conn);
             let few = row.try_get::<i64, _>("n")? < self.few_matches;
-            let (lo, hi) = (sql.bind_text(&lookup.prefix), sql.bind_text(&lookup.prefix_end));
-            let exact: Vec<String> = lookup.exact.iter().map(|t| sql.bind_text(t)).collect();
+            let lo = sql.bind_text(&lookup.prefix);
+            let hi = sql.bind_text(&lookup.prefix_end);
+            let digest = sql.bind_text(&lookup.digest);
             if few {
-                // Matching cases by key (the CROSS JOIN keeps SQLite from reordering the join).
-                let mut matches = format!(
-                    "SELECT case_id FROM case_terms WHERE term >= {lo} AND term < {hi}"
+                // The matching cases by key, then sorted (the CROSS JOIN keeps SQLite from
+                // reordering the join into a scan of cases).
+                from = format!(
+                    "(SELECT case_id FROM case_terms WHERE term >= {lo} AND term < {hi} \
+                     UNION SELECT case_id FROM case_terms WHERE term = {digest}) m \
+                     CROSS JOIN cases c"
                 );
-                for e in &exact {
-                    matches.push_str(&format!(" UNION SELECT case_id FROM case_terms WHERE term = {e}"));
-                }
-                from = format!("({matches}) m CROSS JOIN cases c");
                 conds.push("c.case_id = m.case_id".into());
             } else {
-                let mut any = format!("(t.term >= {lo} AND t.term < {hi})");
-                for e in &exact {
-                    any.push_str(&format!(" OR t.term = {e}"));
-                }
+                // Cases newest first, each checked against its own few terms.
                 conds.push(format!(
-                    "EXISTS (SELECT 1 FROM case_terms t WHERE t.case_id = c.case_id AND ({any}))"
+                    "EXISTS (SELECT 1 FROM case_terms t WHERE t.case_id = c.case_id \
+                     AND ((t.term >= {lo} AND t.term < {hi}) OR t.term = {digest}))"
                 ));
             }
         }

@@ -126,12 +126,13 @@ pub(crate) fn terms_of(state: &CaseState, salt: &[u8]) -> Result<BTreeSet<String
     Ok(terms)
 }
 
-/// What a typed search looks up: every term starting with `prefix`, and the exact digests.
+/// What a typed search looks up: every term starting with `prefix`, and the digest term.
 pub(crate) struct Lookup {
     pub prefix: String,
     /// Just above every string starting with `prefix`, in byte order.
     pub prefix_end: String,
-    pub exact: Vec<String>,
+    /// The digest of the text as a full identifier when it is one, else as a person's name.
+    pub digest: String,
 }
 
 impl Lookup {
@@ -141,24 +142,21 @@ impl Lookup {
         if prefix.is_empty() {
             return Ok(None);
         }
-        let mut exact = Vec::new();
         let compact: String = prefix.chars().filter(|c| !c.is_whitespace()).collect();
         // A full identifier, typed with or without spaces: its digest, never the plain value.
         let id = ResidentId::parse(&compact)
             .map(|id| id.as_str().to_owned())
             .or_else(|_| CreditCode::parse_with_override(&compact).map(|c| c.as_str().to_owned()));
-        if let Ok(id) = id {
-            exact.push(digest_term(salt, 'i', &normalise(&id))?);
-        } else {
-            // Perhaps a person's full name.
-            exact.push(digest_term(salt, 'n', &prefix)?);
-        }
+        let digest = match id {
+            Ok(id) => digest_term(salt, 'i', &normalise(&id))?,
+            Err(_) => digest_term(salt, 'n', &prefix)?,
+        };
         let mut prefix_end = prefix.clone();
         prefix_end.push(char::MAX);
         Ok(Some(Lookup {
             prefix,
             prefix_end,
-            exact,
+            digest,
         }))
     }
 }
