@@ -30,14 +30,41 @@ impl CaseStore {
 
     /// Cases matching `filter`, newest first.
     ///
-    /// A search first counts, on the terms index alone, how many terms start with the text (up
-    /// to [`CaseStore::with_few_matches`], 2,000 by default). Few: those cases are read by key and sorted. Many: the list reads
-    /// cases newest first and keeps those with a matching term, which soon fills a page. Either
-    /// way a page costs about the same whatever the table's size.
+    /// A search first counts, on the terms index alone, how many terms match (up to
+    /// [`CaseStore::with_few_matches`], 2,000 by default). Few: the matching terms are sorted,
+    /// on the index alone when no other filter applies, and only the page's cases read. Many:
+    /// the list reads cases newest first and keeps those with a matching term, which soon fills
+    /// a page. Either way a page costs about the same whatever the table's size.
     pub async fn list(&self, filter: &CaseFilter) -> Result<Vec<CaseSummary>, StoreError> {
         let mut sql = ListSql::default();
+        let backwards = matches!(filter.keyset, Some(Keyset::Before(_)));
+        let order = if backwards { "ASC" } else { "DESC" };
+        let limit = if filter.limit == 0 {
+            50
+        } else {
+            filter.limit.min(500)
+        };
+        let limit = sql.bind_int(i64::from(limit));
+        let offset = sql.bind_int(i64::from(filter.offset));
+        // `(opened_at, case_id)` beyond the keyset's row, for columns under `prefix`.
+        let keyset = match &filter.keyset {
+            Some(Keyset::After(at) | Keyset::Before(at)) => {
+                let (ms, id) = (sql.bind_int(at.opened_at_ms), sql.bind_text(&at.case_id));
+                let op = if backwards { ">" } else { "<" };
+                Some(move |prefix: &str| {
+                    format!("({prefix}opened_at, {prefix}case_id) {op} ({ms}, {id})")
+                })
+            }
+            None => None,
+        };
+        let filtered = filter.subtree.is_some()
+            || filter.holder.is_some()
+            || filter.stage.is_some()
+            || filter.due.is_some();
         let mut from = String::from("cases c");
         let mut conds: Vec<String> = Vec::new();
+        // Whether the page was already cut (ordered, limited) inside `from`.
+        let mut cut = false;
         if let Some(text) = &filter.search {
             let mut conn = self.db.pool().acquire().await?;
             let salt = self.search_salt(&mut conn).await?;
@@ -61,13 +88,24 @@ impl CaseStore {
             let hi = sql.bind_text(&lookup.prefix_end);
             let digest = sql.bind_text(&lookup.digest);
             if few {
-                // The matching cases by key, then sorted (the CROSS JOIN keeps SQLite from
-                // reordering the join into a scan of cases).
-                from = format!(
-                    "(SELECT case_id FROM case_terms WHERE term >= {lo} AND term < {hi} \
-                     UNION SELECT case_id FROM case_terms WHERE term = {digest}) m \
-                     CROSS JOIN cases c"
+                // The matching terms, sorted; then their cases by key (the CROSS JOIN keeps
+                // SQLite from reordering the join into a scan of cases).
+                let mut matches = format!(
+                    "SELECT opened_at, case_id FROM (\
+                     SELECT opened_at, case_id FROM case_terms WHERE term >= {lo} AND term < {hi} \
+                     UNION SELECT opened_at, case_id FROM case_terms WHERE term = {digest}) u"
                 );
+                if !filtered {
+                    // Nothing else to check: cut the page from the terms index alone.
+                    if let Some(keyset) = &keyset {
+                        matches.push_str(&format!(" WHERE {}", keyset("")));
+                    }
+                    matches.push_str(&format!(
+                        " ORDER BY opened_at {order}, case_id {order} LIMIT {limit} OFFSET {offset}"
+                    ));
+                    cut = true;
+                }
+                from = format!("({matches}) m CROSS JOIN cases c");
                 conds.push("c.case_id = m.case_id".into());
             } else {
                 // Cases newest first, each checked against its own few terms.
@@ -101,18 +139,11 @@ impl CaseStore {
                 sql.bind_text(by)
             )),
         }
-        let backwards = matches!(filter.keyset, Some(Keyset::Before(_)));
-        if let Some(Keyset::After(at) | Keyset::Before(at)) = &filter.keyset {
-            let (ms, id) = (sql.bind_int(at.opened_at_ms), sql.bind_text(&at.case_id));
-            let op = if backwards { ">" } else { "<" };
-            conds.push(format!("(c.opened_at, c.case_id) {op} ({ms}, {id})"));
+        if let Some(keyset) = &keyset
+            && !cut
+        {
+            conds.push(keyset("c."));
         }
-        let limit = if filter.limit == 0 {
-            50
-        } else {
-            filter.limit.min(500)
-        };
-        let order = if backwards { "ASC" } else { "DESC" };
         let mut text = format!(
             "SELECT c.case_id, c.case_no, c.origin, c.holder, c.stage, c.item_code, c.item_name, \
              c.applicant_display, c.suspended, c.opened_at, c.due_date, c.visits FROM {from}"
@@ -121,11 +152,10 @@ impl CaseStore {
             text.push_str(" WHERE ");
             text.push_str(&conds.join(" AND "));
         }
-        text.push_str(&format!(
-            " ORDER BY c.opened_at {order}, c.case_id {order} LIMIT {} OFFSET {}",
-            sql.bind_int(i64::from(limit)),
-            sql.bind_int(i64::from(filter.offset))
-        ));
+        text.push_str(&format!(" ORDER BY c.opened_at {order}, c.case_id {order}"));
+        if !cut {
+            text.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+        }
         // Built only from static fragments and placeholder numbers; every value is bound.
         let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
         for value in sql.values {

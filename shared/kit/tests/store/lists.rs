@@ -151,6 +151,41 @@ pub async fn search_finds_cases_by_number_item_name_and_id_never_by_plain_person
             ..search("食品经营")
         };
         assert_eq!(found(&store, reviewed).await, vec![c.case_id.to_string()]);
+        // Page by page (one case a page), forward and back: every match once, newest first.
+        let everyone = found(&store, search("410402001")).await;
+        assert_eq!(everyone.len(), 4);
+        let mut paged = Vec::new();
+        let mut keyset = None;
+        while let [case] = &store
+            .list(&CaseFilter {
+                keyset: keyset.clone(),
+                limit: 1,
+                ..search("410402001")
+            })
+            .await
+            .unwrap()[..]
+        {
+            paged.push(case.case_id.clone());
+            keyset = Some(Keyset::After(ListCursor::of(case)));
+        }
+        assert_eq!(paged, everyone);
+        let last = store
+            .list(&CaseFilter {
+                offset: 3,
+                ..search("410402001")
+            })
+            .await
+            .unwrap();
+        let back = store
+            .list(&CaseFilter {
+                keyset: Some(Keyset::Before(ListCursor::of(&last[0]))),
+                limit: 2,
+                ..search("410402001")
+            })
+            .await
+            .unwrap();
+        let back: Vec<String> = back.into_iter().map(|c| c.case_id).collect();
+        assert_eq!(back, everyone[1..3]);
     }
     // Lists still show the name masked.
     let listed = store.list(&search(id_a.as_str())).await.unwrap();
