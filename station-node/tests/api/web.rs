@@ -400,7 +400,10 @@ async fn a_case_is_found_by_the_full_id_number_and_listed_masked() {
     assert_eq!(rows(&html), 1, "{html}");
     assert!(html.contains(&format!("/cases/{}", cases[0])), "{html}");
     assert!(html.contains("<td>欧***</td>"), "{html}");
-    assert!(!html.contains("欧阳娜娜") && !html.contains("娜娜"), "{html}");
+    assert!(
+        !html.contains("欧阳娜娜") && !html.contains("娜娜"),
+        "{html}"
+    );
     assert!(!html.contains("11010519491231002X"), "{html}");
     assert!(!html.contains("13812345678"), "{html}");
     // Its last 4 characters find it too; another valid ID number finds nothing.

@@ -63,22 +63,26 @@ impl Rng {
 
 /// Surnames roughly by frequency (the first ones repeated), and given-name characters.
 const SURNAMES: &[&str] = &[
-    "王", "王", "王", "李", "李", "李", "张", "张", "张", "刘", "刘", "陈", "陈", "杨", "赵",
-    "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马", "罗", "梁", "宋",
-    "郑", "谢", "韩", "唐", "冯", "于", "董", "萧", "程", "曹", "袁", "邓", "许", "傅", "沈",
-    "曾", "彭", "吕", "苏", "卢", "蒋", "蔡", "贾", "丁", "魏", "薛", "叶", "阎", "余", "潘",
-    "欧阳", "司马",
+    "王", "王", "王", "李", "李", "李", "张", "张", "张", "刘", "刘", "陈", "陈", "杨", "赵", "黄",
+    "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马", "罗", "梁", "宋", "郑", "谢",
+    "韩", "唐", "冯", "于", "董", "萧", "程", "曹", "袁", "邓", "许", "傅", "沈", "曾", "彭", "吕",
+    "苏", "卢", "蒋", "蔡", "贾", "丁", "魏", "薛", "叶", "阎", "余", "潘", "欧阳", "司马",
 ];
 const GIVEN: &[&str] = &[
-    "伟", "芳", "娜", "秀", "英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰",
-    "娟", "涛", "明", "超", "霞", "平", "刚", "桂", "兰", "华", "建", "国", "红", "玉", "文",
-    "斌", "辉", "鹏", "宇", "浩", "凯", "晨", "欣", "怡", "梅", "琳", "雪", "飞", "波", "宁",
+    "伟", "芳", "娜", "秀", "英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
+    "涛", "明", "超", "霞", "平", "刚", "桂", "兰", "华", "建", "国", "红", "玉", "文", "斌", "辉",
+    "鹏", "宇", "浩", "凯", "晨", "欣", "怡", "梅", "琳", "雪", "飞", "波", "宁",
 ];
 const COMPANY_WORDS: &[&str] = &[
     "曙光", "新华", "鹰城", "平安", "惠民", "兴业", "宏达", "聚源", "金桥", "和顺",
 ];
 const COMPANY_KINDS: &[&str] = &[
-    "商贸有限公司", "餐饮店", "便利店", "建材经营部", "物流有限公司", "农业专业合作社",
+    "商贸有限公司",
+    "餐饮店",
+    "便利店",
+    "建材经营部",
+    "物流有限公司",
+    "农业专业合作社",
 ];
 
 /// An item of the catalogue the village may take in.
@@ -122,7 +126,11 @@ fn applicant(rng: &mut Rng) -> Applicant {
         let check = CreditCode::check_char(&first17).unwrap();
         let code = CreditCode::parse(&format!("{first17}{check}")).unwrap();
         return Applicant::Company {
-            name: format!("平顶山市{}{}", rng.pick(COMPANY_WORDS), rng.pick(COMPANY_KINDS)),
+            name: format!(
+                "平顶山市{}{}",
+                rng.pick(COMPANY_WORDS),
+                rng.pick(COMPANY_KINDS)
+            ),
             credit_code: code,
             check_override: None,
             legal_representative: person_name(rng).into(),
@@ -155,7 +163,7 @@ fn applicant(rng: &mut Rng) -> Applicant {
 fn person_name(rng: &mut Rng) -> String {
     let mut name = rng.pick(SURNAMES).to_string();
     for _ in 0..=rng.below(2) {
-        name.push_str(*rng.pick(GIVEN));
+        name.push_str(rng.pick::<&str>(GIVEN));
     }
     name
 }
@@ -408,7 +416,8 @@ async fn generate(path: &Path, cases: u64) {
         let batch = (cases - written).min(BATCH as u64);
         for i in written..written + batch {
             // Evenly spread, oldest first.
-            let back_ms = span_ms - span_ms * i64::try_from(i).unwrap() / i64::try_from(cases).unwrap();
+            let back_ms =
+                span_ms - span_ms * i64::try_from(i).unwrap() / i64::try_from(cases).unwrap();
             let at = newest - time::Duration::milliseconds(back_ms);
             let day = local_date(at);
             let seq = last_seq.entry(day).or_insert(0);
@@ -429,7 +438,7 @@ async fn generate(path: &Path, cases: u64) {
         }
         tx.commit().await.unwrap();
         written += batch;
-        if written % 50_000 == 0 || written == cases {
+        if written.is_multiple_of(50_000) || written == cases {
             println!(
                 "  generated {written} cases in {:.0} s",
                 started.elapsed().as_secs_f64()
@@ -651,7 +660,11 @@ async fn main() {
         .header("content-type", "application/x-www-form-urlencoded")
         .body(
             url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs([("username", USER), ("password", PASSWORD), ("next", "/start")])
+                .extend_pairs([
+                    ("username", USER),
+                    ("password", PASSWORD),
+                    ("next", "/start"),
+                ])
                 .finish(),
         )
         .send()
@@ -672,21 +685,39 @@ async fn main() {
     let http = &http;
     let base = base.as_str();
     let cookie = cookie.as_str();
-    time_page(http, base, cookie, "start page", &one("/start"), requests, |h| {
-        h.contains("id=\"new-today\"")
-    })
+    time_page(
+        http,
+        base,
+        cookie,
+        "start page",
+        &one("/start"),
+        requests,
+        |h| h.contains("id=\"new-today\""),
+    )
     .await;
-    time_page(http, base, cookie, "case list, first page", &one("/cases"), requests, |h| {
-        rows(h) == 20
-    })
+    time_page(
+        http,
+        base,
+        cookie,
+        "case list, first page",
+        &one("/cases"),
+        requests,
+        |h| rows(h) == 20,
+    )
     .await;
     let paths: Vec<String> = deep
         .iter()
         .map(|c| format!("/cases?after={}&page=2", enc(c)))
         .collect();
-    time_page(http, base, cookie, "case list, deep page (keyset link)", &paths, requests, |h| {
-        rows(h) > 0
-    })
+    time_page(
+        http,
+        base,
+        cookie,
+        "case list, deep page (keyset link)",
+        &paths,
+        requests,
+        |h| rows(h) > 0,
+    )
     .await;
     time_page(
         http,
@@ -702,59 +733,111 @@ async fn main() {
         .iter()
         .map(|(_, no, ..)| format!("/cases?q={}", enc(no)))
         .collect();
-    time_page(http, base, cookie, "search: case number", &paths, requests, |h| {
-        rows(h) == 1
-    })
+    time_page(
+        http,
+        base,
+        cookie,
+        "search: case number",
+        &paths,
+        requests,
+        |h| rows(h) == 1,
+    )
     .await;
     let paths: Vec<String> = people
         .iter()
         .map(|(_, id)| format!("/cases?q={}", enc(id)))
         .collect();
-    time_page(http, base, cookie, "search: full ID number", &paths, requests, |h| {
-        rows(h) >= 1
-    })
+    time_page(
+        http,
+        base,
+        cookie,
+        "search: full ID number",
+        &paths,
+        requests,
+        |h| rows(h) >= 1,
+    )
     .await;
     let paths: Vec<String> = people
         .iter()
         .map(|(_, id)| format!("/cases?q={}", enc(&id[14..])))
         .collect();
-    time_page(http, base, cookie, "search: ID number's last 4", &paths, requests, |h| {
-        rows(h) >= 1
-    })
+    time_page(
+        http,
+        base,
+        cookie,
+        "search: ID number's last 4",
+        &paths,
+        requests,
+        |h| rows(h) >= 1,
+    )
     .await;
     let paths: Vec<String> = people
         .iter()
         .map(|(name, _)| format!("/cases?q={}", enc(name)))
         .collect();
-    time_page(http, base, cookie, "search: full name", &paths, requests, |h| {
-        rows(h) >= 1
-    })
+    time_page(
+        http,
+        base,
+        cookie,
+        "search: full name",
+        &paths,
+        requests,
+        |h| rows(h) >= 1,
+    )
     .await;
     let paths: Vec<String> = SURNAMES
         .iter()
         // As lists show a name: its first character, then stars (欧阳娜 → 欧**).
-        .map(|s| format!("/cases?q={}", enc(&format!("{}*", s.chars().next().unwrap()))))
+        .map(|s| {
+            format!(
+                "/cases?q={}",
+                enc(&format!("{}*", s.chars().next().unwrap()))
+            )
+        })
         .collect();
-    time_page(http, base, cookie, "search: masked name (张*)", &paths, requests, |h| {
-        rows(h) == 20
-    })
+    time_page(
+        http,
+        base,
+        cookie,
+        "search: masked name (张*)",
+        &paths,
+        requests,
+        |h| rows(h) == 20,
+    )
     .await;
     let paths: Vec<String> = catalogue()
         .iter()
-        .map(|i| format!("/cases?q={}", enc(&i.0.name.chars().take(4).collect::<String>())))
+        .map(|i| {
+            format!(
+                "/cases?q={}",
+                enc(&i.0.name.chars().take(4).collect::<String>())
+            )
+        })
         .collect();
-    time_page(http, base, cookie, "search: start of an item's name", &paths, requests, |h| {
-        rows(h) == 20
-    })
+    time_page(
+        http,
+        base,
+        cookie,
+        "search: start of an item's name",
+        &paths,
+        requests,
+        |h| rows(h) == 20,
+    )
     .await;
     let paths: Vec<String> = SURNAMES
         .iter()
         .map(|s| format!("/cases?q={}&stage=in_progress&held_here=1", enc(s)))
         .collect();
     // Rare combinations: some surnames have no case at this stage; any answer counts.
-    time_page(http, base, cookie, "search: surname + stage + held here", &paths, requests, |h| {
-        h.contains("id=\"q\"")
-    })
+    time_page(
+        http,
+        base,
+        cookie,
+        "search: surname + stage + held here",
+        &paths,
+        requests,
+        |h| h.contains("id=\"q\""),
+    )
     .await;
     time_page(
         http,

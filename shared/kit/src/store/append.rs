@@ -282,8 +282,14 @@ impl CaseStore {
         if terms_changed {
             let salt = self.search_salt(&mut *conn).await?;
             let terms = search::terms_of(&state, &salt)?;
-            CaseStore::write_terms(&mut *conn, &case_id, to_ms(state.opened_at), &terms, !is_new)
-                .await?;
+            CaseStore::write_terms(
+                &mut *conn,
+                &case_id,
+                to_ms(state.opened_at),
+                &terms,
+                !is_new,
+            )
+            .await?;
         }
         match &before {
             None => count_stage(&mut *conn, state.stage.as_str(), 1).await?,

@@ -4,8 +4,8 @@ use bangban_domain::case::{CaseState, fold};
 use bangban_domain::event::{CaseId, Event};
 use sqlx::Row;
 
-use super::*;
 use super::search;
+use super::*;
 
 impl CaseStore {
     /// A case's events in the order they were stored here.
@@ -116,7 +116,10 @@ impl CaseStore {
             }
         }
         if let Some(s) = &filter.subtree {
-            conds.push(format!("c.origin LIKE {}", sql.bind_text(&subtree_pattern(s))));
+            conds.push(format!(
+                "c.origin LIKE {}",
+                sql.bind_text(&subtree_pattern(s))
+            ));
         }
         if let Some(h) = &filter.holder {
             conds.push(format!("c.holder = {}", sql.bind_text(&h.to_string())));
@@ -231,10 +234,9 @@ impl CaseStore {
     /// How many cases are at each stage (for `/metrics` and the start page), as kept by every
     /// write of a case row.
     pub async fn stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows =
-            sqlx::query("SELECT stage, n FROM case_stage_counts WHERE n > 0 ORDER BY stage")
-                .fetch_all(self.db.pool())
-                .await?;
+        let rows = sqlx::query("SELECT stage, n FROM case_stage_counts WHERE n > 0 ORDER BY stage")
+            .fetch_all(self.db.pool())
+            .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("stage")?, r.try_get("n")?)))
             .collect()

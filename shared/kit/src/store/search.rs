@@ -51,11 +51,13 @@ pub(crate) async fn load_salt(conn: &mut AnyConnection) -> Result<Vec<u8>, Store
         value.push_str(&hex(&random));
     }
     // Two nodes' replicas may race here: the first value stays, and both read it back.
-    sqlx::query("INSERT INTO node_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-        .bind(SALT_NAME)
-        .bind(&value)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO node_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(SALT_NAME)
+    .bind(&value)
+    .execute(&mut *conn)
+    .await?;
     let row = sqlx::query("SELECT value FROM node_secrets WHERE name = $1")
         .bind(SALT_NAME)
         .fetch_one(&mut *conn)
@@ -71,8 +73,7 @@ fn hex(bytes: &[u8]) -> String {
 /// cost serves as the keyed hash because it is already a dependency (as for session tokens):
 /// microseconds per digest.
 fn digest_term(salt: &[u8], kind: char, value: &str) -> Result<String, StoreError> {
-    let params =
-        Params::new(8, 1, 1, Some(16)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let params = Params::new(8, 1, 1, Some(16)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let mut out = [0u8; 16];
     let mut input = String::with_capacity(value.len() + 2);
     input.push(kind);
@@ -168,7 +169,9 @@ impl CaseStore {
         conn: &mut AnyConnection,
     ) -> Result<std::sync::Arc<[u8]>, StoreError> {
         self.salt
-            .get_or_try_init(|| async { Ok::<_, StoreError>(std::sync::Arc::from(load_salt(conn).await?)) })
+            .get_or_try_init(|| async {
+                Ok::<_, StoreError>(std::sync::Arc::from(load_salt(conn).await?))
+            })
             .await
             .cloned()
     }

@@ -194,7 +194,11 @@ pub async fn list(
         search: (!q.is_empty()).then(|| q.clone()),
         due: due_filter,
         // A page number without a row to start from (typed by hand) still works, by offset.
-        offset: if keyset.is_none() { (page - 1) * PAGE } else { 0 },
+        offset: if keyset.is_none() {
+            (page - 1) * PAGE
+        } else {
+            0
+        },
         keyset,
         // One more than a page, to know whether there is a page beyond it.
         limit: PAGE + 1,

@@ -254,7 +254,10 @@ static EN: &[(&str, &str)] = &[
     ("nav.cases", "Cases"),
     ("cases.title", "Cases"),
     ("cases.search", "Find"),
-    ("cases.search_hint", "Case number, item, applicant's name or ID number"),
+    (
+        "cases.search_hint",
+        "Case number, item, applicant's name or ID number",
+    ),
     ("cases.stage", "Stage"),
     ("cases.any_stage", "Any stage"),
     ("cases.held_here", "Only cases this centre holds"),
@@ -351,7 +354,10 @@ static EN: &[(&str, &str)] = &[
     ("cases.any_due", "Any due date"),
     ("cases.due_soon", "Due within two working days"),
     ("cases.overdue", "Overdue"),
-    ("cases.bad_filter", "A filter was not understood and was ignored."),
+    (
+        "cases.bad_filter",
+        "A filter was not understood and was ignored.",
+    ),
 ];
 
 #[cfg(test)]

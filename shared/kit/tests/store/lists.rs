@@ -125,7 +125,10 @@ pub async fn search_finds_cases_by_number_item_name_and_id_never_by_plain_person
         (credit.as_str().to_owned(), ids(&[&d])),
         ("0Y43".into(), ids(&[&d])),
         // Another valid ID number finds nothing, nor does the start of a stored one.
-        (resident("11010519491231003").as_str().to_owned(), BTreeSet::new()),
+        (
+            resident("11010519491231003").as_str().to_owned(),
+            BTreeSet::new(),
+        ),
         ("1101051949".into(), BTreeSet::new()),
         // LIKE's wildcards are plain characters.
         ("证照%".into(), ids(&[&b])),
@@ -200,7 +203,9 @@ pub async fn search_finds_cases_by_number_item_name_and_id_never_by_plain_person
         .collect();
     assert!(terms.len() >= 4 * 7, "{terms:?}");
     for term in &terms {
-        for secret in ["张三", "李四", "王五", "赵六", "19491231", "1980010", "M000100"] {
+        for secret in [
+            "张三", "李四", "王五", "赵六", "19491231", "1980010", "M000100",
+        ] {
             assert!(!term.contains(secret), "{term:?} holds {secret}");
         }
     }
@@ -317,7 +322,11 @@ pub async fn the_due_filter_lists_open_cases_overdue_or_due_soon(store: CaseStor
         ..Default::default()
     };
     let only_reviewed = vec![reviewed.case_id.to_string()];
-    let overdue = |today: &str| with(DueFilter::Overdue { today: today.into() });
+    let overdue = |today: &str| {
+        with(DueFilter::Overdue {
+            today: today.into(),
+        })
+    };
     assert_eq!(found(&store, overdue(&day_after)).await, only_reviewed);
     assert!(found(&store, overdue(&due)).await.is_empty());
     let soon = |today: &str, by: &str| {
@@ -328,7 +337,11 @@ pub async fn the_due_filter_lists_open_cases_overdue_or_due_soon(store: CaseStor
     };
     assert_eq!(found(&store, soon(&due, &due)).await, only_reviewed);
     assert!(found(&store, soon(&day_after, &day_after)).await.is_empty());
-    assert!(found(&store, soon("2000-01-01", "2000-01-02")).await.is_empty());
+    assert!(
+        found(&store, soon("2000-01-01", "2000-01-02"))
+            .await
+            .is_empty()
+    );
     // Held elsewhere: not this station's to do.
     let elsewhere = CaseFilter {
         holder: Some(code(SIBLING)),
@@ -373,7 +386,10 @@ pub async fn stage_counts_are_kept_by_every_write_of_a_case(store: CaseStore) {
             .await
             .is_err()
     );
-    store.append(&b.comment(VILLAGE, 3, "备注"), now()).await.unwrap();
+    store
+        .append(&b.comment(VILLAGE, 3, "备注"), now())
+        .await
+        .unwrap();
     let counts = assert_counts_match_the_table(&store).await;
     assert_eq!(
         counts,
