@@ -242,12 +242,28 @@ pub(crate) async fn fill_pending(db: &Db) -> Result<u64, StoreError> {
                 .and_then(|doc| CaseState::from_stored(&doc).ok())
                 .filter(|s| i64::try_from(s.version).ok() == Some(version));
             let state = match stored {
-                Some(state) => state,
-                None => fold(&load_events(&mut tx, &case_id).await?).map_err(|e| {
-                    StoreError::Corrupt(format!("case {case_id} no longer folds: {e}"))
-                })?,
+                Some(state) => Some(state),
+                // One broken log must not keep the node from starting: the case is then found
+                // by nothing but is still listed, and its page says why.
+                None => match load_events(&mut tx, &case_id).await {
+                    Ok(events) => match fold(&events) {
+                        Ok(state) => Some(state),
+                        Err(e) => {
+                            tracing::warn!(case_id, error = %e, "case does not fold; no search terms");
+                            None
+                        }
+                    },
+                    Err(StoreError::Corrupt(e)) => {
+                        tracing::warn!(case_id, error = %e, "unreadable case log; no search terms");
+                        None
+                    }
+                    Err(e) => return Err(e),
+                },
             };
-            let terms = terms_of(&state, &salt)?;
+            let terms = match &state {
+                Some(state) => terms_of(state, &salt)?,
+                None => BTreeSet::new(),
+            };
             CaseStore::write_terms(&mut tx, &case_id, opened_at, &terms, true).await?;
             sqlx::query("UPDATE cases SET search_version = $1 WHERE case_id = $2")
                 .bind(SEARCH_VERSION)

@@ -442,3 +442,36 @@ pub async fn cases_stored_before_search_terms_are_found_once_the_database_is_ope
         .unwrap();
     assert_eq!(n, again);
 }
+
+pub async fn a_case_whose_log_no_longer_reads_does_not_keep_the_database_from_opening(
+    store: CaseStore,
+) {
+    let good = CaseBuilder::at_station(VILLAGE, 1);
+    let broken = CaseBuilder::at_station(VILLAGE, 2);
+    store.append(&good.application(), now()).await.unwrap();
+    store.append(&broken.application(), now()).await.unwrap();
+    for sql in [
+        "DELETE FROM case_terms",
+        "UPDATE cases SET search_version = NULL, state_doc = NULL",
+    ] {
+        sqlx::query(sql).execute(store.db().pool()).await.unwrap();
+    }
+    sqlx::query("UPDATE case_events SET doc = '{}' WHERE case_id = $1")
+        .bind(broken.case_id.to_string())
+        .execute(store.db().pool())
+        .await
+        .unwrap();
+    store.db().migrate().await.unwrap();
+    // The good case is found again; the broken one is listed but found by nothing.
+    let good_no = good.case_no.to_string();
+    assert_eq!(
+        found(&store, search(&good_no)).await,
+        vec![good.case_id.to_string()]
+    );
+    assert!(
+        found(&store, search(&broken.case_no.to_string()))
+            .await
+            .is_empty()
+    );
+    assert_eq!(found(&store, CaseFilter::default()).await.len(), 2);
+}

@@ -63,6 +63,7 @@ both_backends!(
     the_due_filter_lists_open_cases_overdue_or_due_soon,
     stage_counts_are_kept_by_every_write_of_a_case,
     cases_stored_before_search_terms_are_found_once_the_database_is_opened,
+    a_case_whose_log_no_longer_reads_does_not_keep_the_database_from_opening,
 );
 
 #[tokio::test]
