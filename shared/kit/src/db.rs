@@ -45,6 +45,8 @@ pub enum DbError {
         second: &'static str,
         table: &'static str,
     },
+    #[error("cannot write the search terms of existing cases: {0}")]
+    SearchTerms(String),
     #[error("cannot migrate the tables of {owner}: {source}")]
     Migrate {
         owner: &'static str,
@@ -150,6 +152,16 @@ impl Db {
                     owner: set.owner,
                     source,
                 })?;
+            if std::ptr::eq(set, &KIT_MIGRATIONS) {
+                // Data that kit's tables derive in code, not SQL: the search terms of cases
+                // stored before they existed (store::search).
+                let filled = crate::store::fill_search_terms(self)
+                    .await
+                    .map_err(|e| DbError::SearchTerms(e.to_string()))?;
+                if filled > 0 {
+                    tracing::info!(cases = filled, "wrote the search terms of existing cases");
+                }
+            }
         }
         Ok(())
     }

@@ -328,6 +328,129 @@ async fn cases_are_found_by_number_and_item_and_shown_masked() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn a_case_is_found_by_the_full_id_number_and_listed_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    add_operator(dir.path()).await;
+    let app = spawn_app_in(dir.path()).await;
+    let base = &app.url;
+    let http = browser();
+    let login: serde_json::Value = http
+        .post(format!("{base}/api/v1/login"))
+        .json(&serde_json::json!({"username": USER, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    let items: serde_json::Value = http
+        .get(format!("{base}/api/v1/items"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let item = &items["items"][0];
+    // 22 applicants: one page of 20 and a second of 2; the first is the one looked for.
+    let mut cases = Vec::new();
+    for n in 0..22 {
+        let (name, id) = if n == 0 {
+            ("欧阳娜娜".to_owned(), "11010519491231002X".to_owned())
+        } else {
+            let first17 = format!("410402199001{:02}{:03}", n % 28 + 1, n);
+            let check = bangban_domain::ident::ResidentId::check_char(&first17).unwrap();
+            (format!("李{n}"), format!("{first17}{check}"))
+        };
+        let case: serde_json::Value = http
+            .post(format!("{base}/api/v1/cases"))
+            .bearer_auth(token)
+            .json(
+                &serde_json::json!({"kind": "application", "channel": "window",
+                "item_code": item["code"], "applicant": {"type": "person", "name": name,
+                "id_number": id, "phone": "13812345678"}}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        cases.push(case["case_id"].as_str().unwrap().to_owned());
+    }
+    let cookie = session_value(&session_set(&log_in(&http, base, PASSWORD, None).await).unwrap());
+    let cookie = format!("bangban_session={cookie}");
+    let page = |path: String| {
+        let (http, cookie) = (http.clone(), cookie.clone());
+        async move {
+            let res = get_with(&http, format!("{base}{path}"), cookie).await;
+            (res.status(), res.text().await.unwrap())
+        }
+    };
+    let rows = |html: &str| html.matches("<td><a href=\"/cases/").count();
+
+    // The full ID number, typed with a space and a lower-case check letter: that case only,
+    // its applicant masked; the number is on the page only where the operator typed it.
+    let (status, html) = page("/cases?q=110105194912310%2002x".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(rows(&html), 1, "{html}");
+    assert!(html.contains(&format!("/cases/{}", cases[0])), "{html}");
+    assert!(html.contains("<td>欧***</td>"), "{html}");
+    assert!(
+        !html.contains("欧阳娜娜") && !html.contains("娜娜"),
+        "{html}"
+    );
+    assert!(!html.contains("11010519491231002X"), "{html}");
+    assert!(!html.contains("13812345678"), "{html}");
+    // Its last 4 characters find it too; another valid ID number finds nothing.
+    let (_, html) = page("/cases?q=002X".into()).await;
+    assert_eq!(rows(&html), 1, "{html}");
+    let (_, html) = page("/cases?q=110105194912310038".into()).await;
+    assert_eq!(rows(&html), 0, "{html}");
+    assert!(html.contains("没有符合条件的办件"), "{html}");
+
+    // Pages follow each other by keyset links, back and forth, without repeats.
+    let (_, first) = page("/cases".into()).await;
+    assert_eq!(rows(&first), 20);
+    let next = hidden_link(&first, "next").expect("a next page");
+    assert!(next.contains("after=") && next.contains("page=2"), "{next}");
+    let (_, second) = page(next).await;
+    assert_eq!(rows(&second), 2, "{second}");
+    assert!(hidden_link(&second, "next").is_none(), "{second}");
+    for id in &cases {
+        let shown = first.contains(&format!("/cases/{id}\"")) as usize
+            + second.contains(&format!("/cases/{id}\"")) as usize;
+        assert_eq!(shown, 1, "{id} on exactly one page");
+    }
+    let prev = hidden_link(&second, "prev").expect("a previous page");
+    let (_, again) = page(prev).await;
+    assert_eq!(rows(&again), 20);
+    // The due filter: nothing is due yet; a value it does not know is said and ignored.
+    let (_, html) = page("/cases?due=overdue".into()).await;
+    assert_eq!(rows(&html), 0, "{html}");
+    let (status, html) = page("/cases?due=someday&after=garbage".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("查询条件有误"), "{html}");
+    assert_eq!(rows(&html), 20, "{html}");
+    app.stop().await;
+}
+
+/// The `href` of the pager's link with `rel` (`next`, `prev`), HTML entities undone.
+fn hidden_link(html: &str, rel: &str) -> Option<String> {
+    let end = html.find(&format!("\" rel=\"{rel}\""))?;
+    let start = html[..end].rfind("href=\"")? + "href=\"".len();
+    let href = &html[start..end];
+    Some(
+        href.replace("&#38;", "&")
+            .replace("&amp;", "&")
+            .replace("&#61;", "="),
+    )
+}
+
 /// Percent-encodes a query value.
 fn url_encode(s: &str) -> String {
     s.bytes()

@@ -166,6 +166,8 @@ async fn list_cases(
         holder: q.held_here.then_some(api.intake.me),
         stage: q.stage,
         search: None,
+        due: None,
+        keyset: None,
         limit: q.limit,
         offset: q.offset,
     };

@@ -186,6 +186,10 @@ impl CaseStore {
         self.admit_author(admission, ev)?;
         let current = self.current_state(&mut *conn, &case_id).await?;
         let is_new = current.is_none();
+        // What the stage count and the search terms compare against.
+        let before = current
+            .as_ref()
+            .map(|s| (s.stage, s.item.clone(), s.applicant.clone()));
         if is_new && admission != Admission::Local && !ev.kind().opens_case() {
             // The sender must send a case's log from its beginning.
             return Err(StoreError::UnknownCase(ev.case_id));
@@ -221,9 +225,9 @@ impl CaseStore {
             sqlx::query(
                 "INSERT INTO cases (case_id, case_no, origin, holder, stage, item_code, item_name, \
                  applicant_display, suspended, opened_at, accepted_at, due_date, closed_at, visits, \
-                 version, updated_at, state_doc) \
+                 version, updated_at, state_doc, search_version) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17)",
+                 $17, $18)",
             )
             .bind(&case_id)
             .bind(state.case_no.to_string())
@@ -242,6 +246,7 @@ impl CaseStore {
             .bind(version)
             .bind(now_ms)
             .bind(state.to_stored())
+            .bind(search::SEARCH_VERSION)
             .execute(&mut *conn)
             .await?;
         } else {
@@ -267,6 +272,32 @@ impl CaseStore {
             .bind(state.to_stored())
             .execute(&mut *conn)
             .await?;
+        }
+
+        // The row's companions, in the same transaction: its search terms and the stage counts.
+        let terms_changed = match &before {
+            None => true,
+            Some((_, item, applicant)) => *item != state.item || *applicant != state.applicant,
+        };
+        if terms_changed {
+            let salt = self.search_salt(&mut *conn).await?;
+            let terms = search::terms_of(&state, &salt)?;
+            CaseStore::write_terms(
+                &mut *conn,
+                &case_id,
+                to_ms(state.opened_at),
+                &terms,
+                !is_new,
+            )
+            .await?;
+        }
+        match &before {
+            None => count_stage(&mut *conn, state.stage.as_str(), 1).await?,
+            Some((stage, _, _)) if *stage != state.stage => {
+                count_stage(&mut *conn, stage.as_str(), -1).await?;
+                count_stage(&mut *conn, state.stage.as_str(), 1).await?;
+            }
+            Some(_) => {}
         }
 
         let doc = serde_json::to_string(ev).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -368,6 +399,19 @@ impl CaseStore {
             .map(Some)
             .map_err(|e| StoreError::Corrupt(format!("case {case_id} no longer folds: {e}")))
     }
+}
+
+/// Adds `delta` to the number of cases at `stage` (`case_stage_counts`).
+async fn count_stage(conn: &mut AnyConnection, stage: &str, delta: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO case_stage_counts (stage, n) VALUES ($1, $2) \
+         ON CONFLICT (stage) DO UPDATE SET n = case_stage_counts.n + $2",
+    )
+    .bind(stage)
+    .bind(delta)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// A child may send only what concerns its own subtree: `station` (the event's author, or its

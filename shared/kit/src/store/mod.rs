@@ -11,7 +11,33 @@
 //! - `outbox`: what waits for the parent; `cursors`: what a child pulls, and pull positions;
 //! - `personal`: audited reads of a case's full personal data, and their trail;
 //! - `attachments`: the rows of the cases' attachments (the blobs are `crate::attachments`);
-//! - `numbering`: human case numbers; `dead_letters`: events set aside; `error`: [`StoreError`].
+//! - `numbering`: human case numbers; `dead_letters`: events set aside; `error`: [`StoreError`];
+//! - `search`: what a case is found by.
+//!
+//! # Lists at a million cases
+//!
+//! Lists read newest first and page by keyset ([`ListCursor`]: the last row's `opened_at` and
+//! `case_id`), each filter with an index in that order, so a deep page costs what the first one
+//! does. The start page's tiles count open cases only, through partial indexes over open cases;
+//! the count per stage is kept in `case_stage_counts` by every write of a case row.
+//!
+//! # Search, and where personal data may be
+//!
+//! Decision: a case is found through `case_terms`, one row per term, written in the same
+//! transaction as the case's row by the one place that writes case rows (`append_in`, which
+//! both local steps and synced events pass through); rows stored before terms existed are
+//! filled when the database is opened (`Db::migrate`). A case's terms are its number (also
+//! without the station code), its item's code and name, the applicant's name as lists show it
+//! (`张*` for a person, a company's in full), the last 4 characters of the applicant's
+//! identifier (resident ID number or credit code), and two keyed digests: of the full
+//! identifier and of a person's full name. A typed search finds every case with a term that
+//! starts with it (`%` and `_` are plain characters), or whose digest equals that of the typed
+//! text, so typing a full ID number or a full name finds the case without either being stored
+//! in a column a list could read. The digests are argon2id at minimum cost keyed with a random
+//! per-database secret (`node_secrets.search_salt`), made when first needed and never synced:
+//! each node computes its own. The key lives in the same database, so the digests keep
+//! personal data out of lists and logs, not from whoever holds the file (which holds the
+//! events in full anyway).
 
 use std::sync::Arc;
 
@@ -34,6 +60,7 @@ mod error;
 mod numbering;
 mod outbox;
 mod personal;
+mod search;
 
 pub use append::AppendTx;
 pub use attachments::AttachmentRow;
@@ -97,10 +124,69 @@ pub struct CaseFilter {
     pub holder: Option<StationCode>,
     /// Only cases at this stage (`Stage::as_str`).
     pub stage: Option<String>,
-    /// Only cases whose number, item code or item name contains this text.
+    /// Only cases found by this text (see the module doc: number, item, the applicant's
+    /// masked name or full name, the last 4 characters or the whole of the identifier).
     pub search: Option<String>,
+    /// Only open cases with a due date in this window.
+    pub due: Option<DueFilter>,
+    /// Only cases after (older than) or before (newer than) this row of an earlier page.
+    pub keyset: Option<Keyset>,
     pub limit: u32,
     pub offset: u32,
+}
+
+/// Which open cases a list shows by their due date (dates are local `YYYY-MM-DD`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DueFilter {
+    /// Due before `today`.
+    Overdue { today: String },
+    /// Due from `today` up to and including `by` (the start page's "due soon").
+    Soon { today: String, by: String },
+}
+
+/// Where a page starts, relative to a row of the page next to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keyset {
+    /// The rows after this one (the next page).
+    After(ListCursor),
+    /// The rows before this one (the previous page); still returned newest first.
+    Before(ListCursor),
+}
+
+/// A row's place in a list (newest first): `<opened_at ms>.<case_id>` in links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListCursor {
+    pub opened_at_ms: i64,
+    pub case_id: String,
+}
+
+impl ListCursor {
+    /// The place of a listed row.
+    pub fn of(row: &CaseSummary) -> ListCursor {
+        ListCursor {
+            opened_at_ms: row.opened_at_ms,
+            case_id: row.case_id.clone(),
+        }
+    }
+
+    /// Reads the form [`ListCursor`]'s `Display` writes; `None` for anything else.
+    pub fn parse(text: &str) -> Option<ListCursor> {
+        let (ms, id) = text.split_once('.')?;
+        if ms.is_empty() || !ms.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let case_id = id.parse::<bangban_domain::event::CaseId>().ok()?;
+        Some(ListCursor {
+            opened_at_ms: ms.parse().ok()?,
+            case_id: case_id.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for ListCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.opened_at_ms, self.case_id)
+    }
 }
 
 /// Cases and their events, over one database.
@@ -117,6 +203,10 @@ pub struct CaseStore {
     limits: AppendLimits,
     /// Where this node keeps attachments; `None`: it takes none (uploads are refused).
     attachments: Option<crate::attachments::Attachments>,
+    /// The key of the search digests, read from the database on first use.
+    salt: Arc<tokio::sync::OnceCell<Arc<[u8]>>>,
+    /// Up to how many matching terms a search reads by key and sorts (see [`CaseStore::list`]).
+    few_matches: i64,
 }
 
 /// What every append checks besides the state machine (`[events]` in the settings).
@@ -163,6 +253,8 @@ impl CaseStore {
             changes: Arc::new(tokio::sync::watch::channel(0).0),
             limits: AppendLimits::default(),
             attachments: None,
+            salt: Arc::new(tokio::sync::OnceCell::new()),
+            few_matches: 2_000,
         }
     }
 
@@ -175,6 +267,14 @@ impl CaseStore {
     /// This node's attachments, when it keeps any.
     pub fn attachments(&self) -> Option<&crate::attachments::Attachments> {
         self.attachments.as_ref()
+    }
+
+    /// Sets up to how many matching terms a search reads by key and sorts before it reads the
+    /// cases in order instead (default 2,000, see BENCHMARKS.md). Both ways find the same
+    /// cases; tests set it to take one or the other.
+    pub fn with_few_matches(mut self, few_matches: i64) -> Self {
+        self.few_matches = few_matches;
+        self
     }
 
     /// Sets the limits every append checks.
@@ -232,6 +332,11 @@ fn seq_and_events(rows: &[sqlx::any::AnyRow]) -> Result<Vec<(i64, Event)>, Store
 
 fn parse_doc(doc: &str) -> Result<Event, StoreError> {
     serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(format!("stored event: {e}")))
+}
+
+/// Writes the search terms of cases stored before they existed; see `search::fill_pending`.
+pub(crate) async fn fill_search_terms(db: &Db) -> Result<u64, StoreError> {
+    search::fill_pending(db).await
 }
 
 fn date_string(d: Date) -> String {

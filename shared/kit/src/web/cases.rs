@@ -18,7 +18,7 @@ use super::i18n::{Lang, Tr};
 use super::pages::{UserView, error_page, internal_error, with_lang};
 use super::session::WebUser;
 use super::steps::{self, Offers, Sticky};
-use crate::store::CaseFilter;
+use crate::store::{CaseFilter, DueFilter, Keyset, ListCursor};
 
 /// Cases per page.
 const PAGE: u32 = 20;
@@ -59,6 +59,7 @@ struct CasesPage {
     exposed_plain_http: bool,
     q: String,
     stage_options: Vec<(&'static str, &'static str, bool)>,
+    due_options: Vec<(&'static str, &'static str, bool)>,
     held_here: bool,
     error: Option<&'static str>,
     rows: Vec<Row>,
@@ -74,28 +75,56 @@ pub struct ListQuery {
     #[serde(default)]
     stage: String,
     #[serde(default)]
+    due: String,
+    #[serde(default)]
     held_here: Option<String>,
     #[serde(default)]
     page: Option<u32>,
+    /// The next page: the rows after this one (a `ListCursor`).
+    #[serde(default)]
+    after: Option<String>,
+    /// The previous page: the rows before this one.
+    #[serde(default)]
+    before: Option<String>,
 }
 
-/// A query string for another page of the same search.
-fn link(q: &str, stage: Option<Stage>, held_here: bool, page: u32) -> String {
-    let mut out = url::form_urlencoded::Serializer::new(String::new());
-    if !q.is_empty() {
-        out.append_pair("q", q);
-    }
-    if let Some(s) = stage {
-        out.append_pair("stage", s.as_str());
-    }
-    if held_here {
-        out.append_pair("held_here", "1");
-    }
-    out.append_pair("page", &page.to_string());
-    format!("/cases?{}", out.finish())
+/// The due filter's values in the query string, with their labels.
+const DUE_OPTIONS: [(&str, &str); 2] = [("soon", "cases.due_soon"), ("overdue", "cases.overdue")];
+
+/// The filters of a list, for the links to its other pages.
+struct Filters<'a> {
+    q: &'a str,
+    stage: Option<Stage>,
+    due: Option<&'static str>,
+    held_here: bool,
 }
 
-/// `GET /cases`: newest first, 20 a page; a bad filter is shown and ignored, never a 500.
+impl Filters<'_> {
+    /// A query string for page `page` of the same search, next to the row `keyset` names.
+    fn link(&self, page: u32, keyset: Option<(&str, ListCursor)>) -> String {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        if !self.q.is_empty() {
+            out.append_pair("q", self.q);
+        }
+        if let Some(s) = self.stage {
+            out.append_pair("stage", s.as_str());
+        }
+        if let Some(d) = self.due {
+            out.append_pair("due", d);
+        }
+        if self.held_here {
+            out.append_pair("held_here", "1");
+        }
+        if let Some((side, at)) = keyset {
+            out.append_pair(side, &at.to_string());
+        }
+        out.append_pair("page", &page.to_string());
+        format!("/cases?{}", out.finish())
+    }
+}
+
+/// `GET /cases`: newest first, 20 a page, pages linked by keyset (`after`/`before` a row); a
+/// bad filter is shown and ignored, never a 500.
 pub async fn list(
     State(web): State<Web>,
     lang: Lang,
@@ -118,24 +147,96 @@ pub async fn list(
             }
         },
     };
+    let due = match query.due.as_str() {
+        "" => None,
+        d => match DUE_OPTIONS.into_iter().find(|(value, _)| *value == d) {
+            Some((value, _)) => Some(value),
+            None => {
+                error = Some(t.s("cases.bad_filter"));
+                None
+            }
+        },
+    };
+    let after = query.after.as_deref().map(ListCursor::parse);
+    let before = query.before.as_deref().map(ListCursor::parse);
+    if matches!(after, Some(None)) || matches!(before, Some(None)) {
+        error = Some(t.s("cases.bad_filter"));
+    }
+    let keyset = match (after.flatten(), before.flatten()) {
+        (Some(after), _) => Some(Keyset::After(after)),
+        (None, Some(before)) => Some(Keyset::Before(before)),
+        (None, None) => None,
+    };
+    let paging_back = matches!(keyset, Some(Keyset::Before(_)));
     let q: String = query.q.trim().chars().take(64).collect();
     let held_here = query.held_here.is_some();
     let page = query.page.unwrap_or(1).clamp(1, 10_000);
+    // Today in China time, and the second working day after it (as on the start page).
+    let today = bangban_domain::calendar::local_date(time::OffsetDateTime::now_utc());
+    let due_filter = due.map(|d| match d {
+        "overdue" => DueFilter::Overdue {
+            today: today.to_string(),
+        },
+        _ => DueFilter::Soon {
+            today: today.to_string(),
+            by: web
+                .store
+                .policy()
+                .current()
+                .calendar
+                .working_day_after(today, 2)
+                .to_string(),
+        },
+    });
     let filter = CaseFilter {
         subtree: None,
         holder: held_here.then_some(web.me),
         stage: stage.map(|s| s.as_str().to_owned()),
         search: (!q.is_empty()).then(|| q.clone()),
-        // One more than a page, to know whether there is a next one.
+        due: due_filter,
+        // A page number without a row to start from (typed by hand) still works, by offset.
+        offset: if keyset.is_none() {
+            (page - 1) * PAGE
+        } else {
+            0
+        },
+        keyset,
+        // One more than a page, to know whether there is a page beyond it.
         limit: PAGE + 1,
-        offset: (page - 1) * PAGE,
     };
     let mut found = match web.store.list(&filter).await {
         Ok(found) => found,
         Err(e) => return internal_error(&e, lang),
     };
     let more = found.len() > PAGE as usize;
-    found.truncate(PAGE as usize);
+    if more {
+        // The extra row lies beyond the page: the oldest, or the newest when paging back.
+        if paging_back {
+            found.remove(0);
+        } else {
+            found.truncate(PAGE as usize);
+        }
+    }
+    // Paging back onto the newest rows is the first page, whatever the link said.
+    let page = if paging_back && !more { 1 } else { page };
+    let filters = Filters {
+        q: &q,
+        stage,
+        due,
+        held_here,
+    };
+    let prev_link = match found.first() {
+        _ if page <= 1 => None,
+        _ if page == 2 => Some(filters.link(1, None)),
+        Some(first) => Some(filters.link(page - 1, Some(("before", ListCursor::of(first))))),
+        None => Some(filters.link(1, None)),
+    };
+    let next_link = match found.last() {
+        Some(last) if more || paging_back => {
+            Some(filters.link(page + 1, Some(("after", ListCursor::of(last)))))
+        }
+        _ => None,
+    };
     let rows = found
         .into_iter()
         .map(|c| Row {
@@ -159,12 +260,16 @@ pub async fn list(
             .into_iter()
             .map(|s| (s.as_str(), t.stage(s), Some(s) == stage))
             .collect(),
+        due_options: DUE_OPTIONS
+            .into_iter()
+            .map(|(value, label)| (value, t.s(label), Some(value) == due))
+            .collect(),
         held_here,
         error,
         rows,
         page,
-        prev_link: (page > 1).then(|| link(&q, stage, held_here, page - 1)),
-        next_link: more.then(|| link(&q, stage, held_here, page + 1)),
+        prev_link,
+        next_link,
         q,
     };
     with_lang(lang, &headers, page_view.into_response())

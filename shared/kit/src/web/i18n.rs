@@ -143,7 +143,7 @@ static ZH: &[(&str, &str)] = &[
     ("nav.cases", "办件"),
     ("cases.title", "办件列表"),
     ("cases.search", "查找"),
-    ("cases.search_hint", "办件编号、事项编码或名称"),
+    ("cases.search_hint", "办件编号、事项、申请人姓名或证件号码"),
     ("cases.stage", "状态"),
     ("cases.any_stage", "全部状态"),
     ("cases.held_here", "只看本中心承办的"),
@@ -335,6 +335,12 @@ static ZH: &[(&str, &str)] = &[
     ("att.back", "返回办件"),
     ("att.no_file", "请选择要上传的文件"),
     ("att.bad_form", "上传内容无法读取，请重新选择文件后再试"),
+    // Case list: the due filter and keyset pages (issue 8).
+    ("cases.due_filter", "期限"),
+    ("cases.any_due", "全部期限"),
+    ("cases.due_soon", "两个工作日内到期"),
+    ("cases.overdue", "已超期"),
+    ("cases.bad_filter", "查询条件有误，已忽略。"),
 ];
 
 static EN: &[(&str, &str)] = &[
@@ -358,7 +364,10 @@ static EN: &[(&str, &str)] = &[
     ("nav.cases", "Cases"),
     ("cases.title", "Cases"),
     ("cases.search", "Find"),
-    ("cases.search_hint", "Case number, item code or name"),
+    (
+        "cases.search_hint",
+        "Case number, item, applicant's name or ID number",
+    ),
     ("cases.stage", "Stage"),
     ("cases.any_stage", "Any stage"),
     ("cases.held_here", "Only cases this centre holds"),
@@ -576,6 +585,15 @@ static EN: &[(&str, &str)] = &[
     (
         "att.bad_form",
         "The upload could not be read; choose the file again and retry.",
+    ),
+    // Case list: the due filter and keyset pages (issue 8).
+    ("cases.due_filter", "Due"),
+    ("cases.any_due", "Any due date"),
+    ("cases.due_soon", "Due within two working days"),
+    ("cases.overdue", "Overdue"),
+    (
+        "cases.bad_filter",
+        "A filter was not understood and was ignored.",
     ),
 ];
 

@@ -441,3 +441,5 @@ pub async fn attachments_are_projected_from_their_events_once(store: CaseStore) 
     );
     assert_eq!(store.case_attachments(case.case_id).await.unwrap().len(), 1);
 }
+// The case list's contract lives in its own module.
+pub use crate::lists::*;

@@ -8,6 +8,7 @@ mod contract;
 mod databases;
 mod gauges;
 mod hardening;
+mod lists;
 mod personal;
 mod support;
 
@@ -92,6 +93,12 @@ both_backends!(
     gauges_change_when_the_refresh_job_runs_and_never_on_scrape,
     the_day_counts_what_a_station_must_see_today,
     attachments_are_projected_from_their_events_once,
+    search_finds_cases_by_number_item_name_and_id_never_by_plain_personal_data,
+    keyset_pages_neither_repeat_nor_skip_while_cases_arrive,
+    the_due_filter_lists_open_cases_overdue_or_due_soon,
+    stage_counts_are_kept_by_every_write_of_a_case,
+    cases_stored_before_search_terms_are_found_once_the_database_is_opened,
+    a_case_whose_log_no_longer_reads_does_not_keep_the_database_from_opening,
 );
 
 #[tokio::test]
