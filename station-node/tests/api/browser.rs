@@ -372,6 +372,14 @@ async fn a_case_goes_from_intake_to_escalation_and_another_is_terminated() {
         save_step(&page, "one_time_notice_issued").await?;
         assert_eq!(stage(&page).await?, "待补正材料");
         shot(&page, "case-awaiting-supplement").await;
+        // The start page counts it among the cases awaiting materials, and leads to them.
+        page.goto(format!("{base}/start")).await?;
+        assert_eq!(page.find(By::Id("awaiting")).await?.text().await?, "1");
+        shot(&page, "start-awaiting").await;
+        click(&page, "a.tile[href*=awaiting_supplement]").await?;
+        wait_for_path(&page, "/cases").await?;
+        page.find(By::Css(&format!("a[href='{case_path}']"))).await?;
+        page.goto(format!("{base}{case_path}")).await?;
         let notice = page
             .find(By::Css("#prints a[href$='/print/one-time-notice']"))
             .await?

@@ -267,6 +267,8 @@ struct StartPage {
     outbox: i64,
     dead_letters: i64,
     stages: Vec<(&'static str, i64)>,
+    /// Cases whose one-time notice is out, waiting for the applicant's materials.
+    awaiting: i64,
 }
 
 /// `GET /start`: the centre, its link to the parent, its cases by stage.
@@ -281,6 +283,10 @@ pub async fn start(
         Ok(c) => c,
         Err(e) => return internal_error(&e, lang).into_response(),
     };
+    let awaiting = counts
+        .iter()
+        .find(|(s, _)| s == Stage::AwaitingSupplement.as_str())
+        .map_or(0, |(_, n)| *n);
     let stages = Stage::ALL
         .into_iter()
         .filter_map(|stage| {
@@ -317,6 +323,7 @@ pub async fn start(
         Some(_) => LinkView::Down,
     };
     let page = StartPage {
+        awaiting,
         t,
         centre: Some(web.name.clone()),
         user: Some(UserView::from(&user)),

@@ -168,6 +168,7 @@ pub static ZH: &[(&str, &str)] = &[
     ("case.termination", "终止情形"),
     ("case.evaluations", "评价"),
     ("case.due_soon", "临近办理时限"),
+    ("start.awaiting", "待补正材料"),
     ("case.due_pending", "材料齐全受理后开始计时"),
     (
         "draft.restored",
@@ -356,6 +357,7 @@ pub static EN: &[(&str, &str)] = &[
     ("case.termination", "Termination ground"),
     ("case.evaluations", "Ratings"),
     ("case.due_soon", "Due soon"),
+    ("start.awaiting", "Awaiting the applicant's materials"),
     (
         "case.due_pending",
         "The clock starts when the materials are complete",
