@@ -378,7 +378,7 @@ async fn a_case_goes_from_intake_to_escalation_and_another_is_terminated() {
         shot(&page, "start-awaiting").await;
         click(&page, "a.tile[href*=awaiting_supplement]").await?;
         wait_for_path(&page, "/cases").await?;
-        page.find(By::Css(&format!("a[href='{case_path}']"))).await?;
+        page.find(By::Css(format!("a[href='{case_path}']"))).await?;
         page.goto(format!("{base}{case_path}")).await?;
         let notice = page
             .find(By::Css("#prints a[href$='/print/one-time-notice']"))
