@@ -422,3 +422,51 @@ async fn step_forms_refuse_bad_input_and_stale_steps_and_store_a_resend_once() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_case_due_within_two_working_days_is_highlighted_in_the_list_and_on_its_page() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    add_operator(dir.path()).await;
+    let app = spawn_app_in(dir.path()).await;
+    let desk = Desk::open(&app.url).await;
+    // Company formation is promised in one working day.
+    let api = |path: String, body: Value| {
+        desk.http
+            .post(format!("{}{path}", desk.base))
+            .bearer_auth(&desk.token)
+            .json(&body)
+            .send()
+    };
+    let case: Value = api(
+        "/api/v1/cases".into(),
+        json!({"kind": "application", "channel": "window", "item_code": "410402-SCJG-003",
+               "applicant": {"type": "person", "name": "张三", "id_number": "11010519491231002X",
+                             "phone": "13812345678"}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = case["case_id"].as_str().unwrap().to_owned();
+    let list = desk.get("/cases").await;
+    assert!(
+        !list.contains("class=\"due"),
+        "no due date before acceptance"
+    );
+    let res = api(
+        format!("/api/v1/cases/{id}/events"),
+        json!({"kind": "pre_reviewed", "payload": {"materials": [
+            {"name": "公司登记（备案）申请书", "verdict": "conforming"}]}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let list = desk.get("/cases").await;
+    assert!(list.contains("class=\"due warn\""), "{list}");
+    let page = desk.get(&format!("/cases/{id}")).await;
+    assert!(page.contains("id=\"due\" class=\"warn\""), "{page}");
+    assert!(page.contains("临近办理时限"), "{page}");
+    app.stop().await;
+}

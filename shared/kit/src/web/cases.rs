@@ -47,6 +47,8 @@ pub struct Row {
     pub suspended: bool,
     pub opened: String,
     pub due: String,
+    /// `error` when overdue, `warn` when due within two working days (open cases only).
+    pub due_class: &'static str,
     pub holder: String,
 }
 
@@ -237,9 +239,31 @@ pub async fn list(
         }
         _ => None,
     };
+    // Due dates compare as ISO dates: overdue before today, near due up to two working days on.
+    let today_date = bangban_domain::calendar::local_date(time::OffsetDateTime::now_utc());
+    let today = today_date.to_string();
+    let soon = web
+        .store
+        .policy()
+        .current()
+        .calendar
+        .working_day_after(today_date, 2)
+        .to_string();
     let rows = found
         .into_iter()
         .map(|c| Row {
+            due_class: match (&c.due_date, Stage::parse(&c.stage)) {
+                (Some(due), Some(stage)) if stage.is_open() && !c.suspended => {
+                    if due.as_str() < today.as_str() {
+                        "error"
+                    } else if due.as_str() <= soon.as_str() {
+                        "warn"
+                    } else {
+                        ""
+                    }
+                }
+                _ => "",
+            },
             stage: Stage::parse(&c.stage).map_or("?", |s| t.stage(s)),
             case_id: c.case_id,
             case_no: c.case_no,
