@@ -470,3 +470,26 @@ async fn a_case_due_within_two_working_days_is_highlighted_in_the_list_and_on_it
     assert!(page.contains("临近办理时限"), "{page}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_start_page_asks_for_next_years_calendar_when_it_is_due() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    add_operator(dir.path()).await;
+    let app = spawn_app_in(dir.path()).await;
+    let desk = Desk::open(&app.url).await;
+    let calendar = bangban_domain::calendar::WorkingCalendar::from_json(include_str!(
+        "../../../deploy/policy/calendar.json"
+    ))
+    .unwrap();
+    let today = bangban_domain::calendar::local_date(time::OffsetDateTime::now_utc());
+    let start = desk.get("/start").await;
+    match calendar.missing_year(today) {
+        Some(year) => {
+            assert!(start.contains("id=\"calendar-missing\""), "{start}");
+            assert!(start.contains(&format!("{year} 年")), "{start}");
+        }
+        None => assert!(!start.contains("calendar-missing"), "{start}"),
+    }
+    app.stop().await;
+}

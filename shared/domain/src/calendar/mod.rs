@@ -401,6 +401,17 @@ impl WorkingCalendar {
         self.years.contains(&date.year())
     }
 
+    /// The year whose holiday arrangement is due and missing on `today`: next year, from
+    /// November on (the State Council publishes it in late October or November), or this year
+    /// when even that is missing. Due dates past the calendar's end count weekends only.
+    pub fn missing_year(&self, today: Date) -> Option<i32> {
+        let year = today.year();
+        if !self.years.contains(&year) {
+            return Some(year);
+        }
+        (u8::from(today.month()) >= 11 && !self.years.contains(&(year + 1))).then_some(year + 1)
+    }
+
     /// The years the calendar has arrangements for, ascending.
     pub fn covered_years(&self) -> impl Iterator<Item = i32> + '_ {
         self.years.iter().copied()

@@ -391,3 +391,19 @@ fn resumption_then_open_suspension() {
 
 mod errors;
 mod properties;
+
+#[test]
+fn next_years_arrangement_is_asked_for_from_november_on() {
+    let cal = cal();
+    // 2026 is covered; 2027 is not yet.
+    assert_eq!(cal.missing_year(date!(2026 - 06 - 30)), None);
+    assert_eq!(cal.missing_year(date!(2026 - 10 - 31)), None);
+    assert_eq!(cal.missing_year(date!(2026 - 11 - 01)), Some(2027));
+    assert_eq!(cal.missing_year(date!(2026 - 12 - 31)), Some(2027));
+    // A year not covered at all is missing from its first day.
+    assert_eq!(cal.missing_year(date!(2027 - 01 - 01)), Some(2027));
+    assert_eq!(
+        WorkingCalendar::empty().missing_year(date!(2026 - 03 - 01)),
+        Some(2026)
+    );
+}

@@ -269,6 +269,8 @@ struct StartPage {
     stages: Vec<(&'static str, i64)>,
     /// Cases whose one-time notice is out, waiting for the applicant's materials.
     awaiting: i64,
+    /// The year whose holiday arrangement the calendar in force lacks, when it is due.
+    missing_year: Option<i32>,
 }
 
 /// `GET /start`: the centre, its link to the parent, its cases by stage.
@@ -322,7 +324,9 @@ pub async fn start(
         Some(status) if status.last_ok_ms() == 0 => LinkView::Never,
         Some(_) => LinkView::Down,
     };
+    let missing_year = web.store.policy().current().calendar.missing_year(today);
     let page = StartPage {
+        missing_year,
         awaiting,
         t,
         centre: Some(web.name.clone()),

@@ -169,6 +169,11 @@ pub static ZH: &[(&str, &str)] = &[
     ("case.evaluations", "评价"),
     ("case.due_soon", "临近办理时限"),
     ("start.awaiting", "待补正材料"),
+    ("start.calendar_missing_1", "工作日历尚未包含 "),
+    (
+        "start.calendar_missing_2",
+        " 年的节假日安排：该年的承诺办结日期暂按周末计算。请区级管理员在国务院公布安排后及时发布。",
+    ),
     ("case.due_pending", "材料齐全受理后开始计时"),
     (
         "draft.restored",
@@ -358,6 +363,14 @@ pub static EN: &[(&str, &str)] = &[
     ("case.evaluations", "Ratings"),
     ("case.due_soon", "Due soon"),
     ("start.awaiting", "Awaiting the applicant's materials"),
+    (
+        "start.calendar_missing_1",
+        "The working calendar has no holiday arrangement for ",
+    ),
+    (
+        "start.calendar_missing_2",
+        " yet: due dates in that year count weekends only. The district administrator should publish it once the State Council announces it.",
+    ),
     (
         "case.due_pending",
         "The clock starts when the materials are complete",
