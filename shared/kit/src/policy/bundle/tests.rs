@@ -303,7 +303,7 @@ fn malformed_envelopes_and_payloads_are_refused_with_their_reason() {
     assert!(matches!(check(b"not json"), Err(BundleError::Envelope(_))));
     assert!(matches!(check(b""), Err(BundleError::Envelope(_))));
     assert!(matches!(check(b"{}"), Err(BundleError::Envelope(_))));
-    let other_type = format!(r#"{{"payloadType":"text/plain","payload":"","signatures":[]}}"#);
+    let other_type = r#"{"payloadType":"text/plain","payload":"","signatures":[]}"#;
     assert!(matches!(
         check(other_type.as_bytes()),
         Err(BundleError::PayloadType(t)) if t == "text/plain"
