@@ -722,5 +722,35 @@ pub fn receive(
     Ok(Received::Applied { number, generation })
 }
 
+/// The bundle [`restore`] put in force at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restored {
+    pub number: u64,
+    pub expires_at: OffsetDateTime,
+    /// Past its expiry: still in force (better than none while offline), to be reported.
+    pub expired: bool,
+}
+
+/// At start: puts the kept last good bundle in force, verified again (an expired one too, see
+/// [`BundleStore::load`]). `Ok(None)` when none is kept; on an error nothing is put in force.
+pub fn restore(
+    store: &BundleStore,
+    pinned: &[PublicKey],
+    district: StationCode,
+    handle: &PolicyHandle,
+    now: OffsetDateTime,
+) -> Result<Option<Restored>, BundleError> {
+    let Some(bundle) = store.load(pinned, district, now)? else {
+        return Ok(None);
+    };
+    let restored = Restored {
+        number: bundle.number,
+        expires_at: bundle.expires_at,
+        expired: bundle.is_expired(now),
+    };
+    handle.install(bundle.policy, bundle.number)?;
+    Ok(Some(restored))
+}
+
 #[cfg(test)]
 mod tests;

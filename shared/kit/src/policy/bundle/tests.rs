@@ -527,6 +527,57 @@ fn receive_applies_a_newer_bundle_and_keeps_the_old_one_on_refusal() {
 }
 
 #[test]
+fn a_restarted_station_comes_up_on_its_last_good_bundle() {
+    let dir = tempfile::tempdir().expect("dir");
+    let key = key();
+    let pinned = [key.public_key()];
+    {
+        let handle = PolicyHandle::new(Policy::default());
+        let store = BundleStore::new(dir.path());
+        assert_eq!(restore(&store, &pinned, district(), &handle, NOW), Ok(None));
+        assert_eq!(
+            handle.current().bundle,
+            None,
+            "nothing kept, nothing changed"
+        );
+        let taken = receive(
+            &sign(&key, &shipped(4)),
+            &pinned,
+            district(),
+            &handle,
+            &store,
+            NOW,
+        );
+        assert!(matches!(taken, Ok(Received::Applied { number: 4, .. })));
+    }
+    // Restarted (a new handle on the policy files), offline, a month and a half later.
+    let later = NOW + Duration::days(45);
+    let handle = PolicyHandle::new(Policy::default());
+    let store = BundleStore::new(dir.path());
+    let restored = restore(&store, &pinned, district(), &handle, later)
+        .expect("restores")
+        .expect("kept");
+    assert_eq!(restored.number, 4);
+    assert!(restored.expired, "past its expiry, and says so");
+    let in_force = handle.current();
+    assert_eq!(in_force.bundle, Some(4));
+    assert!(in_force.catalogue.get("410402-SCJG-001").is_some());
+    // Pinned keys that no longer include the signer: the kept bundle is not trusted.
+    let fresh = PolicyHandle::new(Policy::default());
+    assert_eq!(
+        restore(
+            &store,
+            &[super::tests::key().public_key()],
+            district(),
+            &fresh,
+            NOW
+        ),
+        Err(BundleError::UnknownKey)
+    );
+    assert_eq!(fresh.current().bundle, None);
+}
+
+#[test]
 fn install_never_goes_back() {
     let handle = PolicyHandle::new(Policy::default());
     assert_eq!(handle.install(Policy::default(), 4), Ok(2));
