@@ -451,6 +451,27 @@ impl Bilingual for BundleError {
     }
 }
 
+/// A refused bundle is the sender's problem (422, the reason in both languages); a bundle that
+/// could not be kept is this node's (500, no paths or OS errors shown).
+impl From<BundleError> for crate::http::Problem {
+    fn from(e: BundleError) -> Self {
+        use axum::http::StatusCode;
+        match e {
+            BundleError::Store(_) => {
+                tracing::error!(error = %e, "policy bundle not kept");
+                crate::http::Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    e.code(),
+                    "无法保存政策包，在用的政策不变".to_owned(),
+                    "the policy bundle could not be kept; the policy in force is unchanged"
+                        .to_owned(),
+                )
+            }
+            e => crate::http::Problem::from_domain(StatusCode::UNPROCESSABLE_ENTITY, &e),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Verification
 // ---------------------------------------------------------------------------------------------
@@ -536,7 +557,11 @@ fn verify_content(
             expires_at: raw.expires_at,
         });
     }
-    if raw.issued_at > now + MAX_CLOCK_AHEAD {
+    // A `now` at the end of time has nothing after it (and must not overflow).
+    if now
+        .checked_add(MAX_CLOCK_AHEAD)
+        .is_some_and(|limit| raw.issued_at > limit)
+    {
         return Err(BundleError::FromTheFuture {
             issued_at: raw.issued_at,
             now,

@@ -378,14 +378,45 @@ fn every_error_has_a_code_and_both_messages() {
         BundleError::Catalogue(CatalogueError::Duplicate("X".into())),
     ];
     for e in errors {
-        let problem =
-            crate::http::Problem::from_domain(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &e);
+        let problem = crate::http::Problem::from(e.clone());
+        assert_eq!(problem.status, 422);
         assert!(e.code().starts_with("policy_bundle."));
         let json = serde_json::to_value(&problem).expect("json");
         assert_eq!(json["code"], e.code());
         assert_ne!(json["message_zh"], json["message_en"]);
         assert!(!e.message_zh().is_empty());
     }
+}
+
+#[test]
+fn a_bundle_that_could_not_be_kept_hides_the_cause() {
+    let problem = crate::http::Problem::from(BundleError::Store(
+        "/var/lib/bangban/policy-bundle.json: Permission denied".into(),
+    ));
+    assert_eq!(problem.status, 500);
+    assert_eq!(problem.code, "policy_bundle.store");
+    assert!(
+        !problem.message_en.contains("/var/lib"),
+        "{}",
+        problem.message_en
+    );
+    assert!(
+        !problem.message_zh.contains("Permission"),
+        "{}",
+        problem.message_zh
+    );
+}
+
+#[test]
+fn the_end_of_time_does_not_overflow() {
+    let key = key();
+    let envelope = sign(&key, &small(1));
+    let end = time::PrimitiveDateTime::MAX.assume_utc();
+    // Expired by then, and refused as such: no panic on the way.
+    assert!(matches!(
+        verify(&envelope, &[key.public_key()], district(), None, end),
+        Err(BundleError::Expired { .. })
+    ));
 }
 
 #[test]
