@@ -6,7 +6,8 @@
 //! Format. The payload is JSON bytes (see [`BundlePayload`]); the envelope is DSSE's
 //! (<https://github.com/secure-systems-lab/dsse/blob/master/protocol.md>):
 //! `{"payloadType": PAYLOAD_TYPE, "payload": base64(bytes), "signatures": [{"keyid", "sig"}]}`,
-//! each signature Ed25519 over `PAE(payloadType, payload)`. There is no canonical JSON: the exact
+//! each signature Ed25519 over `PAE(payloadType, payload)`, base64 standard and padded (stricter
+//! than DSSE, which also allows URL-safe or unpadded). There is no canonical JSON: the exact
 //! payload bytes are signed, and the exact envelope bytes are relayed and kept.
 //!
 //! Keys. The private key is a PKCS#8 (v2) document in PEM (`-----BEGIN PRIVATE KEY-----`; raw
