@@ -27,6 +27,41 @@ enum Command {
     /// The district certificate authority. Its key never leaves the district.
     #[command(subcommand)]
     Ca(CaCommand),
+    /// The district's signed policy bundles. The policy key never leaves the district.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Make the Ed25519 policy key pair in --dir: policy.key (PKCS#8 PEM, mode 0600) and
+    /// policy.pub (base64, the value stations pin). Refuses to replace existing files.
+    Keygen {
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Sign the tree, the catalogue and the calendar into bundle --number, written to --out
+    /// (which must not exist). The district is the root of the tree.
+    Publish {
+        /// The policy key (policy.key).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The bundle's number: above every number published before.
+        #[arg(long)]
+        number: u64,
+        /// Days until the bundle expires (stations refuse it after that).
+        #[arg(long, value_name = "DAYS")]
+        expires_days: u32,
+        #[arg(long, value_name = "FILE")]
+        topology: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        catalogue: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        calendar: PathBuf,
+        /// Where to write the signed envelope.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -67,6 +102,16 @@ enum CaCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The policy commands need no settings at all.
+    if let Command::Policy(cmd) = &cli.command {
+        return match run_policy(cmd) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("district-node: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     // The CA commands need no settings beyond an optional district code.
     if let Command::Ca(cmd) = &cli.command {
         let district = match cmd {
@@ -99,7 +144,7 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     let Command::Node(command) = cli.command else {
-        return ExitCode::SUCCESS; // the CA commands returned above
+        return ExitCode::SUCCESS; // the CA and policy commands returned above
     };
     let result = runtime.block_on(async move {
         match command {
@@ -183,6 +228,53 @@ fn run_ca(cmd: &CaCommand, district: Option<&str>) -> anyhow::Result<()> {
             std::fs::write(out.join("node.pem"), cert)?;
             std::fs::write(out.join("ca.pem"), ca.cert_pem())?;
             println!("issued {} into {}", identity_uri(station), out.display());
+        }
+    }
+    Ok(())
+}
+
+fn run_policy(cmd: &PolicyCommand) -> Result<(), district_node::policy::PolicyCliError> {
+    use district_node::policy::{KEY_FILE, PUBLIC_FILE, Publish, keygen, publish};
+    match cmd {
+        PolicyCommand::Keygen { dir } => {
+            let public = keygen(dir)?;
+            println!(
+                "policy key made in {}: {KEY_FILE} (keep on the district only), {PUBLIC_FILE}\n\
+                 public key (pin on the stations): {}\nkey id: {}",
+                dir.display(),
+                public.to_base64(),
+                public.keyid()
+            );
+        }
+        PolicyCommand::Publish {
+            key,
+            number,
+            expires_days,
+            topology,
+            catalogue,
+            calendar,
+            out,
+        } => {
+            let args = Publish {
+                key: key.clone(),
+                number: *number,
+                expires_days: *expires_days,
+                topology: topology.clone(),
+                catalogue: catalogue.clone(),
+                calendar: calendar.clone(),
+                out: out.clone(),
+            };
+            let payload = publish(&args, time::OffsetDateTime::now_utc())?;
+            println!(
+                "policy bundle {} for district {} written to {} (expires {})",
+                payload.number,
+                payload.district,
+                out.display(),
+                payload
+                    .expires_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+            );
         }
     }
     Ok(())

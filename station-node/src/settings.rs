@@ -13,6 +13,7 @@ use bangban_kit::node::{
     NodeSettings, PolicySettings, TlsFiles, TlsSettings, node_limits,
 };
 use bangban_kit::policy::Policy;
+use bangban_kit::policy::bundle::PublicKey;
 use bangban_kit::serve::NodeLimits;
 use bangban_kit::store::AppendLimits;
 use serde::Deserialize;
@@ -67,6 +68,9 @@ pub struct Config {
     pub attachments: bangban_kit::attachments::Attachments,
     /// The calendar, the catalogue and the district tree read from the policy files.
     pub policy: Policy,
+    /// The district's policy keys that signed bundles must verify against (`policy.pinned_keys`;
+    /// two while the district rotates its key). Not yet used: bundles do not travel yet.
+    pub pinned_keys: Vec<PublicKey>,
     pub log: LogSettings,
     pub jobs: JobSchedules,
     /// The config file the settings came from (the policy is read again from it on SIGHUP).
@@ -145,6 +149,7 @@ impl Settings {
             ));
         }
         let catalogue = self.policy.load_catalogue(base.as_deref())?;
+        let pinned_keys = self.policy.check_pinned_keys()?;
         Ok(Config {
             code,
             name: self.node.name,
@@ -161,6 +166,7 @@ impl Settings {
                 catalogue,
                 topology,
             },
+            pinned_keys,
             log: self.log,
             jobs,
             source: file.map(Path::to_path_buf),

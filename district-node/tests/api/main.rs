@@ -2,6 +2,7 @@
 //! PostgreSQL server named by `PG_TEST_URL`.
 #![allow(clippy::unwrap_used)]
 
+mod policy;
 mod tiers;
 
 use std::path::Path;

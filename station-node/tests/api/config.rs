@@ -138,6 +138,23 @@ tls_cert = \"ui.pem\"\n",
             &[("BANGBAN_HTTP__HANDSHAKE_TIMEOUT_SECS", "0")],
             "http.handshake_timeout_secs",
         ),
+        // Pinned policy keys (the lines land in [policy]).
+        (
+            "pinned_keys = [\"not base64!\"]\n",
+            &[],
+            "policy.pinned_keys",
+        ),
+        ("pinned_keys = [\"AAAA\"]\n", &[], "policy.pinned_keys"),
+        (
+            "pinned_keys = [\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\", \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]\n",
+            &[],
+            "policy.pinned_keys",
+        ),
+        (
+            "pinned_keys = [\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\", \"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\", \"AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\"]\n",
+            &[],
+            "policy.pinned_keys",
+        ),
     ];
     for (extra, env, needle) in cases {
         let file = write_config(dir.path(), extra);
@@ -195,4 +212,24 @@ fn a_missing_config_file_is_refused() {
     let (code, _, err) = check_config(std::path::Path::new("/no/such/station.toml"), &[]);
     assert_eq!(code, 2);
     assert!(err.contains("/no/such/station.toml"), "{err}");
+}
+
+#[test]
+fn one_or_two_pinned_policy_keys_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::helpers::load(&write_config(dir.path(), ""));
+    assert!(config.pinned_keys.is_empty());
+    let (old, new) = (
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
+    );
+    let file = write_config(
+        dir.path(),
+        &format!("pinned_keys = [\"{old}\", \" {new}\\n\"]\n"),
+    );
+    let config = crate::helpers::load(&file);
+    let pinned: Vec<String> = config.pinned_keys.iter().map(|k| k.to_base64()).collect();
+    assert_eq!(pinned, [old, new]);
+    let (code, _, err) = check_config(&file, &[]);
+    assert_eq!(code, 0, "{err}");
 }

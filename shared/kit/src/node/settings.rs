@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::config::{SettingsError, check_existing_file};
 use crate::https::UiTls;
+use crate::policy::bundle::{MAX_PINNED_KEYS, PublicKey};
 use crate::serve::{DEFAULT_MAX_LONG_POLLS, ListenerLimits, NodeLimits};
 
 /// `[node]`: who this node is. The code is checked against the certificate once mTLS is on.
@@ -312,6 +313,11 @@ pub struct PolicySettings {
     /// items, so no applications can be taken in.
     #[serde(default)]
     pub catalogue: Option<PathBuf>,
+    /// The district's policy keys a station verifies signed bundles with: the base64 of each
+    /// Ed25519 public key, as `district-node policy keygen` prints it (its `policy.pub`). One
+    /// key, or two while the district rotates its key.
+    #[serde(default)]
+    pub pinned_keys: Vec<String>,
 }
 
 fn read_policy_file(key: &str, path: &Path, base: Option<&Path>) -> Result<String, SettingsError> {
@@ -325,6 +331,41 @@ fn set(path: &Option<PathBuf>) -> Option<&Path> {
 }
 
 impl PolicySettings {
+    /// Parses the pinned policy keys: each must be a base64 Ed25519 public key, at most
+    /// [`MAX_PINNED_KEYS`](crate::policy::bundle::MAX_PINNED_KEYS) of them, none twice.
+    pub fn check_pinned_keys(&self) -> Result<Vec<PublicKey>, SettingsError> {
+        const KEY: &str = "policy.pinned_keys";
+        if self.pinned_keys.len() > MAX_PINNED_KEYS {
+            return Err(SettingsError::invalid(
+                KEY,
+                format!(
+                    "{} keys are pinned; pin one, or two while the district rotates its key",
+                    self.pinned_keys.len()
+                ),
+            ));
+        }
+        let mut keys: Vec<PublicKey> = Vec::with_capacity(self.pinned_keys.len());
+        for (i, text) in self.pinned_keys.iter().enumerate() {
+            let key = PublicKey::parse(text).map_err(|e| {
+                SettingsError::invalid(
+                    KEY,
+                    format!(
+                        "key {} is not a policy public key (the base64 of policy.pub): {e}",
+                        i + 1
+                    ),
+                )
+            })?;
+            if keys.contains(&key) {
+                return Err(SettingsError::invalid(
+                    KEY,
+                    format!("key {} is pinned twice", i + 1),
+                ));
+            }
+            keys.push(key);
+        }
+        Ok(keys)
+    }
+
     /// Reads and checks the topology file; `None` when not set.
     pub fn load_topology(&self, base: Option<&Path>) -> Result<Option<Topology>, SettingsError> {
         let Some(path) = set(&self.topology) else {

@@ -8,7 +8,11 @@
 //! replacement is one pointer swap: nothing restarts, no request waits on a reload.
 //!
 //! Today a node reloads its policy files on SIGHUP (after the district edits them); a reload
-//! that does not check leaves the policy in force untouched.
+//! that does not check leaves the policy in force untouched. [`bundle`] holds the signed,
+//! numbered policy bundles the district publishes, and puts one in force with
+//! [`PolicyHandle::install`].
+
+pub mod bundle;
 
 use std::sync::{Arc, RwLock};
 
@@ -26,13 +30,14 @@ pub struct Policy {
     pub topology: Option<Topology>,
 }
 
-/// The policy in force, with when it was put in force and its generation (1 at start, +1 per
-/// replacement).
+/// The policy in force, with when it was put in force, its generation (1 at start, +1 per
+/// replacement) and the number of the signed bundle it came from (`None`: the policy files).
 #[derive(Debug)]
 pub struct InForce {
     pub policy: Policy,
     pub generation: u64,
     pub since: OffsetDateTime,
+    pub bundle: Option<u64>,
 }
 
 impl std::ops::Deref for InForce {
@@ -52,6 +57,7 @@ impl PolicyHandle {
             policy,
             generation: 1,
             since: OffsetDateTime::now_utc(),
+            bundle: None,
         }))))
     }
 
@@ -68,15 +74,40 @@ impl PolicyHandle {
     /// Puts `policy` in force at once; returns its generation. Requests already running keep
     /// their snapshot.
     pub fn replace(&self, policy: Policy) -> u64 {
-        let mut guard = match self.0.write() {
+        self.swap(policy, None)
+    }
+
+    /// Puts the policy of signed bundle `number` in force, unless a bundle of that number or a
+    /// later one already is (checked under the lock, so two racing installs cannot go back);
+    /// returns the new generation.
+    pub fn install(&self, policy: Policy, number: u64) -> Result<u64, bundle::BundleError> {
+        let mut guard = self.write();
+        if let Some(last) = guard.bundle
+            && number <= last
+        {
+            return Err(bundle::BundleError::NotNewer { number, last });
+        }
+        Ok(Self::put(&mut guard, policy, Some(number)))
+    }
+
+    fn swap(&self, policy: Policy, bundle: Option<u64>) -> u64 {
+        Self::put(&mut self.write(), policy, bundle)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Arc<InForce>> {
+        match self.0.write() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
-        };
+        }
+    }
+
+    fn put(guard: &mut Arc<InForce>, policy: Policy, bundle: Option<u64>) -> u64 {
         let generation = guard.generation + 1;
         *guard = Arc::new(InForce {
             policy,
             generation,
             since: OffsetDateTime::now_utc(),
+            bundle,
         });
         generation
     }
@@ -109,8 +140,10 @@ mod tests {
         assert_eq!(before.generation, 1);
         assert!(before.topology.is_none());
         let next = Policy {
-            catalogue: Catalogue::from_json(include_str!("../../../deploy/policy/catalogue.json"))
-                .expect("catalogue"),
+            catalogue: Catalogue::from_json(include_str!(
+                "../../../../deploy/policy/catalogue.json"
+            ))
+            .expect("catalogue"),
             ..Policy::default()
         };
         assert_eq!(handle.replace(next), 2);
