@@ -3,20 +3,14 @@
 //! saved, disabling that ends the other user's session at once, and the guard rails.
 
 use bangban_kit::auth::Role;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 use sqlx::Row;
 
 use crate::helpers::{PASSWORD, TestApp, add_account, load, spawn_app_in, write_config};
+use crate::helpers::{browser, location};
 
 pub(crate) const ADMIN: &str = "zhanzhang";
-
-pub(crate) fn browser() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
 
 /// The value of the first `name="csrf"` hidden field of a page.
 pub(crate) fn csrf_of(html: &str) -> String {
@@ -140,10 +134,6 @@ impl Station {
     async fn audit_rows(&self) -> i64 {
         count(self.dir.path(), "SELECT COUNT(*) FROM account_audit").await
     }
-}
-
-fn location(res: &Response) -> &str {
-    res.headers()[LOCATION].to_str().unwrap()
 }
 
 #[tokio::test]

@@ -12,18 +12,12 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, add_account, spawn_app_in, write_config};
+use crate::helpers::{browser, csrf_of};
 
 const OPERATOR: &str = "operator";
 const INSPECTOR: &str = "inspector";
 /// 食品经营许可证核发: a village takes it in; its list names 营业执照 among others.
 const ITEM: &str = "410402-SCJG-001";
-
-fn browser() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
 
 async fn sign_in(http: &Client, base: &str, user: &str) -> (String, String) {
     let res = http
@@ -76,11 +70,6 @@ async fn page(http: &Client, url: String, cookie: &str) -> String {
         .text()
         .await
         .unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
-    html[at..].split('"').next().unwrap().to_owned()
 }
 
 const BOUNDARY: &str = "----bangban-test-boundary-7f3e";

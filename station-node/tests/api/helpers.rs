@@ -114,3 +114,29 @@ pub async fn spawn_app_on(dir: &Path, listener: tokio::net::TcpListener) -> Test
         task: Some(task),
     }
 }
+
+/// A client that behaves like a browser without JavaScript at the web UI: it follows no
+/// redirects (the tests read each 303), cookies are sent by hand.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of the first hidden field `name` in a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    let at = html.find(&needle).unwrap() + needle.len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+/// The first CSRF token of a page.
+pub fn csrf_of(html: &str) -> String {
+    hidden(html, "csrf")
+}
+
+/// Where a redirect sends the browser.
+pub fn location(res: &reqwest::Response) -> &str {
+    res.headers()[reqwest::header::LOCATION].to_str().unwrap()
+}

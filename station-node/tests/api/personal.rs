@@ -7,7 +7,8 @@ use reqwest::StatusCode;
 use reqwest::header::CACHE_CONTROL;
 use serde_json::{Value, json};
 
-use crate::accounts::{browser, count, get, html, web_login};
+use crate::accounts::{count, get, html, web_login};
+use crate::helpers::browser;
 use crate::helpers::{PASSWORD, add_account, spawn_app_in, write_config};
 
 const ID_NUMBER: &str = "11010519491231002X";

@@ -8,19 +8,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, USER, add_operator, spawn_app_in, write_config};
-
-fn browser() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let needle = format!("name=\"{name}\" value=\"");
-    let at = html.find(&needle).unwrap() + needle.len();
-    html[at..].split('"').next().unwrap().to_owned()
-}
+use crate::helpers::{browser, hidden};
 
 struct Desk {
     http: Client,

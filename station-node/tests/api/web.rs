@@ -2,21 +2,11 @@
 //! JavaScript: cookies by hand, forms as `application/x-www-form-urlencoded`, no redirects
 //! followed.
 
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
 
 use crate::helpers::{PASSWORD, USER, add_operator, spawn_app_in, write_config};
-
-fn browser() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn location(res: &Response) -> &str {
-    res.headers()[LOCATION].to_str().unwrap()
-}
+use crate::helpers::{browser, csrf_of, hidden, location};
 
 /// The `bangban_session` value a response sets, with the cookie's attributes.
 fn session_set(res: &Response) -> Option<String> {
@@ -33,12 +23,6 @@ fn session_value(set_cookie: &str) -> String {
         .next()
         .unwrap()
         .to_owned()
-}
-
-/// The value of the first `name="csrf"` hidden field of a page.
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
-    html[at..].split('"').next().unwrap().to_owned()
 }
 
 async fn log_in(http: &Client, base: &str, password: &str, extra_cookie: Option<&str>) -> Response {
@@ -462,13 +446,6 @@ fn url_encode(s: &str) -> String {
             }
         })
         .collect()
-}
-
-/// The value of the hidden field `name` in a page.
-fn hidden(html: &str, name: &str) -> String {
-    let needle = format!("name=\"{name}\" value=\"");
-    let at = html.find(&needle).unwrap() + needle.len();
-    html[at..].split('"').next().unwrap().to_owned()
 }
 
 #[tokio::test]
