@@ -23,6 +23,7 @@ macro_rules! string_schema {
 }
 
 pub mod account;
+pub mod agent;
 pub mod attachment;
 pub mod calendar;
 pub mod case;
