@@ -121,6 +121,9 @@ pub struct ApplicationView {
     pub channel: Channel,
     pub item: ItemRef,
     pub applicant: ApplicantView,
+    /// The policy bundle in force at intake (see [`Application::policy_bundle`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_bundle: Option<u64>,
 }
 
 impl From<&Application> for ApplicationView {
@@ -130,6 +133,7 @@ impl From<&Application> for ApplicationView {
             channel: a.channel,
             item: a.item.clone(),
             applicant: (&a.applicant).into(),
+            policy_bundle: a.policy_bundle,
         }
     }
 }

@@ -287,6 +287,7 @@ impl Intake {
                 (
                     case_id,
                     EventBody::ApplicationReceived(Application {
+                        policy_bundle: policy.bundle,
                         case_no: provisional,
                         channel,
                         item: item.item_ref(),
@@ -308,6 +309,7 @@ impl Intake {
                 (
                     case_id,
                     EventBody::ConsultationRecorded(Consultation {
+                        policy_bundle: policy.bundle,
                         case_no: provisional,
                         channel,
                         topic,
@@ -525,4 +527,68 @@ fn applicant_fields(raw: &ApplicantInput, other_type: &[(&str, bool)]) -> Result
 
 fn required_member(name: &str, value: Option<String>) -> Result<String, IntakeError> {
     value.ok_or_else(|| applicant_misfit(&format!("missing field `{name}`")))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::db::{Db, sqlite_url};
+    use crate::policy::Policy;
+
+    fn applicant() -> Box<ApplicantInput> {
+        Box::new(ApplicantInput {
+            kind: Some("person".into()),
+            name: Some("张三".into()),
+            id_number: Some("11010519491231002X".into()),
+            phone: Some("13812345678".into()),
+            ..ApplicantInput::default()
+        })
+    }
+
+    /// A case records the number of the policy bundle in force when it was taken in, so its
+    /// pre-review can be replayed against the rules then in force; without a bundle, none.
+    #[tokio::test]
+    async fn a_case_records_the_policy_bundle_it_was_taken_in_under() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&sqlite_url(&dir.path().join("v.sqlite")))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let policy = Policy {
+            catalogue: bangban_domain::catalogue::Catalogue::from_json(include_str!(
+                "../../../deploy/policy/catalogue.json"
+            ))
+            .unwrap(),
+            calendar: bangban_domain::calendar::WorkingCalendar::from_json(include_str!(
+                "../../../deploy/policy/calendar.json"
+            ))
+            .unwrap(),
+            ..Policy::default()
+        };
+        let handle = PolicyHandle::new(policy.clone());
+        let me: StationCode = "410402001001".parse().unwrap();
+        let intake = Intake {
+            me,
+            store: CaseStore::new(db, handle.clone()),
+            policy: handle.clone(),
+        };
+        let open = |intake: Intake| async move {
+            let new = NewCase::Application {
+                channel: Channel::Window,
+                item_code: "410402-SCJG-001".into(),
+                applicant: applicant(),
+                case_id: None,
+            };
+            let opened = intake.open_case("wangfang", new).await.unwrap();
+            let events = intake.store.events(opened.view.case_id).await.unwrap();
+            match &events[0].body {
+                EventBody::ApplicationReceived(a) => a.policy_bundle,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(open(intake.clone()).await, None);
+        handle.install(policy, 7).unwrap();
+        assert_eq!(open(intake).await, Some(7));
+    }
 }

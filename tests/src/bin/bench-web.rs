@@ -222,6 +222,7 @@ fn write_case(w: &mut CaseWriter<'_>, rng: &mut Rng, items: &[Item], days_ago: i
             v,
             0,
             EventBody::ConsultationRecorded(Consultation {
+                policy_bundle: None,
                 case_no: w.case_no,
                 channel: Channel::Phone,
                 topic: format!("咨询{}所需材料", item.name),
@@ -244,6 +245,7 @@ fn write_case(w: &mut CaseWriter<'_>, rng: &mut Rng, items: &[Item], days_ago: i
         v,
         0,
         EventBody::ApplicationReceived(Application {
+            policy_bundle: None,
             case_no: w.case_no,
             channel: Channel::Window,
             item,

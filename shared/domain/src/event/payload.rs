@@ -69,6 +69,10 @@ pub struct Consultation {
     pub item: Option<ItemRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<String>,
+    /// The number of the district's policy bundle in force at intake, when the centre works by
+    /// one: the rules the case was taken in under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_bundle: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,6 +83,10 @@ pub struct Application {
     pub channel: Channel,
     pub item: ItemRef,
     pub applicant: Applicant,
+    /// The number of the district's policy bundle in force at intake, when the centre works by
+    /// one: the rules the pre-review can be replayed against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_bundle: Option<u64>,
 }
 
 /// A supervisor's acceptance of an identifier that fails its check character (some real credit

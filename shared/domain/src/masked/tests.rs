@@ -87,6 +87,7 @@ fn case_no() -> CaseNumber {
 
 fn application(applicant: Applicant) -> EventBody {
     EventBody::ApplicationReceived(Application {
+        policy_bundle: None,
         case_no: case_no(),
         channel: Channel::Window,
         item: item(),
@@ -106,6 +107,7 @@ fn every_kind() -> Vec<Event> {
     };
     let mut events: Vec<Event> = [
         EventBody::ConsultationRecorded(Consultation {
+            policy_bundle: None,
             case_no: case_no(),
             channel: Channel::Phone,
             topic: "咨询".to_owned(),

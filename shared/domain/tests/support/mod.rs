@@ -128,6 +128,7 @@ pub fn case_no(station: StationCode) -> CaseNumber {
 
 pub fn consultation(station: StationCode) -> EventBody {
     EventBody::ConsultationRecorded(Consultation {
+        policy_bundle: None,
         case_no: case_no(station),
         channel: Channel::Window,
         topic: "开办小餐馆需要哪些材料".to_owned(),
@@ -138,6 +139,7 @@ pub fn consultation(station: StationCode) -> EventBody {
 
 pub fn application(station: StationCode, item: ItemRef, applicant: Applicant) -> EventBody {
     EventBody::ApplicationReceived(Application {
+        policy_bundle: None,
         case_no: case_no(station),
         channel: Channel::Window,
         item,

@@ -30,6 +30,7 @@ fn application_by(case: &CaseBuilder, applicant: Applicant, item: (&str, &str)) 
         &case.origin.to_string(),
         0,
         EventBody::ApplicationReceived(Application {
+            policy_bundle: None,
             case_no: case.case_no,
             channel: Channel::Window,
             item: ItemRef {

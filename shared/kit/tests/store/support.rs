@@ -89,6 +89,7 @@ impl CaseBuilder {
             &self.origin.to_string(),
             0,
             EventBody::ApplicationReceived(Application {
+                policy_bundle: None,
                 case_no: self.case_no,
                 channel: Channel::Window,
                 item: ItemRef {

@@ -15,6 +15,7 @@ pub(super) fn required_fields(text: &str) -> Vec<(&'static str, usize, EventBody
             "topic",
             MAX_TEXT,
             EventBody::ConsultationRecorded(Consultation {
+                policy_bundle: None,
                 case_no: case_no(v),
                 channel: Channel::Phone,
                 topic: t.clone(),
@@ -209,6 +210,7 @@ pub(super) fn optional_fields(text: &str) -> Vec<(&'static str, usize, EventBody
             "answer",
             MAX_TEXT,
             EventBody::ConsultationRecorded(Consultation {
+                policy_bundle: None,
                 case_no: case_no(v),
                 channel: Channel::Online,
                 topic: "办证咨询".to_owned(),
