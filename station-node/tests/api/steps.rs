@@ -479,5 +479,10 @@ async fn the_start_page_asks_for_next_years_calendar_when_it_is_due() {
         }
         None => assert!(!start.contains("calendar-missing"), "{start}"),
     }
+    // The rules in force are named: here the node's own files, no district bundle yet.
+    assert!(
+        start.contains("id=\"policy\"") && start.contains("本地配置文件"),
+        "{start}"
+    );
     app.stop().await;
 }

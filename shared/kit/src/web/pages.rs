@@ -261,6 +261,10 @@ struct StartPage {
     node_name: String,
     node_code: String,
     tier_key: &'static str,
+    /// The signed policy bundle in force, or `None` while the node works by its own files.
+    policy_bundle: Option<u64>,
+    /// When the policy in force was put in force (China time).
+    policy_since: String,
     link: LinkView,
     day: crate::store::DayCounts,
     soon: String,
@@ -324,7 +328,17 @@ pub async fn start(
         Some(status) if status.last_ok_ms() == 0 => LinkView::Never,
         Some(_) => LinkView::Down,
     };
-    let missing_year = web.store.policy().current().calendar.missing_year(today);
+    let in_force = web.store.policy().current();
+    let missing_year = in_force.calendar.missing_year(today);
+    let policy_bundle = in_force.bundle;
+    let policy_since = {
+        let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+        in_force
+            .since
+            .to_offset(time::macros::offset!(+8))
+            .format(&format)
+            .unwrap_or_default()
+    };
     let page = StartPage {
         missing_year,
         awaiting,
@@ -334,6 +348,8 @@ pub async fn start(
         exposed_plain_http: web.exposed_plain_http,
         node_name: web.name.clone(),
         node_code: web.me.to_string(),
+        policy_bundle,
+        policy_since,
         tier_key: match web.me.tier() {
             Tier::District => "tier.district",
             Tier::Town => "tier.town",

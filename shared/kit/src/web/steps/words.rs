@@ -169,6 +169,11 @@ pub static ZH: &[(&str, &str)] = &[
     ("case.evaluations", "评价"),
     ("case.due_soon", "临近办理时限"),
     ("start.awaiting", "待补正材料"),
+    ("start.policy", "政策规则"),
+    ("start.policy_bundle_1", "区级发布包第 "),
+    ("start.policy_bundle_2", " 号"),
+    ("start.policy_files", "本地配置文件（尚未收到区级发布包）"),
+    ("start.policy_since", "自"),
     ("start.calendar_missing_1", "工作日历尚未包含 "),
     (
         "start.calendar_missing_2",
@@ -363,6 +368,14 @@ pub static EN: &[(&str, &str)] = &[
     ("case.evaluations", "Ratings"),
     ("case.due_soon", "Due soon"),
     ("start.awaiting", "Awaiting the applicant's materials"),
+    ("start.policy", "Rules in force"),
+    ("start.policy_bundle_1", "District bundle no. "),
+    ("start.policy_bundle_2", ""),
+    (
+        "start.policy_files",
+        "Local configuration files (no district bundle received yet)",
+    ),
+    ("start.policy_since", "since"),
     (
         "start.calendar_missing_1",
         "The working calendar has no holiday arrangement for ",
