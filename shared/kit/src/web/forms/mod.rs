@@ -237,7 +237,7 @@ pub async fn print(
     let centre = web.name.clone();
     let case_no = state.case_no.to_string();
     let who = client(t, state.applicant.as_ref());
-    let page = match form.as_str() {
+    let mut page = match form.as_str() {
         "one-time-notice" => {
             let Some((issued, notice)) = last(&events, |b| match b {
                 EventBody::OneTimeNoticeIssued(n) => Some(n),
@@ -288,7 +288,6 @@ pub async fn print(
         operator = user.operator.username.as_str(),
         "form printed"
     );
-    let mut page = page;
     page.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),

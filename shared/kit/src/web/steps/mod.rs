@@ -169,7 +169,7 @@ impl Sticky {
                 _ => "",
             };
             row.last_remark = self.posted.get(&format!("m{i}.remark")).to_owned();
-            if self.field == material_field(i) {
+            if self.field == format!("m{i}.verdict") {
                 row.error = self.message.clone();
             }
         }
@@ -382,6 +382,8 @@ pub fn tier_label(t: Tr, tier: Tier) -> &'static str {
 enum Refusal {
     /// The input named, with the message key.
     Field(&'static str, &'static str),
+    /// Material `i` of the pre-review, with the message key.
+    Material(usize, &'static str),
     /// The form as a whole, with the message key.
     Form(&'static str),
 }
@@ -406,7 +408,7 @@ fn body_of(kind: EventKind, f: &Posted) -> Result<EventBody, Refusal> {
                     "needs_correction" => Verdict::NeedsCorrection,
                     // An optional material not submitted does not hold the case up.
                     "not_submitted" => continue,
-                    _ => return Err(Refusal::Field(material_field(i), "step.verdict_missing")),
+                    _ => return Err(Refusal::Material(i, "step.verdict_missing")),
                 };
                 materials.push(MaterialVerdict {
                     name: name.to_owned(),
@@ -543,29 +545,6 @@ fn body_of(kind: EventKind, f: &Posted) -> Result<EventBody, Refusal> {
     })
 }
 
-/// The input of material `i`'s verdict (the names a refusal can point at must be `'static`).
-fn material_field(i: usize) -> &'static str {
-    const NAMES: [&str; 16] = [
-        "m0.verdict",
-        "m1.verdict",
-        "m2.verdict",
-        "m3.verdict",
-        "m4.verdict",
-        "m5.verdict",
-        "m6.verdict",
-        "m7.verdict",
-        "m8.verdict",
-        "m9.verdict",
-        "m10.verdict",
-        "m11.verdict",
-        "m12.verdict",
-        "m13.verdict",
-        "m14.verdict",
-        "m15.verdict",
-    ];
-    NAMES.get(i).copied().unwrap_or("")
-}
-
 /// The input a domain refusal is about, from the event's field name (`delivery.recipient` is the
 /// form's `recipient`).
 fn input_of(field: &str) -> String {
@@ -630,6 +609,10 @@ pub async fn submit(
         Ok(body) => body,
         Err(Refusal::Field(field, key)) => {
             let sticky = refuse(field, t.s(key).to_owned());
+            return super::cases::render(&web, lang, &user, &headers, case_id, sticky).await;
+        }
+        Err(Refusal::Material(i, key)) => {
+            let sticky = refuse(&format!("m{i}.verdict"), t.s(key).to_owned());
             return super::cases::render(&web, lang, &user, &headers, case_id, sticky).await;
         }
         Err(Refusal::Form(key)) => {
