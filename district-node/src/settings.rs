@@ -181,6 +181,7 @@ impl Settings {
                 calendar,
                 catalogue,
                 topology,
+                agents: None,
             },
             log: self.log,
             jobs,

@@ -165,6 +165,7 @@ impl Settings {
                 calendar,
                 catalogue,
                 topology,
+                agents: None,
             },
             pinned_keys,
             log: self.log,

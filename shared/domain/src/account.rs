@@ -82,16 +82,20 @@ pub enum Permission {
     ManageAccounts,
     /// Read the audit trails (who viewed which case's personal data).
     ViewAudit,
+    /// Author the district's policy (the tree of centres, the catalogue, the working calendar,
+    /// the agent registry) and publish it as signed bundles; read the policy audit.
+    ManagePolicy,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::SignedIn,
         Permission::ViewCases,
         Permission::HandleCases,
         Permission::ViewPersonalData,
         Permission::ManageAccounts,
         Permission::ViewAudit,
+        Permission::ManagePolicy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +106,7 @@ impl Permission {
             Permission::ViewPersonalData => "view_personal_data",
             Permission::ManageAccounts => "manage_accounts",
             Permission::ViewAudit => "view_audit",
+            Permission::ManagePolicy => "manage_policy",
         }
     }
 }
@@ -109,13 +114,13 @@ impl Permission {
 impl Role {
     /// Least privilege, role by role:
     ///
-    /// | role | view cases | handle cases | full personal data | manage accounts | read audit |
-    /// |---|---|---|---|---|---|
-    /// | district_admin | yes | no | no | yes | yes |
-    /// | inspector | yes | no | no | no | yes |
-    /// | station_admin | yes | no | no | yes | yes |
-    /// | station_operator | yes | yes | yes | no | no |
-    /// | agent | yes | yes | yes | no | no |
+    /// | role | view cases | handle cases | full personal data | manage accounts | read audit | manage policy |
+    /// |---|---|---|---|---|---|---|
+    /// | district_admin | yes | no | no | yes | yes | yes |
+    /// | inspector | yes | no | no | no | yes | no |
+    /// | station_admin | yes | no | no | yes | yes | no |
+    /// | station_operator | yes | yes | yes | no | no | no |
+    /// | agent | yes | yes | yes | no | no | no |
     ///
     /// Operators and agents handle cases (the district hall's own intake is done by its agents'
     /// accounts); inspectors and administrators read cases and never change one.
@@ -137,6 +142,9 @@ impl Role {
             }
             Permission::ManageAccounts => matches!(self, DistrictAdmin | StationAdmin),
             Permission::ViewAudit => matches!(self, DistrictAdmin | Inspector | StationAdmin),
+            // Only the district's administrators author policy; the policy pages and API exist
+            // only on the district node.
+            Permission::ManagePolicy => matches!(self, DistrictAdmin),
         }
     }
 

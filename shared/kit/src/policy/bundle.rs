@@ -589,6 +589,7 @@ fn verify_content(
             calendar,
             catalogue,
             topology: Some(topology),
+            agents: None,
         },
         envelope: envelope.to_vec(),
     })

@@ -16,6 +16,7 @@ pub mod bundle;
 
 use std::sync::{Arc, RwLock};
 
+use bangban_domain::agent::Agent;
 use bangban_domain::calendar::WorkingCalendar;
 use bangban_domain::catalogue::Catalogue;
 use bangban_domain::topology::Topology;
@@ -28,6 +29,10 @@ pub struct Policy {
     pub catalogue: Catalogue,
     /// The district tree; required on a node that serves children.
     pub topology: Option<Topology>,
+    /// This centre's agents from the district's registry (its signed roster), when one is in
+    /// force; `None` on a node that has received none (policy files, or the district itself,
+    /// whose registry is its own table).
+    pub agents: Option<Vec<Agent>>,
 }
 
 /// The policy in force, with when it was put in force, its generation (1 at start, +1 per

@@ -232,6 +232,7 @@ static ZH: &[(&str, &str)] = &[
     // Station admin: accounts, full personal data and its audit trail.
     ("nav.accounts", "账号管理"),
     ("nav.audit", "查阅记录"),
+    ("nav.policy", "政策与名册"),
     ("accounts.title", "账号管理"),
     ("accounts.list", "本节点的账号"),
     ("accounts.username", "用户名"),
@@ -462,6 +463,7 @@ static EN: &[(&str, &str)] = &[
     // Station admin: accounts, full personal data and its audit trail.
     ("nav.accounts", "Accounts"),
     ("nav.audit", "Access log"),
+    ("nav.policy", "Policy and registry"),
     ("accounts.title", "Accounts"),
     ("accounts.list", "Accounts of this node"),
     ("accounts.username", "Username"),

@@ -33,6 +33,8 @@ pub struct UserView {
     /// `/audit/personal-data`), opens full personal data (the case page links to it).
     pub may_manage_accounts: bool,
     pub may_view_audit: bool,
+    /// Shows the district's policy pages in the menu (they exist only on the district node).
+    pub may_manage_policy: bool,
     pub may_view_personal: bool,
 }
 
@@ -48,6 +50,7 @@ impl From<&WebUser> for UserView {
                 .may(bangban_domain::account::Permission::HandleCases),
             may_manage_accounts: u.operator.role.may(Permission::ManageAccounts),
             may_view_audit: u.operator.role.may(Permission::ViewAudit),
+            may_manage_policy: u.operator.role.may(Permission::ManagePolicy),
             may_view_personal: u.operator.role.may(Permission::ViewPersonalData),
         }
     }
