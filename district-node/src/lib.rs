@@ -4,7 +4,9 @@
 //! registry, inspection and enrollment, each a folder here. The machinery is `bangban_kit`'s, shared with the stations;
 //! this crate reads its settings and adds its own parts, routes and tables to the node.
 
+pub mod admin;
 pub mod ca;
+pub mod drafts;
 pub mod policy;
 pub mod settings;
 pub mod tiers;
@@ -38,14 +40,23 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 }
 
 /// The district's own parts of the node.
-pub fn parts(store: &CaseStore, db: &Db) -> Parts {
-    Parts::new().ui_api(
-        tiers::routes(tiers::TiersApi {
-            auth: AuthStore::new(db.clone()),
-            policy: store.policy().clone(),
-        }),
-        tiers::access(),
-    )
+pub fn parts(config: &Config, store: &CaseStore, db: &Db) -> Parts {
+    let admin = admin::Admin {
+        me: config.code,
+        db: db.clone(),
+        auth: AuthStore::new(db.clone()),
+        drafts: drafts::Drafts::new(db.clone()),
+        policy: store.policy().clone(),
+    };
+    Parts::new()
+        .ui_api(
+            tiers::routes(tiers::TiersApi {
+                auth: AuthStore::new(db.clone()),
+                policy: store.policy().clone(),
+            }),
+            tiers::access(),
+        )
+        .ui_routes(admin::routes(admin), admin::access())
 }
 
 /// The district's case store. The district has no parent, so nothing is queued upward.
@@ -95,13 +106,15 @@ pub async fn serve_with(
     let db = open_db(&config).await?;
     let credentials = bangban_kit::node::load_credentials(config.tls.as_ref())?;
     tracing::info!(backend = ?config.backend, "district database open");
+    // The administrators author the policy from what the district runs on at first start.
+    drafts::Drafts::new(db.clone()).seed(&config.policy).await?;
     let jobs = jobs(&config, db.clone());
     let store = case_store(&config, db.clone());
     let rt = NodeRuntime {
         me: config.code,
         name: config.name.clone(),
         store: store.clone(),
-        parts: parts(&store, &db),
+        parts: parts(&config, &store, &db),
         auth: AuthStore::new(db),
         policy: store.policy().clone(),
         reload: Some(reloader(&config)),

@@ -2,11 +2,47 @@
 //! PostgreSQL server named by `PG_TEST_URL`.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../../../shared/kit/tests/common/databases.rs"]
+#[allow(dead_code)]
+mod databases;
+mod drafts;
 mod policy;
 mod tiers;
 
 use std::path::Path;
 use std::process::Command;
+
+/// A fresh district database (kit's tables and the district's own) on SQLite and one on the
+/// PostgreSQL server at `PG_TEST_URL`; [`Backends::finish`] drops them.
+struct Backends {
+    dbs: Vec<bangban_kit::db::Db>,
+    _sqlite: databases::SqliteGuard,
+    pg: databases::PgGuard,
+}
+
+impl Backends {
+    async fn new() -> Backends {
+        let (sqlite, _sqlite) = databases::sqlite_db().await;
+        let (pg, pg_guard) = databases::postgres_db().await;
+        for db in [&sqlite, &pg] {
+            db.migrate_with(&[&district_node::MIGRATIONS])
+                .await
+                .unwrap();
+        }
+        Backends {
+            dbs: vec![sqlite, pg],
+            _sqlite,
+            pg: pg_guard,
+        }
+    }
+
+    async fn finish(self) {
+        for db in &self.dbs {
+            db.close().await;
+        }
+        self.pg.drop_database().await;
+    }
+}
 
 fn write_config(dir: &Path, database_url: &str) -> std::path::PathBuf {
     let file = dir.join("district.toml");

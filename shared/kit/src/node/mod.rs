@@ -158,6 +158,10 @@ pub async fn run(
             ui_addr.port()
         );
     }
+    let chrome = crate::web::pages::Chrome {
+        centre: rt.name.clone(),
+        exposed_plain_http,
+    };
     let web = crate::web::Web {
         me: rt.me,
         name: rt.name.clone(),
@@ -189,6 +193,7 @@ pub async fn run(
             crate::access::enforce,
         ))
         .fallback(crate::http::fallback)
+        .layer(axum::Extension(chrome))
         .layer(DefaultBodyLimit::max(rt.body_limit_bytes))
         .layer(axum::middleware::from_fn_with_state(
             (rt.body_limit_bytes, upload_limit),

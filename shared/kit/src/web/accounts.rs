@@ -16,20 +16,12 @@ use time::OffsetDateTime;
 
 use super::Web;
 use super::i18n::{Lang, Tr};
-use super::pages::{UserView, csrf_refused, error_page, internal_error, with_lang};
+use super::pages::{UserView, china_time, csrf_refused, error_page, internal_error, with_lang};
 use super::session::{WebUser, check_form};
 use crate::auth::{AccountAction, AccountChange, Actor, AuthError, CLI_ACTOR, NewOperator, Role};
 
 /// How many account changes the page shows.
 const AUDIT_ROWS: u32 = 50;
-
-/// `2026-11-28 09:30` in China time.
-fn china_time(t: OffsetDateTime) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
-    t.to_offset(time::macros::offset!(+8))
-        .format(&format)
-        .unwrap_or_default()
-}
 
 fn role_label(t: Tr, role: Role) -> &'static str {
     t.pick(role.label_zh(), role.label_en())

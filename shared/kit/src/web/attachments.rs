@@ -20,7 +20,7 @@ use bangban_domain::event::CaseId;
 
 use super::Web;
 use super::i18n::{Lang, Tr};
-use super::pages::{UserView, csrf_refused, error_page, internal_error, with_lang};
+use super::pages::{UserView, china_time, csrf_refused, error_page, internal_error, with_lang};
 use super::session::{WebUser, check_form};
 use crate::attachments::{AddError, Upload, UploadError, add_to_case, size_label};
 use crate::http::Problem;
@@ -122,14 +122,6 @@ async fn build(
         error,
         max_label: kept.map(|k| size_label(k.max_bytes())).unwrap_or_default(),
     }
-}
-
-/// `2026-11-28 09:30` in China time.
-fn china_time(t: time::OffsetDateTime) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
-    t.to_offset(time::macros::offset!(+8))
-        .format(&format)
-        .unwrap_or_default()
 }
 
 #[derive(Template, WebTemplate)]

@@ -15,21 +15,13 @@ use serde::Deserialize;
 
 use super::Web;
 use super::i18n::{Lang, Tr};
-use super::pages::{UserView, error_page, internal_error, with_lang};
+use super::pages::{UserView, china_time, error_page, internal_error, with_lang};
 use super::session::WebUser;
 use super::steps::{self, Offers, Sticky};
 use crate::store::{CaseFilter, DueFilter, Keyset, ListCursor};
 
 /// Cases per page.
 const PAGE: u32 = 20;
-
-/// `2026-11-28 09:30` in China time.
-fn china_time(t: time::OffsetDateTime) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
-    t.to_offset(time::macros::offset!(+8))
-        .format(&format)
-        .unwrap_or_default()
-}
 
 fn china_time_ms(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)

@@ -56,8 +56,40 @@ impl From<&WebUser> for UserView {
     }
 }
 
+/// What the frame of every page shows besides the user: the centre's name and the plain-HTTP
+/// warning. The node puts it on every request of the UI listener, so that the pages a node crate
+/// adds draw the same frame (`{% extends "base.html" %}`) as kit's own.
+#[derive(Debug, Clone, Default)]
+pub struct Chrome {
+    pub centre: String,
+    pub exposed_plain_http: bool,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Chrome {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Chrome>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+/// `2026-11-28 09:30` in China time, as pages show instants.
+pub fn china_time(t: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    t.to_offset(time::macros::offset!(+8))
+        .format(&format)
+        .unwrap_or_default()
+}
+
 /// Remembers a language chosen with `?lang=` for the next requests.
-pub(super) fn with_lang(lang: Lang, headers: &HeaderMap, mut res: Response) -> Response {
+pub fn with_lang(lang: Lang, headers: &HeaderMap, mut res: Response) -> Response {
     if cookie(headers, LANG_COOKIE) != Some(lang.code()) {
         let value = format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax", lang.code());
         if let Ok(v) = header::HeaderValue::from_str(&value) {
@@ -387,7 +419,7 @@ struct ErrorPage {
     message: String,
 }
 
-pub(super) fn error_page(status: StatusCode, lang: Lang, message: String) -> Response {
+pub fn error_page(status: StatusCode, lang: Lang, message: String) -> Response {
     let page = ErrorPage {
         t: Tr::new(lang),
         centre: None,

@@ -1,0 +1,282 @@
+//! The district administrators' pages around the policy: what the capability folders (`tiers`,
+//! `catalogue`, `calendar`, `agents`, `publish`) share, the policy hub at `/policy` that links
+//! them, and the policy audit at `/policy/audit`. Every page needs
+//! [`Permission::ManagePolicy`](bangban_domain::account::Permission::ManagePolicy) (district
+//! administrators only) and draws kit's frame (`{% extends "base.html" %}`).
+//!
+//! The pages carry their words in both languages inline (`t.pick("中文", "English")`): they exist
+//! on the district only, so kit's word tables do not grow with them.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bangban_domain::account::Permission;
+use bangban_domain::station::StationCode;
+use bangban_kit::access::{Access, Rule};
+use bangban_kit::auth::AuthStore;
+use bangban_kit::db::Db;
+use bangban_kit::policy::PolicyHandle;
+use bangban_kit::web::i18n::{Lang, Tr};
+use bangban_kit::web::pages::{Chrome, UserView, china_time, internal_error, with_lang};
+use bangban_kit::web::session::WebUser;
+use serde::Deserialize;
+
+use crate::drafts::{AuditEntry, Drafts};
+
+/// What the policy pages share.
+#[derive(Clone)]
+pub struct Admin {
+    pub me: StationCode,
+    pub db: Db,
+    pub auth: AuthStore,
+    pub drafts: Drafts,
+    /// The policy in force on the district (the last bundle it published, or its files).
+    pub policy: PolicyHandle,
+}
+
+impl axum::extract::FromRef<Admin> for AuthStore {
+    fn from_ref(admin: &Admin) -> AuthStore {
+        admin.auth.clone()
+    }
+}
+
+/// The frame every policy page fills: the language, the header, the signed-in administrator.
+pub struct Frame {
+    pub t: Tr,
+    pub centre: Option<String>,
+    pub user: Option<UserView>,
+    pub exposed_plain_http: bool,
+    pub csrf: String,
+}
+
+impl Frame {
+    pub fn new(lang: Lang, chrome: &Chrome, user: &WebUser) -> Frame {
+        Frame {
+            t: Tr::new(lang),
+            centre: Some(chrome.centre.clone()).filter(|c| !c.is_empty()),
+            user: Some(UserView::from(user)),
+            exposed_plain_http: chrome.exposed_plain_http,
+            csrf: user.csrf.clone(),
+        }
+    }
+}
+
+/// The rule of every policy page.
+pub const MANAGE: Rule = Rule::Needs(Permission::ManagePolicy);
+
+/// The hub and the audit.
+pub fn routes(admin: Admin) -> Router {
+    Router::new()
+        .route("/policy", get(hub))
+        .route("/policy/audit", get(audit))
+        .with_state(admin)
+}
+
+pub fn access() -> Vec<Access> {
+    vec![
+        Access::get("/policy", MANAGE),
+        Access::get("/policy/audit", MANAGE),
+    ]
+}
+
+/// One line of the audit as the pages show it.
+pub struct AuditRow {
+    pub when: String,
+    pub actor: String,
+    pub section: &'static str,
+    pub action: String,
+    pub subject: String,
+    /// The fields that changed, `field: before → after`, one per line (JSON values, short).
+    pub changes: Vec<String>,
+}
+
+/// The section's name in the page's language.
+fn section_label(t: Tr, section: &str) -> &'static str {
+    match section {
+        "topology" => t.pick("中心设置", "Centres"),
+        "catalogue" => t.pick("事项目录", "Catalogue"),
+        "calendar" => t.pick("工作日历", "Calendar"),
+        "agents" => t.pick("帮办代办员", "Agents"),
+        "bundle" => t.pick("政策发布", "Publication"),
+        _ => t.pick("其他", "Other"),
+    }
+}
+
+/// What changed between two JSON values, field by field (top level; nested values compared
+/// whole), each `field: before → after`, cut short for the page.
+pub fn field_changes(
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+) -> Vec<String> {
+    use serde_json::Value;
+    let short = |v: Option<&Value>| -> String {
+        let s = match v {
+            None | Some(Value::Null) => "—".to_owned(),
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+        };
+        if s.chars().count() > 80 {
+            format!("{}…", s.chars().take(80).collect::<String>())
+        } else {
+            s
+        }
+    };
+    match (before, after) {
+        (Some(Value::Object(b)), Some(Value::Object(a))) => {
+            let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter()
+                .filter(|k| b.get(*k) != a.get(*k))
+                .map(|k| format!("{k}: {} → {}", short(b.get(k)), short(a.get(k))))
+                .collect()
+        }
+        (None, None) => Vec::new(),
+        (b, a) if b == a => Vec::new(),
+        (b, a) => vec![format!("{} → {}", short(b), short(a))],
+    }
+}
+
+pub fn audit_rows(t: Tr, entries: Vec<AuditEntry>) -> Vec<AuditRow> {
+    entries
+        .into_iter()
+        .map(|e| AuditRow {
+            when: china_time(e.at),
+            changes: field_changes(e.before.as_ref(), e.after.as_ref()),
+            section: section_label(t, &e.section),
+            actor: e.actor,
+            action: e.action,
+            subject: e.subject,
+        })
+        .collect()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policy/hub.html")]
+struct HubPage {
+    t: Tr,
+    centre: Option<String>,
+    user: Option<UserView>,
+    exposed_plain_http: bool,
+    bundle: Option<u64>,
+    since: String,
+    towns: usize,
+    villages: usize,
+    items: usize,
+    rows: Vec<AuditRow>,
+}
+
+/// `GET /policy`: where the district's policy stands, and the way to each part of it.
+async fn hub(
+    State(admin): State<Admin>,
+    lang: Lang,
+    chrome: Chrome,
+    user: WebUser,
+    headers: HeaderMap,
+) -> Response {
+    let frame = Frame::new(lang, &chrome, &user);
+    let (draft, _) = match admin.drafts.policy().await {
+        Ok(d) => d,
+        Err(e) => return internal_error(&e, lang),
+    };
+    let audit = match admin.drafts.audit(None, 10).await {
+        Ok(a) => a,
+        Err(e) => return internal_error(&e, lang),
+    };
+    let in_force = admin.policy.current();
+    let tree = draft.topology.as_ref();
+    let page = HubPage {
+        bundle: in_force.bundle,
+        since: china_time(in_force.since),
+        towns: tree.map_or(0, |t| t.towns().count()),
+        villages: tree.map_or(0, |t| t.villages().count()),
+        items: draft.catalogue.items.len(),
+        rows: audit_rows(frame.t, audit),
+        t: frame.t,
+        centre: frame.centre,
+        user: frame.user,
+        exposed_plain_http: frame.exposed_plain_http,
+    };
+    with_lang(lang, &headers, page.into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AuditQuery {
+    #[serde(default)]
+    section: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "policy/audit.html")]
+struct AuditPage {
+    t: Tr,
+    centre: Option<String>,
+    user: Option<UserView>,
+    exposed_plain_http: bool,
+    section: String,
+    sections: Vec<(&'static str, &'static str)>,
+    rows: Vec<AuditRow>,
+}
+
+/// How many audit lines the page shows.
+const AUDIT_ROWS: u32 = 200;
+
+/// `GET /policy/audit[?section=…]`: every change to the policy and the registry, newest first.
+async fn audit(
+    State(admin): State<Admin>,
+    lang: Lang,
+    chrome: Chrome,
+    user: WebUser,
+    headers: HeaderMap,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let frame = Frame::new(lang, &chrome, &user);
+    let t = frame.t;
+    let known = ["topology", "catalogue", "calendar", "agents", "bundle"];
+    let section = query
+        .ok()
+        .and_then(|Query(q)| q.section)
+        .filter(|s| known.contains(&s.as_str()));
+    let entries = match admin.drafts.audit(section.as_deref(), AUDIT_ROWS).await {
+        Ok(a) => a,
+        Err(e) => return internal_error(&e, lang),
+    };
+    let page = AuditPage {
+        section: section.unwrap_or_default(),
+        sections: known.iter().map(|s| (*s, section_label(t, s))).collect(),
+        rows: audit_rows(t, entries),
+        t,
+        centre: frame.centre,
+        user: frame.user,
+        exposed_plain_http: frame.exposed_plain_http,
+    };
+    with_lang(lang, &headers, page.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_changes;
+    use serde_json::json;
+
+    #[test]
+    fn field_changes_name_each_changed_field_once() {
+        let before = json!({"code": "1", "name": "老城街道", "parent": "0"});
+        let after =
+            json!({"code": "1", "name": "新城街道", "parent": "0", "retired": "2026-12-01"});
+        assert_eq!(
+            field_changes(Some(&before), Some(&after)),
+            vec!["name: 老城街道 → 新城街道", "retired: — → 2026-12-01"]
+        );
+        assert_eq!(
+            field_changes(None, Some(&json!("x"))),
+            vec!["— → x".to_owned()]
+        );
+        assert!(field_changes(Some(&before), Some(&before)).is_empty());
+        let long = json!("长".repeat(100));
+        assert!(field_changes(None, Some(&long))[0].ends_with('…'));
+    }
+}
