@@ -156,7 +156,7 @@ impl Drafts {
         let docs = [
             (
                 Section::Topology,
-                policy.topology.as_ref().and_then(|t| to_json(t)),
+                policy.topology.as_ref().and_then(to_json),
             ),
             (Section::Catalogue, to_json(&policy.catalogue)),
             (Section::Calendar, to_json(&policy.calendar)),
