@@ -12,9 +12,13 @@
 //! numbered policy bundles the district publishes, and puts one in force with
 //! [`PolicyHandle::install`].
 
+pub mod apply;
 pub mod bundle;
+pub mod roster;
+pub mod serve;
 
-use std::sync::{Arc, RwLock};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 use bangban_domain::agent::Agent;
 use bangban_domain::calendar::WorkingCalendar;
@@ -52,18 +56,84 @@ impl std::ops::Deref for InForce {
     }
 }
 
+/// Why the last bundle offered to this node was refused, for the start page, `/readyz` and
+/// `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub at: OffsetDateTime,
+    /// The reason's code (`policy_bundle.bad_signature`, …), the `reason` label in `/metrics`.
+    pub code: &'static str,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+/// What a node reports about the signed bundles it was offered: the expiry of the bundle in
+/// force, the last refusal (cleared once the parent offers a good bundle again) and how many
+/// were refused since start, by reason.
+#[derive(Debug, Clone, Default)]
+pub struct BundleReport {
+    pub expires_at: Option<OffsetDateTime>,
+    pub last_refusal: Option<Refusal>,
+    pub refusals: BTreeMap<&'static str, u64>,
+}
+
+impl BundleReport {
+    /// Whether the bundle in force has expired at `now` (it stays in force: better than none).
+    pub fn expired(&self, now: OffsetDateTime) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
 /// A shared, swappable handle on the policy in force. Cloning it shares it.
 #[derive(Debug, Clone)]
-pub struct PolicyHandle(Arc<RwLock<Arc<InForce>>>);
+pub struct PolicyHandle(Arc<RwLock<Arc<InForce>>>, Arc<Mutex<BundleReport>>);
 
 impl PolicyHandle {
     pub fn new(policy: Policy) -> PolicyHandle {
-        PolicyHandle(Arc::new(RwLock::new(Arc::new(InForce {
-            policy,
-            generation: 1,
-            since: OffsetDateTime::now_utc(),
-            bundle: None,
-        }))))
+        PolicyHandle(
+            Arc::new(RwLock::new(Arc::new(InForce {
+                policy,
+                generation: 1,
+                since: OffsetDateTime::now_utc(),
+                bundle: None,
+            }))),
+            Arc::default(),
+        )
+    }
+
+    /// What this node reports about its bundles.
+    pub fn report(&self) -> BundleReport {
+        self.report_mut().clone()
+    }
+
+    /// Notes a refused bundle (the policy in force stays).
+    pub fn note_refusal(&self, error: &bundle::BundleError, now: OffsetDateTime) {
+        use bangban_domain::Bilingual as _;
+        let mut report = self.report_mut();
+        *report.refusals.entry(error.code()).or_default() += 1;
+        report.last_refusal = Some(Refusal {
+            at: now,
+            code: error.code(),
+            message_zh: error.message_zh(),
+            message_en: error.to_string(),
+        });
+    }
+
+    /// Notes that the parent offers a good bundle (the one in force, or one just put in force
+    /// expiring at `expires_at`): the last refusal is over.
+    pub fn note_good(&self, expires_at: Option<OffsetDateTime>) {
+        let mut report = self.report_mut();
+        report.last_refusal = None;
+        if expires_at.is_some() {
+            report.expires_at = expires_at;
+        }
+    }
+
+    fn report_mut(&self) -> std::sync::MutexGuard<'_, BundleReport> {
+        match self.1.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
     }
 
     /// The policy in force now: a snapshot that stays the same for as long as it is held.
