@@ -14,7 +14,7 @@ use super::{Envelope, EnvelopeSignature, PAYLOAD_TYPE};
 
 /// A pinned Ed25519 public key (32 raw bytes).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PublicKey([u8; 32]);
+pub struct PublicKey(pub(crate) [u8; 32]);
 
 impl PublicKey {
     /// Reads the standard base64 of the 32 raw bytes (surrounding whitespace ignored), the form

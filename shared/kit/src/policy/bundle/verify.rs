@@ -179,3 +179,41 @@ fn check_signatures(
     })
 }
 
+
+/// What a bundle says about itself, read WITHOUT checking its signature: for the district's own
+/// records and listings only, never to put anything in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BundleHead {
+    pub district: StationCode,
+    pub number: u64,
+    pub issued_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// Reads a bundle's head without verifying it (see [`BundleHead`]).
+pub fn peek(envelope: &[u8]) -> Result<BundleHead, BundleError> {
+    if envelope.len() > MAX_ENVELOPE_BYTES {
+        return Err(BundleError::TooLarge {
+            size: envelope.len(),
+            max: MAX_ENVELOPE_BYTES,
+        });
+    }
+    let parsed: Envelope =
+        serde_json::from_slice(envelope).map_err(|e| BundleError::Envelope(e.to_string()))?;
+    if parsed.payload_type != PAYLOAD_TYPE {
+        return Err(BundleError::PayloadType(parsed.payload_type));
+    }
+    let payload = B64
+        .decode(parsed.payload.as_bytes())
+        .map_err(|_| BundleError::Base64("payload"))?;
+    let raw: RawPayload =
+        serde_json::from_slice(&payload).map_err(|e| BundleError::Payload(e.to_string()))?;
+    let district =
+        StationCode::parse(&raw.district).map_err(|_| BundleError::District(raw.district))?;
+    Ok(BundleHead {
+        district,
+        number: raw.number,
+        issued_at: raw.issued_at,
+        expires_at: raw.expires_at,
+    })
+}
