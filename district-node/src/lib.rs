@@ -96,7 +96,11 @@ fn policy_line(handle: &bangban_kit::policy::PolicyHandle) -> bangban_kit::http:
             report
                 .expires_at
                 .map_or("?".to_owned(), |t| t.unix_timestamp().to_string()),
-            if report.expired(now) { " (EXPIRED)" } else { "" }
+            if report.expired(now) {
+                " (EXPIRED)"
+            } else {
+                ""
+            }
         ),
         None => "policy files in force; no bundle".to_owned(),
     };

@@ -71,7 +71,11 @@ enum PolicyCommand {
         #[arg(long, value_name = "FILE", requires = "record")]
         agents: Option<PathBuf>,
         /// Who published (recorded with the bundle).
-        #[arg(long, default_value = "district-node policy publish", requires = "record")]
+        #[arg(
+            long,
+            default_value = "district-node policy publish",
+            requires = "record"
+        )]
         by: String,
         /// What changed, in a line (recorded with the bundle).
         #[arg(long, default_value = "", requires = "record")]

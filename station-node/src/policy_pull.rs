@@ -306,13 +306,20 @@ pub fn readiness(policy: &PolicyHandle) -> Check {
             "bundle {n} in force since {}; expires {}{}",
             show(in_force.since),
             report.expires_at.map_or("?".to_owned(), show),
-            if report.expired(now) { " (EXPIRED)" } else { "" }
+            if report.expired(now) {
+                " (EXPIRED)"
+            } else {
+                ""
+            }
         ),
         None => format!(
             "policy files in force since {}; no bundle yet",
             show(in_force.since)
         ),
     };
+    if let Some(agents) = &in_force.agents {
+        detail.push_str(&format!("; {} agent(s) of this centre", agents.len()));
+    }
     if let Some(r) = &report.last_refusal {
         detail.push_str(&format!(
             "; last refusal at {}: {} ({})",
@@ -349,12 +356,10 @@ pub fn parts(
         }
     });
     if serves_children {
-        parts = parts.internode_routes(bangban_kit::policy::serve::routes(Arc::new(
-            KeptSource {
-                kept: kept.clone(),
-                policy: policy.clone(),
-            },
-        )));
+        parts = parts.internode_routes(bangban_kit::policy::serve::routes(Arc::new(KeptSource {
+            kept: kept.clone(),
+            policy: policy.clone(),
+        })));
     }
     if let Some((client, parent)) = link {
         let puller = Puller::new(me, pinned, policy, kept, client, parent);

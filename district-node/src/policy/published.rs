@@ -75,7 +75,9 @@ fn number_col(n: i64) -> Result<u64, PublishedError> {
 }
 
 fn db_number(n: u64) -> Result<i64, PublishedError> {
-    i64::try_from(n).map_err(|_| PublishedError::Bundle(BundleError::Payload(format!("number {n} is too large"))))
+    i64::try_from(n).map_err(|_| {
+        PublishedError::Bundle(BundleError::Payload(format!("number {n} is too large")))
+    })
 }
 
 impl Published {
@@ -115,11 +117,12 @@ impl Published {
                 return Err(PublishedError::RosterTwice(*station));
             }
             if !self.keys.is_empty() {
-                verify_roster(envelope, &self.keys, head.district, *station, head.number)
-                    .map_err(|error| PublishedError::Roster {
+                verify_roster(envelope, &self.keys, head.district, *station, head.number).map_err(
+                    |error| PublishedError::Roster {
                         station: *station,
                         error,
-                    })?;
+                    },
+                )?;
             }
         }
         let number = db_number(head.number)?;
@@ -354,6 +357,10 @@ impl BundleSource for Published {
     }
 
     fn rosters(&self, number: u64, _caller: StationCode) -> SourceFuture<'_, RosterSet> {
-        Box::pin(async move { Published::rosters(self, number).await.map_err(|e| e.to_string()) })
+        Box::pin(async move {
+            Published::rosters(self, number)
+                .await
+                .map_err(|e| e.to_string())
+        })
     }
 }

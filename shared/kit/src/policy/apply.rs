@@ -112,7 +112,9 @@ pub fn receive_set(
             // Not for this subtree: nothing to relay it to.
             continue;
         }
-        match decoded.and_then(|bytes| verify_roster(&bytes, pinned, district, entry.station, number)) {
+        match decoded
+            .and_then(|bytes| verify_roster(&bytes, pinned, district, entry.station, number))
+        {
             Ok(roster) => children.push(roster),
             Err(e) => dropped.push((entry.station, e)),
         }

@@ -31,9 +31,9 @@ use time::{Duration, OffsetDateTime};
 
 pub use keys::{KeyError, PublicKey, SigningKey, pae};
 pub use store::{BundleStore, Received, Restored, receive, restore, write_atomically};
-pub use verify::{BundleHead, peek, verify};
 pub(crate) use verify::open_envelope;
 use verify::verify_content;
+pub use verify::{BundleHead, peek, verify};
 
 use super::Policy;
 #[cfg(test)]

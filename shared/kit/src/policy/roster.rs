@@ -119,6 +119,16 @@ pub struct RosterEntry {
     pub envelope: String,
 }
 
+impl RosterEntry {
+    /// The entry of `station`'s roster envelope bytes.
+    pub fn new(station: StationCode, envelope: &[u8]) -> RosterEntry {
+        RosterEntry {
+            station,
+            envelope: B64.encode(envelope),
+        }
+    }
+}
+
 /// The rosters that go with bundle `number`: the caller's own and, for a town, its villages'.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -155,10 +165,7 @@ impl RosterSet {
             number,
             rosters: rosters
                 .iter()
-                .map(|r| RosterEntry {
-                    station: r.station,
-                    envelope: B64.encode(&r.envelope),
-                })
+                .map(|r| RosterEntry::new(r.station, &r.envelope))
                 .collect(),
         }
     }

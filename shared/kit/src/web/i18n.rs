@@ -344,7 +344,10 @@ static ZH: &[(&str, &str)] = &[
     ("cases.bad_filter", "查询条件有误，已忽略。"),
     // Policy bundles travel down the tree (issue 9, transport)
     ("start.policy_refused", "区政策包被拒收，仍按在用政策办理："),
-    ("start.policy_expired", "在用的区政策包已过期：请检查与上级的连接，或联系区政务服务中心发布新的政策包。"),
+    (
+        "start.policy_expired",
+        "在用的区政策包已过期：请检查与上级的连接，或联系区政务服务中心发布新的政策包。",
+    ),
 ];
 
 static EN: &[(&str, &str)] = &[
@@ -601,8 +604,14 @@ static EN: &[(&str, &str)] = &[
         "A filter was not understood and was ignored.",
     ),
     // Policy bundles travel down the tree (issue 9, transport)
-    ("start.policy_refused", "A policy bundle from the district was refused; the policy in force stays: "),
-    ("start.policy_expired", "The district's policy bundle in force has expired: check the link to the parent, or ask the district to publish a new bundle."),
+    (
+        "start.policy_refused",
+        "A policy bundle from the district was refused; the policy in force stays: ",
+    ),
+    (
+        "start.policy_expired",
+        "The district's policy bundle in force has expired: check the link to the parent, or ask the district to publish a new bundle.",
+    ),
 ];
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use time::OffsetDateTime;
 
 use super::{
-    BundleError, Envelope, EnvelopeSignature, MAX_CLOCK_AHEAD, MAX_ENVELOPE_BYTES,
-    MAX_PINNED_KEYS, MAX_SIGNATURES, PAYLOAD_TYPE, PublicKey, RawPayload, VerifiedBundle, pae,
+    BundleError, Envelope, EnvelopeSignature, MAX_CLOCK_AHEAD, MAX_ENVELOPE_BYTES, MAX_PINNED_KEYS,
+    MAX_SIGNATURES, PAYLOAD_TYPE, PublicKey, RawPayload, VerifiedBundle, pae,
 };
 use crate::policy::Policy;
 // ---------------------------------------------------------------------------------------------
@@ -178,7 +178,6 @@ fn check_signatures(
         BundleError::UnknownKey
     })
 }
-
 
 /// What a bundle says about itself, read WITHOUT checking its signature: for the district's own
 /// records and listings only, never to put anything in force.
