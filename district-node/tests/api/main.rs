@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod policy;
+mod published;
 mod tiers;
 
 use std::path::Path;

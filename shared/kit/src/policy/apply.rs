@@ -192,3 +192,6 @@ pub fn restore_set(
         roster_refused,
     }))
 }
+
+#[cfg(test)]
+mod tests;

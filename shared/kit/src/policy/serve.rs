@@ -48,7 +48,8 @@ pub fn routes(source: Source) -> axum::Router {
     router
 }
 
-fn router() -> OpenApiRouter<Source> {
+/// The routes with their documentation, before they get their state.
+pub fn router() -> OpenApiRouter<Source> {
     OpenApiRouter::new()
         .routes(routes!(bundle))
         .routes(routes!(rosters))
