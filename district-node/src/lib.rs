@@ -93,9 +93,10 @@ fn policy_line(handle: &bangban_kit::policy::PolicyHandle) -> bangban_kit::http:
     let mut detail = match in_force.bundle {
         Some(n) => format!(
             "bundle {n} in force; expires {}{}",
-            report
-                .expires_at
-                .map_or("?".to_owned(), |t| t.unix_timestamp().to_string()),
+            report.expires_at.map_or("?".to_owned(), |t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+            }),
             if report.expired(now) {
                 " (EXPIRED)"
             } else {

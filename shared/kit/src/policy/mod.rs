@@ -1,16 +1,18 @@
-//! The policy in force on a node: the working calendar, the catalogue of service items and the
-//! district tree (the signed bundle of the policy issue will travel the same way). One
-//! [`PolicyHandle`] holds it; the store, the operator API and the sync server all read it from
-//! there, and it can be replaced while the node serves.
+//! The policy in force on a node: the working calendar, the catalogue of service items, the
+//! district tree and, on a station, its own centre's agents. One [`PolicyHandle`] holds it; the
+//! store, the operator API and the sync server all read it from there, and it can be replaced
+//! while the node serves.
 //!
 //! INVARIANT: a request reads the policy once ([`PolicyHandle::current`]) and works on that
 //! snapshot to its end, so it sees either the old policy or the new one, never a mix. A
 //! replacement is one pointer swap: nothing restarts, no request waits on a reload.
 //!
-//! Today a node reloads its policy files on SIGHUP (after the district edits them); a reload
-//! that does not check leaves the policy in force untouched. [`bundle`] holds the signed,
-//! numbered policy bundles the district publishes, and puts one in force with
-//! [`PolicyHandle::install`].
+//! Where it comes from: the node's policy files at start, or the district's signed, numbered
+//! bundles ([`bundle`]; the agents come in signed [`roster`]s), which travel down the tree
+//! ([`serve`] on the parent, the station's puller) and go in force with their roster in one
+//! install ([`apply`]). A node on the files reloads them on SIGHUP (a reload that does not check
+//! leaves the policy in force untouched); a node running on a bundle ignores SIGHUP (logged):
+//! only a newer bundle replaces a bundle, never the files.
 
 pub mod apply;
 pub mod bundle;
