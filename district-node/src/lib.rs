@@ -59,6 +59,74 @@ pub fn parts(config: &Config, store: &CaseStore, db: &Db) -> Parts {
         .ui_routes(admin::routes(admin), admin::access())
 }
 
+/// The published bundles' parts: the towns' routes to the latest bundle and their rosters, the
+/// watcher that puts a bundle recorded by another process in force here, and the `/readyz`
+/// line. The latest recorded bundle is put in force now, before the node serves.
+pub async fn policy_parts(config: &Config, store: &CaseStore, db: &Db) -> Parts {
+    use policy::published::{Published, put_in_force, watch};
+    let published = Published::new(db.clone()).with_keys(config.pinned_keys.clone());
+    let handle = store.policy().clone();
+    if config.pinned_keys.is_empty() {
+        tracing::info!(
+            "policy.pinned_keys is empty: the district serves its recorded bundles but runs on \
+             its policy files"
+        );
+    }
+    match put_in_force(&published, &handle, config.code, &config.pinned_keys).await {
+        Ok(Some(number)) => tracing::info!(bundle = number, "recorded policy bundle in force"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "the latest recorded policy bundle was refused"),
+    }
+    let (me, pinned, every) = (config.code, config.pinned_keys.clone(), config.policy_watch);
+    let watcher = {
+        let (published, handle) = (published.clone(), handle.clone());
+        move |stop| async move {
+            watch(published, handle, me, pinned, every, stop).await;
+            Ok(())
+        }
+    };
+    Parts::new()
+        .internode_routes(bangban_kit::policy::serve::routes(std::sync::Arc::new(
+            published,
+        )))
+        .task("policy-watch", watcher)
+        .readiness(move || {
+            let line = policy_line(&handle);
+            async move { vec![line] }
+        })
+}
+
+/// The `/readyz` line of the policy in force on the district.
+fn policy_line(handle: &bangban_kit::policy::PolicyHandle) -> bangban_kit::http::Check {
+    let report = handle.report();
+    let in_force = handle.current();
+    let now = time::OffsetDateTime::now_utc();
+    let mut detail = match in_force.bundle {
+        Some(n) => format!(
+            "bundle {n} in force; expires {}{}",
+            report.expires_at.map_or("?".to_owned(), |t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+            }),
+            if report.expired(now) {
+                " (EXPIRED)"
+            } else {
+                ""
+            }
+        ),
+        None => "policy files in force; no bundle".to_owned(),
+    };
+    if let Some(r) = &report.last_refusal {
+        detail.push_str(&format!("; last refusal: {} ({})", r.message_en, r.code));
+    }
+    bangban_kit::http::Check {
+        name: "policy",
+        ok: report.last_refusal.is_none() && !report.expired(now),
+        required: false,
+        detail,
+    }
+}
+
 /// The district's case store. The district has no parent, so nothing is queued upward.
 pub fn case_store(config: &Config, db: Db) -> CaseStore {
     CaseStore::new(db, config.policy.clone())
@@ -114,7 +182,7 @@ pub async fn serve_with(
         me: config.code,
         name: config.name.clone(),
         store: store.clone(),
-        parts: parts(&config, &store, &db),
+        parts: parts(&config, &store, &db).merge(policy_parts(&config, &store, &db).await),
         auth: AuthStore::new(db),
         policy: store.policy().clone(),
         reload: Some(reloader(&config)),

@@ -58,9 +58,28 @@ enum PolicyCommand {
         catalogue: PathBuf,
         #[arg(long, value_name = "FILE")]
         calendar: PathBuf,
-        /// Where to write the signed envelope.
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
+        /// Where to write the signed envelope (required unless --record).
+        #[arg(long, value_name = "FILE", required_unless_present = "record")]
+        out: Option<PathBuf>,
+        /// Also record the bundle, with a signed agent roster for every centre of the tree, in
+        /// the database of the district whose settings --config names: the running district
+        /// serves it to its towns and puts it in force on itself within policy.pull_secs.
+        #[arg(long)]
+        record: bool,
+        /// The agent registry (a JSON list of agents) the rosters are made from; without it
+        /// every centre's roster is empty. Only with --record.
+        #[arg(long, value_name = "FILE", requires = "record")]
+        agents: Option<PathBuf>,
+        /// Who published (recorded with the bundle).
+        #[arg(
+            long,
+            default_value = "district-node policy publish",
+            requires = "record"
+        )]
+        by: String,
+        /// What changed, in a line (recorded with the bundle).
+        #[arg(long, default_value = "", requires = "record")]
+        summary: String,
     },
 }
 
@@ -104,7 +123,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The policy commands need no settings at all.
     if let Command::Policy(cmd) = &cli.command {
-        return match run_policy(cmd) {
+        return match run_policy(cmd, cli.config.as_deref()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("district-node: {e}");
@@ -233,7 +252,7 @@ fn run_ca(cmd: &CaCommand, district: Option<&str>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_policy(cmd: &PolicyCommand) -> Result<(), district_node::policy::PolicyCliError> {
+fn run_policy(cmd: &PolicyCommand, config: Option<&Path>) -> anyhow::Result<()> {
     use district_node::policy::{KEY_FILE, PUBLIC_FILE, Publish, keygen, publish};
     match cmd {
         PolicyCommand::Keygen { dir } => {
@@ -254,7 +273,16 @@ fn run_policy(cmd: &PolicyCommand) -> Result<(), district_node::policy::PolicyCl
             catalogue,
             calendar,
             out,
+            record,
+            agents,
+            by,
+            summary,
         } => {
+            // The settings are checked before anything is signed or written.
+            let config = match record {
+                true => Some(Settings::load(config).and_then(|s| s.check(config))?),
+                false => None,
+            };
             let args = Publish {
                 key: key.clone(),
                 number: *number,
@@ -264,17 +292,43 @@ fn run_policy(cmd: &PolicyCommand) -> Result<(), district_node::policy::PolicyCl
                 calendar: calendar.clone(),
                 out: out.clone(),
             };
-            let payload = publish(&args, time::OffsetDateTime::now_utc())?;
-            println!(
-                "policy bundle {} for district {} written to {} (expires {})",
-                payload.number,
-                payload.district,
-                out.display(),
-                payload
-                    .expires_at
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default()
-            );
+            let signed = publish(&args, time::OffsetDateTime::now_utc())?;
+            let payload = &signed.payload;
+            let expires = payload
+                .expires_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            if let Some(out) = out {
+                println!(
+                    "policy bundle {} for district {} written to {} (expires {expires})",
+                    payload.number,
+                    payload.district,
+                    out.display(),
+                );
+            }
+            if let Some(config) = config {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                let number = runtime.block_on(async {
+                    let db = district_node::open_db(&config).await?;
+                    let recorded = district_node::policy::record_signed(
+                        db.clone(),
+                        &signed,
+                        agents.as_deref(),
+                        by,
+                        summary,
+                    )
+                    .await;
+                    db.close().await;
+                    recorded
+                })?;
+                println!(
+                    "policy bundle {number} for district {} recorded in {} (expires {expires})",
+                    payload.district,
+                    district_node::settings::redact_url(&config.database_url)
+                );
+            }
         }
     }
     Ok(())

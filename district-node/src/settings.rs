@@ -68,6 +68,13 @@ pub struct Config {
     pub attachments: bangban_kit::attachments::Attachments,
     /// The calendar, the catalogue and the district tree read from the policy files.
     pub policy: Policy,
+    /// The district's own policy public key(s) (`policy.pinned_keys`): the recorded bundles are
+    /// verified with them before the district puts one in force on itself. Empty: the district
+    /// serves the recorded bundles but runs on its policy files.
+    pub pinned_keys: Vec<bangban_kit::policy::bundle::PublicKey>,
+    /// How often the district looks for a bundle recorded by another process
+    /// (`policy.pull_secs`).
+    pub policy_watch: std::time::Duration,
     pub log: LogSettings,
     pub jobs: JobSchedules,
     /// The config file the settings came from (the policy is read again from it on SIGHUP).
@@ -166,6 +173,14 @@ impl Settings {
             _ => {}
         }
         let catalogue = self.policy.load_catalogue(base.as_deref())?;
+        let pinned_keys = self.policy.check_pinned_keys()?;
+        if !(1..=86_400).contains(&self.policy.pull_secs) {
+            return Err(SettingsError::invalid(
+                "policy.pull_secs",
+                "give a number of seconds from 1 to 86400",
+            ));
+        }
+        let policy_watch = std::time::Duration::from_secs(self.policy.pull_secs);
         Ok(Config {
             code,
             name: self.node.name,
@@ -183,6 +198,8 @@ impl Settings {
                 topology,
                 agents: None,
             },
+            pinned_keys,
+            policy_watch,
             log: self.log,
             jobs,
             source: file.map(Path::to_path_buf),

@@ -3,6 +3,7 @@
 //! its own villages on an mTLS listener. The machinery is `bangban_kit`'s, shared with the
 //! district; this crate reads its settings and adds its own parts: the link to the parent.
 
+pub mod policy_pull;
 pub mod settings;
 pub mod uplink;
 
@@ -55,6 +56,43 @@ pub fn jobs(config: &Config, db: Db) -> bangban_kit::jobs::Jobs {
     )
 }
 
+/// The signed policy's parts (see [`policy_pull`]): the last good bundle is put back in force
+/// now, before the node serves.
+fn policy_parts(
+    config: &Config,
+    store: &CaseStore,
+    credentials: Option<&bangban_kit::tls::NodeCredentials>,
+) -> anyhow::Result<Parts> {
+    let data_dir = config
+        .database_path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let policy = store.policy().clone();
+    policy_pull::restore(
+        config.code,
+        &config.pinned_keys,
+        &policy,
+        &bangban_kit::policy::apply::Kept::new(data_dir.clone()),
+    );
+    let link = match (&config.parent_url, credentials, config.code.parent()) {
+        (Some(parent), Some(creds), Some(parent_code)) => Some((
+            bangban_kit::tls::https_client(creds, Vec::new(), parent_code)?,
+            parent.clone(),
+        )),
+        _ => None,
+    };
+    Ok(policy_pull::parts(
+        config.code,
+        config.pinned_keys.clone(),
+        policy,
+        data_dir,
+        link,
+        config.internode_listen.is_some(),
+        config.policy_pull,
+    ))
+}
+
 /// Runs the node on `ui_listener` until `shutdown` completes; binds the inter-node listener
 /// from the settings when this is a town.
 pub async fn serve(
@@ -86,10 +124,13 @@ pub async fn serve_with(
     let credentials = bangban_kit::node::load_credentials(config.tls.as_ref())?;
     let jobs = jobs(&config, db.clone());
     let store = case_store(&config, db.clone());
-    let parts = match config.parent_url.clone() {
+    let mut parts = match config.parent_url.clone() {
         Some(parent) => uplink::parts(config.code, &store, credentials.as_ref(), parent, link)?,
         None => Parts::new(),
     };
+    if !config.pinned_keys.is_empty() {
+        parts = parts.merge(policy_parts(&config, &store, credentials.as_ref())?);
+    }
     let rt = NodeRuntime {
         me: config.code,
         name: config.name.clone(),

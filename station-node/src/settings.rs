@@ -69,8 +69,11 @@ pub struct Config {
     /// The calendar, the catalogue and the district tree read from the policy files.
     pub policy: Policy,
     /// The district's policy keys that signed bundles must verify against (`policy.pinned_keys`;
-    /// two while the district rotates its key). Not yet used: bundles do not travel yet.
+    /// two while the district rotates its key). Empty: the station runs on its policy files
+    /// and pulls no bundle.
     pub pinned_keys: Vec<PublicKey>,
+    /// How often the station asks its parent for a newer bundle (`policy.pull_secs`).
+    pub policy_pull: std::time::Duration,
     pub log: LogSettings,
     pub jobs: JobSchedules,
     /// The config file the settings came from (the policy is read again from it on SIGHUP).
@@ -150,6 +153,13 @@ impl Settings {
         }
         let catalogue = self.policy.load_catalogue(base.as_deref())?;
         let pinned_keys = self.policy.check_pinned_keys()?;
+        if !(1..=86_400).contains(&self.policy.pull_secs) {
+            return Err(SettingsError::invalid(
+                "policy.pull_secs",
+                "give a number of seconds from 1 to 86400",
+            ));
+        }
+        let policy_pull = std::time::Duration::from_secs(self.policy.pull_secs);
         Ok(Config {
             code,
             name: self.node.name,
@@ -168,6 +178,7 @@ impl Settings {
                 agents: None,
             },
             pinned_keys,
+            policy_pull,
             log: self.log,
             jobs,
             source: file.map(Path::to_path_buf),

@@ -78,6 +78,17 @@ impl Tree {
 
     /// As [`Tree::start`], with the district's database on `district_db`.
     pub async fn start_on(root: &Path, codes: &[&str], district_db: DistrictDb) -> Tree {
+        Tree::start_with(root, codes, district_db, "").await
+    }
+
+    /// As [`Tree::start_on`], with `policy_extra` (lines such as `pinned_keys = [...]`) added
+    /// to every node's `[policy]` section.
+    pub async fn start_with(
+        root: &Path,
+        codes: &[&str],
+        district_db: DistrictDb,
+        policy_extra: &str,
+    ) -> Tree {
         let district_url = match district_db {
             DistrictDb::Sqlite => "sqlite://node.sqlite".to_owned(),
             DistrictDb::Postgres => fresh_postgres_database().await,
@@ -112,7 +123,7 @@ impl Tree {
                 api_port,
                 parent_api.as_deref(),
                 &district_url,
-            );
+            ) + policy_extra;
             std::fs::create_dir_all(&dir).expect("node folder");
             std::fs::write(dir.join("node.toml"), &config).expect("config");
             let kind = if tier == bangban_domain::station::Tier::District {
@@ -423,6 +434,7 @@ fn node_config(
     }
     c.push_str("[tls]\ncert = \"tls/node.pem\"\nkey = \"tls/node.key\"\nca = \"tls/ca.pem\"\n");
     // Every second, so that `Tree::metrics` waits little for a fresh reading.
+    // (The [policy] section comes last: `Tree::start_with` appends to it.)
     c.push_str("[jobs]\nrefresh_gauges = \"* * * * * *\"\n");
     c.push_str(&format!(
         "[policy]\ncalendar = \"{}\"\ntopology = \"{}\"\ncatalogue = \"{}\"\n",

@@ -1,9 +1,15 @@
-//! The district's side of the signed policy bundles: its Ed25519 policy key (`policy keygen`)
-//! and the numbered bundles signed with it (`policy publish`). Verifying and applying a bundle
-//! is `bangban_kit::policy::bundle`, the same code on every node.
+//! The district's side of the signed policy bundles: its Ed25519 policy key (`policy keygen`),
+//! the numbered bundles signed with it (`policy publish`), the record of those published
+//! ([`published`]: what the district serves its towns and puts in force on itself). Verifying
+//! and applying a bundle is `bangban_kit::policy`, the same code on every node.
 //!
 //! It must never write a half-made file: bad input is refused before anything is written, and a
 //! bundle or key file that exists already is never replaced (bundles are immutable).
+//!
+//! SIGHUP and bundles: once a bundle is in force on a node, SIGHUP no longer reloads the policy
+//! files (it is logged and ignored); only a newer bundle replaces a bundle.
+
+pub mod published;
 
 use std::path::{Path, PathBuf};
 
@@ -86,13 +92,22 @@ pub struct Publish {
     pub topology: PathBuf,
     pub catalogue: PathBuf,
     pub calendar: PathBuf,
-    pub out: PathBuf,
+    /// Where to write the signed envelope (must not exist); `None`: not written to a file.
+    pub out: Option<PathBuf>,
+}
+
+/// A bundle `publish` signed: its payload, its envelope and the key that signed it (to sign
+/// the rosters that go with it).
+pub struct Signed {
+    pub payload: BundlePayload,
+    pub envelope: Vec<u8>,
+    pub key: SigningKey,
 }
 
 /// Signs the policy files into bundle `number`, written to `out` (which must not exist).
 /// The district is the root of the tree. Every file is checked by the domain's validators,
 /// and the envelope is verified with the key's own public half, before anything is written.
-pub fn publish(args: &Publish, now: OffsetDateTime) -> Result<BundlePayload, PolicyCliError> {
+pub fn publish(args: &Publish, now: OffsetDateTime) -> Result<Signed, PolicyCliError> {
     // Whole seconds: the times read better in the bundle and in messages.
     let now = now.replace_nanosecond(0).unwrap_or(now);
     if args.number == 0 {
@@ -101,8 +116,8 @@ pub fn publish(args: &Publish, now: OffsetDateTime) -> Result<BundlePayload, Pol
     if !(1..=MAX_EXPIRES_DAYS).contains(&args.expires_days) {
         return Err(PolicyCliError::ExpiresDays);
     }
-    if args.out.exists() {
-        return Err(PolicyCliError::Exists(args.out.clone()));
+    if let Some(out) = args.out.as_ref().filter(|o| o.exists()) {
+        return Err(PolicyCliError::Exists(out.clone()));
     }
     let key_bytes = std::fs::read(&args.key).map_err(io(&args.key))?;
     let key = SigningKey::from_pkcs8(&key_bytes).map_err(|error| PolicyCliError::Key {
@@ -127,11 +142,17 @@ pub fn publish(args: &Publish, now: OffsetDateTime) -> Result<BundlePayload, Pol
     let envelope = key.sign_envelope(&bytes);
     verify(&envelope, &[key.public_key()], payload.district, None, now)
         .map_err(|e| PolicyCliError::SelfCheck(e.to_string()))?;
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    if let Some(out) = &args.out {
+        if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        write_new(out, &envelope, false)?;
     }
-    write_new(&args.out, &envelope, false)?;
-    Ok(payload)
+    Ok(Signed {
+        payload,
+        envelope,
+        key,
+    })
 }
 
 fn read_document<T, E: std::fmt::Display>(
@@ -177,4 +198,44 @@ fn write_new(path: &Path, contents: &[u8], private: bool) -> Result<(), PolicyCl
         });
     }
     Ok(())
+}
+
+/// Records a bundle `publish` signed, with a roster for every centre of its tree (the agents of
+/// `agents`, a JSON list of registry records; none: every roster is empty), into the district's
+/// database: the running district serves it and puts it in force within `policy.pull_secs`.
+/// Nothing is recorded if the agents do not check or the number is not above the last.
+pub async fn record_signed(
+    db: bangban_kit::db::Db,
+    signed: &Signed,
+    agents: Option<&Path>,
+    by: &str,
+    summary: &str,
+) -> anyhow::Result<u64> {
+    let agents: Vec<bangban_domain::agent::Agent> = match agents {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("--agents {}: {e}", path.display()))?;
+            let agents: Vec<bangban_domain::agent::Agent> = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("--agents {}: {e}", path.display()))?;
+            bangban_domain::agent::validate_registry(&agents).map_err(|(i, e)| {
+                anyhow::anyhow!("--agents {}: agent {}: {e}", path.display(), i + 1)
+            })?;
+            agents
+        }
+        None => Vec::new(),
+    };
+    let p = &signed.payload;
+    let rosters = published::sign_rosters(
+        &signed.key,
+        &p.topology,
+        p.number,
+        p.issued_at,
+        p.expires_at,
+        &agents,
+    )?;
+    let number = published::Published::new(db)
+        .with_keys(vec![signed.key.public_key()])
+        .record(&signed.envelope, &rosters, by, summary)
+        .await?;
+    Ok(number)
 }

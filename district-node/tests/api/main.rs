@@ -7,6 +7,7 @@
 mod databases;
 mod drafts;
 mod policy;
+mod published;
 mod tiers;
 
 use std::path::Path;

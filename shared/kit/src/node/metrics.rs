@@ -140,8 +140,19 @@ impl NodeMetrics {
     }
 
     fn scrape(&self, policy: &PolicyHandle, link: Option<&LinkStatus>) -> axum::response::Response {
+        let report = policy.report();
         let policy = policy.current();
         self.record(|| {
+            if let Some(number) = policy.bundle {
+                gauge!("bangban_policy_bundle_number")
+                    .set(value(i64::try_from(number).unwrap_or(i64::MAX)));
+            }
+            if let Some(at) = report.expires_at {
+                gauge!("bangban_policy_bundle_expires_timestamp").set(value(at.unix_timestamp()));
+            }
+            for (reason, n) in &report.refusals {
+                counter!("bangban_policy_refusals_total", "reason" => *reason).absolute(*n);
+            }
             gauge!("bangban_policy_generation")
                 .set(value(i64::try_from(policy.generation).unwrap_or(i64::MAX)));
             gauge!("bangban_policy_since_ms").set(value(crate::store::to_ms(policy.since)));
@@ -207,6 +218,18 @@ impl NodeMetrics {
 
 /// The `# HELP` text of every family.
 fn describe() {
+    describe_gauge!(
+        "bangban_policy_bundle_number",
+        "Number of the district's signed policy bundle in force (absent: the policy files)."
+    );
+    describe_gauge!(
+        "bangban_policy_bundle_expires_timestamp",
+        "Expiry of the signed policy bundle in force, Unix seconds."
+    );
+    describe_counter!(
+        "bangban_policy_refusals_total",
+        "Policy bundles refused since start, by reason (the policy in force stayed)."
+    );
     describe_gauge!("bangban_cases", "Cases stored at this node, by stage.");
     describe_gauge!("bangban_events", "Events stored at this node.");
     describe_gauge!(

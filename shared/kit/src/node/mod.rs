@@ -377,7 +377,8 @@ pub fn check_policy(me: StationCode, serves_children: bool, policy: &Policy) -> 
 }
 
 /// Reads the policy again on every SIGHUP and puts it in force when it checks; otherwise the
-/// policy in force stays, and the error is logged.
+/// policy in force stays, and the error is logged. On a node running on a signed bundle the
+/// signal is logged and ignored: only a newer bundle replaces a bundle.
 async fn reload_on_hangup(
     me: StationCode,
     serves_children: bool,
@@ -391,6 +392,15 @@ async fn reload_on_hangup(
         tokio::select! {
             () = stop.clone().stopped() => return Ok("policy reloader"),
             got = hangups.recv() => if got.is_none() { return Ok("policy reloader") },
+        }
+        // A signed bundle outranks the files: SIGHUP never replaces it (see crate::policy).
+        if let Some(number) = policy.current().bundle {
+            tracing::warn!(
+                bundle = number,
+                "SIGHUP ignored: the policy in force is the district's signed bundle; the \
+                 policy files do not replace it"
+            );
+            continue;
         }
         let outcome = tokio::task::spawn_blocking({
             let reload = reload.clone();

@@ -298,7 +298,7 @@ impl EventSettings {
 }
 
 /// `[policy]`: where this node reads the district's policy data until signed bundles arrive.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicySettings {
     /// The working calendar (JSON, see `deploy/policy/calendar.json`). Empty: weekends only,
@@ -318,6 +318,13 @@ pub struct PolicySettings {
     /// key, or two while the district rotates its key.
     #[serde(default)]
     pub pinned_keys: Vec<String>,
+    /// How often a station with pinned keys asks its parent for a newer bundle, in seconds.
+    #[serde(default = "default_pull_secs")]
+    pub pull_secs: u64,
+}
+
+fn default_pull_secs() -> u64 {
+    60
 }
 
 fn read_policy_file(key: &str, path: &Path, base: Option<&Path>) -> Result<String, SettingsError> {

@@ -1,20 +1,26 @@
-//! The policy in force on a node: the working calendar, the catalogue of service items and the
-//! district tree (the signed bundle of the policy issue will travel the same way). One
-//! [`PolicyHandle`] holds it; the store, the operator API and the sync server all read it from
-//! there, and it can be replaced while the node serves.
+//! The policy in force on a node: the working calendar, the catalogue of service items, the
+//! district tree and, on a station, its own centre's agents. One [`PolicyHandle`] holds it; the
+//! store, the operator API and the sync server all read it from there, and it can be replaced
+//! while the node serves.
 //!
 //! INVARIANT: a request reads the policy once ([`PolicyHandle::current`]) and works on that
 //! snapshot to its end, so it sees either the old policy or the new one, never a mix. A
 //! replacement is one pointer swap: nothing restarts, no request waits on a reload.
 //!
-//! Today a node reloads its policy files on SIGHUP (after the district edits them); a reload
-//! that does not check leaves the policy in force untouched. [`bundle`] holds the signed,
-//! numbered policy bundles the district publishes, and puts one in force with
-//! [`PolicyHandle::install`].
+//! Where it comes from: the node's policy files at start, or the district's signed, numbered
+//! bundles ([`bundle`]; the agents come in signed [`roster`]s), which travel down the tree
+//! ([`serve`] on the parent, the station's puller) and go in force with their roster in one
+//! install ([`apply`]). A node on the files reloads them on SIGHUP (a reload that does not check
+//! leaves the policy in force untouched); a node running on a bundle ignores SIGHUP (logged):
+//! only a newer bundle replaces a bundle, never the files.
 
+pub mod apply;
 pub mod bundle;
+pub mod roster;
+pub mod serve;
 
-use std::sync::{Arc, RwLock};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 use bangban_domain::agent::Agent;
 use bangban_domain::calendar::WorkingCalendar;
@@ -52,18 +58,84 @@ impl std::ops::Deref for InForce {
     }
 }
 
+/// Why the last bundle offered to this node was refused, for the start page, `/readyz` and
+/// `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub at: OffsetDateTime,
+    /// The reason's code (`policy_bundle.bad_signature`, …), the `reason` label in `/metrics`.
+    pub code: &'static str,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+/// What a node reports about the signed bundles it was offered: the expiry of the bundle in
+/// force, the last refusal (cleared once the parent offers a good bundle again) and how many
+/// were refused since start, by reason.
+#[derive(Debug, Clone, Default)]
+pub struct BundleReport {
+    pub expires_at: Option<OffsetDateTime>,
+    pub last_refusal: Option<Refusal>,
+    pub refusals: BTreeMap<&'static str, u64>,
+}
+
+impl BundleReport {
+    /// Whether the bundle in force has expired at `now` (it stays in force: better than none).
+    pub fn expired(&self, now: OffsetDateTime) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
 /// A shared, swappable handle on the policy in force. Cloning it shares it.
 #[derive(Debug, Clone)]
-pub struct PolicyHandle(Arc<RwLock<Arc<InForce>>>);
+pub struct PolicyHandle(Arc<RwLock<Arc<InForce>>>, Arc<Mutex<BundleReport>>);
 
 impl PolicyHandle {
     pub fn new(policy: Policy) -> PolicyHandle {
-        PolicyHandle(Arc::new(RwLock::new(Arc::new(InForce {
-            policy,
-            generation: 1,
-            since: OffsetDateTime::now_utc(),
-            bundle: None,
-        }))))
+        PolicyHandle(
+            Arc::new(RwLock::new(Arc::new(InForce {
+                policy,
+                generation: 1,
+                since: OffsetDateTime::now_utc(),
+                bundle: None,
+            }))),
+            Arc::default(),
+        )
+    }
+
+    /// What this node reports about its bundles.
+    pub fn report(&self) -> BundleReport {
+        self.report_mut().clone()
+    }
+
+    /// Notes a refused bundle (the policy in force stays).
+    pub fn note_refusal(&self, error: &bundle::BundleError, now: OffsetDateTime) {
+        use bangban_domain::Bilingual as _;
+        let mut report = self.report_mut();
+        *report.refusals.entry(error.code()).or_default() += 1;
+        report.last_refusal = Some(Refusal {
+            at: now,
+            code: error.code(),
+            message_zh: error.message_zh(),
+            message_en: error.to_string(),
+        });
+    }
+
+    /// Notes that the parent offers a good bundle (the one in force, or one just put in force
+    /// expiring at `expires_at`): the last refusal is over.
+    pub fn note_good(&self, expires_at: Option<OffsetDateTime>) {
+        let mut report = self.report_mut();
+        report.last_refusal = None;
+        if expires_at.is_some() {
+            report.expires_at = expires_at;
+        }
+    }
+
+    fn report_mut(&self) -> std::sync::MutexGuard<'_, BundleReport> {
+        match self.1.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
     }
 
     /// The policy in force now: a snapshot that stays the same for as long as it is held.

@@ -78,6 +78,7 @@ pub fn router() -> OpenApiRouter<Arc<SyncServer>> {
 pub fn openapi() -> OpenApi {
     let mut doc = router().into_openapi();
     doc.merge(crate::http::health_router().into_openapi());
+    doc.merge(crate::policy::serve::openapi());
     doc.info = InfoBuilder::new()
         .title("Bangban inter-node API")
         .version("1.0.0")
@@ -101,6 +102,12 @@ pub fn openapi() -> OpenApi {
             .name("attachments")
             .description(Some(
                 "附件随上报按内容摘要传输，只传上级缺少的部分。Attachments by hash: only what the parent lacks.",
+            ))
+            .build(),
+        TagBuilder::new()
+            .name("policy")
+            .description(Some(
+                "区政策包与代办员名册（签名原样下发）。The district's signed policy bundle and agent rosters, relayed verbatim.",
             ))
             .build(),
         TagBuilder::new()

@@ -342,6 +342,12 @@ static ZH: &[(&str, &str)] = &[
     ("cases.due_soon", "两个工作日内到期"),
     ("cases.overdue", "已超期"),
     ("cases.bad_filter", "查询条件有误，已忽略。"),
+    // Policy bundles travel down the tree (issue 9, transport)
+    ("start.policy_refused", "区政策包被拒收，仍按在用政策办理："),
+    (
+        "start.policy_expired",
+        "在用的区政策包已过期：请检查与上级的连接，或联系区政务服务中心发布新的政策包。",
+    ),
 ];
 
 static EN: &[(&str, &str)] = &[
@@ -596,6 +602,15 @@ static EN: &[(&str, &str)] = &[
     (
         "cases.bad_filter",
         "A filter was not understood and was ignored.",
+    ),
+    // Policy bundles travel down the tree (issue 9, transport)
+    (
+        "start.policy_refused",
+        "A policy bundle from the district was refused; the policy in force stays: ",
+    ),
+    (
+        "start.policy_expired",
+        "The district's policy bundle in force has expired: check the link to the parent, or ask the district to publish a new bundle.",
     ),
 ];
 

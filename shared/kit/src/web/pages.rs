@@ -300,6 +300,10 @@ struct StartPage {
     policy_bundle: Option<u64>,
     /// When the policy in force was put in force (China time).
     policy_since: String,
+    /// Why the last bundle offered was refused, in the request's language (the policy in force
+    /// stays), and whether the bundle in force has expired.
+    policy_refusal: Option<String>,
+    policy_expired: bool,
     link: LinkView,
     day: crate::store::DayCounts,
     soon: String,
@@ -366,6 +370,12 @@ pub async fn start(
     let in_force = web.store.policy().current();
     let missing_year = in_force.calendar.missing_year(today);
     let policy_bundle = in_force.bundle;
+    let report = web.store.policy().report();
+    let policy_expired = report.expired(now);
+    let policy_refusal = report.last_refusal.map(|r| match lang {
+        Lang::Zh => r.message_zh,
+        Lang::En => r.message_en,
+    });
     let policy_since = {
         let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
         in_force
@@ -385,6 +395,8 @@ pub async fn start(
         node_code: web.me.to_string(),
         policy_bundle,
         policy_since,
+        policy_refusal,
+        policy_expired,
         tier_key: match web.me.tier() {
             Tier::District => "tier.district",
             Tier::Town => "tier.town",

@@ -99,11 +99,17 @@ fn every_operator_route_is_documented_and_every_documented_operation_is_routed()
 fn every_internode_route_is_documented_and_every_documented_operation_is_routed() {
     let mut routed = registered(&sync::server::router().split_for_parts().0);
     routed.extend(registered(&http::health_router().split_for_parts().0));
+    // Mounted by the node crates (node::Parts::internode_routes) on the same listener.
+    routed.extend(registered(
+        &bangban_kit::policy::serve::router().split_for_parts().0,
+    ));
     assert_eq!(routed, documented(&sync::server::openapi()));
     for expected in pairs(&[
         ("/v1/events", "POST"),
         ("/v1/events", "GET"),
         ("/v1/cases/{case_id}/events", "GET"),
+        ("/v1/policy/bundle", "GET"),
+        ("/v1/policy/rosters", "GET"),
         ("/v1/openapi.json", "GET"),
         ("/healthz", "GET"),
         ("/readyz", "GET"),

@@ -2,6 +2,8 @@ use proptest::prelude::*;
 use time::macros::datetime;
 
 use super::*;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 
 const TOPOLOGY: &str = include_str!("../../../../../deploy/topology/xinhua.json");
 const CATALOGUE: &str = include_str!("../../../../../deploy/policy/catalogue.json");
