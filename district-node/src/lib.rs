@@ -8,6 +8,7 @@ pub mod admin;
 pub mod ca;
 pub mod drafts;
 pub mod policy;
+pub mod publish;
 pub mod settings;
 pub mod tiers;
 
@@ -56,7 +57,26 @@ pub fn parts(config: &Config, store: &CaseStore, db: &Db) -> Parts {
             }),
             tiers::access(),
         )
-        .ui_routes(admin::routes(admin), admin::access())
+        .ui_routes(admin::routes(admin.clone()), admin::access())
+        .ui_routes(
+            publish::routes(publish::PublishState {
+                admin,
+                published: policy::published::Published::new(db.clone())
+                    .with_keys(config.pinned_keys.clone()),
+                key: config.signing_key.clone(),
+                pinned: config.pinned_keys.clone(),
+                expires_days: config.publish_expires_days,
+                agents: registry_agents(db),
+            }),
+            publish::access(),
+        )
+}
+
+/// The registry's agents, for the rosters the publish screen signs.
+fn registry_agents(_db: &Db) -> publish::AgentSource {
+    // The agent registry's table lands with the registry pages (issue 9); until then every
+    // roster is empty.
+    Arc::new(|| Box::pin(async { Ok(Vec::new()) }))
 }
 
 /// The published bundles' parts: the towns' routes to the latest bundle and their rosters, the

@@ -31,6 +31,18 @@ pub struct Settings {
     pub policy: PolicySettings,
     pub log: LogSettings,
     pub jobs: JobSettings,
+    pub publish: PublishSettings,
+}
+
+/// `[publish]`: how the district signs the bundles its administrators publish from the web UI.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishSettings {
+    /// The policy private key (`policy keygen`'s `policy.key`, PKCS#8 PEM), relative to the
+    /// config file's folder; empty: the publish screen cannot publish.
+    pub key: String,
+    /// The validity the publish screen offers by default, in days.
+    pub expires_days: u32,
 }
 
 /// `[database]`: `sqlite://FILE` (relative to the config file's folder) or `postgres://…`.
@@ -75,6 +87,10 @@ pub struct Config {
     /// How often the district looks for a bundle recorded by another process
     /// (`policy.pull_secs`).
     pub policy_watch: std::time::Duration,
+    /// The policy signing key (`publish.key`), read and checked at start.
+    pub signing_key: Option<std::sync::Arc<bangban_kit::policy::bundle::SigningKey>>,
+    /// The validity the publish screen offers by default (`publish.expires_days`).
+    pub publish_expires_days: u32,
     pub log: LogSettings,
     pub jobs: JobSchedules,
     /// The config file the settings came from (the policy is read again from it on SIGHUP).
@@ -173,7 +189,17 @@ impl Settings {
             _ => {}
         }
         let catalogue = self.policy.load_catalogue(base.as_deref())?;
-        let pinned_keys = self.policy.check_pinned_keys()?;
+        let mut pinned_keys = self.policy.check_pinned_keys()?;
+        let signing_key = self.publish.check_key(base.as_deref(), &mut pinned_keys)?;
+        if !(1..=crate::policy::MAX_EXPIRES_DAYS).contains(&self.publish.expires_days) {
+            return Err(SettingsError::invalid(
+                "publish.expires_days",
+                format!(
+                    "give a number of days from 1 to {}",
+                    crate::policy::MAX_EXPIRES_DAYS
+                ),
+            ));
+        }
         if !(1..=86_400).contains(&self.policy.pull_secs) {
             return Err(SettingsError::invalid(
                 "policy.pull_secs",
@@ -200,11 +226,52 @@ impl Settings {
             },
             pinned_keys,
             policy_watch,
+            signing_key,
+            publish_expires_days: self.publish.expires_days,
             log: self.log,
             jobs,
             source: file.map(Path::to_path_buf),
             limits,
         })
+    }
+}
+
+impl PublishSettings {
+    /// Reads the signing key, if one is set. Its public half is what the district verifies its
+    /// own bundles with: pinned here when `policy.pinned_keys` is empty; otherwise it must be
+    /// among them (during a rotation the district pins the old key and the new one).
+    fn check_key(
+        &self,
+        base: Option<&Path>,
+        pinned: &mut Vec<bangban_kit::policy::bundle::PublicKey>,
+    ) -> Result<Option<std::sync::Arc<bangban_kit::policy::bundle::SigningKey>>, SettingsError>
+    {
+        const KEY: &str = "publish.key";
+        if self.key.trim().is_empty() {
+            return Ok(None);
+        }
+        let path = match base {
+            Some(dir) => dir.join(self.key.trim()),
+            None => PathBuf::from(self.key.trim()),
+        };
+        let bytes = std::fs::read(&path)
+            .map_err(|e| SettingsError::invalid(KEY, format!("{}: {e}", path.display())))?;
+        let key = bangban_kit::policy::bundle::SigningKey::from_pkcs8(&bytes)
+            .map_err(|e| SettingsError::invalid(KEY, format!("{}: {e}", path.display())))?;
+        let public = key.public_key();
+        if pinned.is_empty() {
+            pinned.push(public);
+        } else if !pinned.contains(&public) {
+            return Err(SettingsError::invalid(
+                KEY,
+                format!(
+                    "its public key {} is not among policy.pinned_keys: the district could not \
+                     verify what it signs",
+                    public.to_base64()
+                ),
+            ));
+        }
+        Ok(Some(std::sync::Arc::new(key)))
     }
 }
 

@@ -125,8 +125,25 @@ pub fn field_changes(
             s
         }
     };
+    let empty = serde_json::Map::new();
+    fn object<'a>(
+        v: Option<&'a Value>,
+        empty: &'a serde_json::Map<String, Value>,
+    ) -> Option<&'a serde_json::Map<String, Value>> {
+        match v {
+            Some(Value::Object(o)) => Some(o),
+            None => Some(empty),
+            Some(_) => None,
+        }
+    }
     match (before, after) {
-        (Some(Value::Object(b)), Some(Value::Object(a))) => {
+        (None, None) => Vec::new(),
+        // A created or removed object lists its fields (`field: — → value`).
+        (b, a) if object(b, &empty).is_some() && object(a, &empty).is_some() => {
+            let (b, a) = (
+                object(b, &empty).unwrap_or(&empty),
+                object(a, &empty).unwrap_or(&empty),
+            );
             let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
             keys.sort();
             keys.dedup();
@@ -135,7 +152,6 @@ pub fn field_changes(
                 .map(|k| format!("{k}: {} → {}", short(b.get(k)), short(a.get(k))))
                 .collect()
         }
-        (None, None) => Vec::new(),
         (b, a) if b == a => Vec::new(),
         (b, a) => vec![format!("{} → {}", short(b), short(a))],
     }

@@ -299,6 +299,20 @@ impl Drafts {
         Ok(revision + 1)
     }
 
+    /// Writes one audit line on its own (for what is recorded elsewhere, e.g. a publication).
+    pub async fn note(&self, actor: &str, change: &Change) -> Result<(), DraftError> {
+        let mut tx = self.db.pool().begin().await?;
+        record(
+            &mut tx,
+            OffsetDateTime::now_utc().unix_timestamp(),
+            actor,
+            change,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The latest lines of the policy audit, newest first; only `section`'s when given.
     pub async fn audit(
         &self,

@@ -7,8 +7,10 @@
 mod databases;
 mod drafts;
 mod policy;
+mod publish;
 mod published;
 mod tiers;
+mod web;
 
 use std::path::Path;
 use std::process::Command;
