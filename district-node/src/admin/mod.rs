@@ -274,6 +274,7 @@ async fn audit(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::field_changes;
     use serde_json::json;

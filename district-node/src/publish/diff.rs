@@ -214,6 +214,7 @@ fn keyed(old: Vec<Value>, new: Vec<Value>, key: &[&str], subject: &[&str]) -> Ve
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use bangban_domain::calendar::WorkingCalendar;
