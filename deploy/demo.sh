@@ -43,6 +43,12 @@ write_config() {
     echo "calendar = \"$ROOT/deploy/policy/calendar.json\""
     echo "topology = \"$ROOT/deploy/topology/xinhua.json\""
     echo "catalogue = \"$ROOT/deploy/policy/catalogue.json\""
+    # The district signs the bundles its administrators publish; every station pins its key.
+    if [ "$tier" = district ]; then
+      echo "[publish]"; echo "key = \"$DEMO/policy-key/policy.key\""
+    else
+      echo "pinned_keys = [\"$(cat "$DEMO/policy-key/policy.pub")\"]"; echo "pull_secs = 10"
+    fi
   } >"$dir/node.toml"
 }
 
@@ -80,6 +86,9 @@ start() {
   if [ ! -f "$DEMO/ca/ca.pem" ]; then
     "$BIN/district-node" ca init --dir "$DEMO/ca" --district 410402000000 >/dev/null
   fi
+  if [ ! -f "$DEMO/policy-key/policy.key" ]; then
+    "$BIN/district-node" policy keygen --dir "$DEMO/policy-key" >/dev/null
+  fi
   local entry code tier name parent ui api dir bin parent_api
   for entry in "${TREE[@]}"; do
     code=$(field "$entry" 1); tier=$(field "$entry" 2); name=$(field "$entry" 3)
@@ -99,6 +108,10 @@ start() {
       RUST_LOG=warn "$bin" --config "$dir/node.toml" user add --username "$(username_of "$code")" \
         --display-name "演示操作员" --role "$([ "$tier" = district ] && echo agent || echo station_operator)" \
         --password "$DEMO_PASSWORD" >/dev/null
+      if [ "$tier" = district ]; then
+        RUST_LOG=warn "$bin" --config "$dir/node.toml" user add --username admin \
+          --display-name "演示区级管理员" --role district_admin --password "$DEMO_PASSWORD" >/dev/null
+      fi
       touch "$dir/.operator"
     fi
     # Relative paths in node.toml are taken from its folder, so no cd is needed.
@@ -119,6 +132,8 @@ start() {
       "$(field "$entry" 5)" "$(username_of "$code")" "$DEMO_PASSWORD" "$(field "$entry" 3)"
   done
   echo
+  echo "District policy (centres, catalogue, calendar, agents, publish): http://127.0.0.1:8100/policy"
+  echo "  login admin / $DEMO_PASSWORD; the stations apply a published bundle within 10 s."
   echo "Web UI: open a URL above in a browser and log in (Chinese; English at the top right)."
   echo "API: POST /api/v1/login, then /api/v1/cases (see /api/v1/openapi.json)."
   echo "Health: curl http://127.0.0.1:8100/readyz    Stop: deploy/demo.sh stop"
