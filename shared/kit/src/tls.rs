@@ -10,6 +10,9 @@
 //! taken with the topology; [`forbidden_peer`] is how it says no.
 //!
 //! The operator UI's HTTPS (server-only TLS, no client certificate) is `crate::https`, not here.
+//!
+//! Longer than our ~600 lines on purpose: every trust decision of the inter-node link (load,
+//! verify, identify) stays in this one security-critical file, so that a review reads it whole.
 
 use std::future::Future;
 use std::net::SocketAddr;

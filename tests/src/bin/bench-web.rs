@@ -9,6 +9,9 @@
 //! `synchronous = OFF` while generating) and cached as
 //! `<target>/bench-web/station-<CASES>.sqlite`; later runs reuse it. Before timing, a few
 //! cases are folded from their logs and compared with their stored rows.
+//!
+//! Longer than our ~600 lines: a benchmark binary cannot share the store tests' support modules,
+//! so it carries its own generator; it is not library code.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
