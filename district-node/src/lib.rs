@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod ca;
+pub mod calendar;
 pub mod drafts;
 pub mod policy;
 pub mod settings;
@@ -56,6 +57,8 @@ pub fn parts(config: &Config, store: &CaseStore, db: &Db) -> Parts {
             }),
             tiers::access(),
         )
+        .ui_routes(calendar::routes(admin.clone()), Vec::new())
+        .ui_api(calendar::api(admin.clone()), calendar::access())
         .ui_routes(admin::routes(admin), admin::access())
 }
 
