@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod ca;
+pub mod calendar;
 pub mod drafts;
 pub mod policy;
 pub mod publish;
@@ -57,6 +58,8 @@ pub fn parts(config: &Config, store: &CaseStore, db: &Db) -> Parts {
             }),
             tiers::access(),
         )
+        .ui_routes(calendar::routes(admin.clone()), Vec::new())
+        .ui_api(calendar::api(admin.clone()), calendar::access())
         .ui_routes(admin::routes(admin.clone()), admin::access())
         .ui_routes(
             publish::routes(publish::PublishState {

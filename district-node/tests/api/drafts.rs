@@ -7,7 +7,7 @@ use bangban_domain::topology::Topology;
 use bangban_kit::policy::Policy;
 use district_node::drafts::{Change, DraftError, Drafts, SEED_ACTOR, Section};
 
-fn files() -> Policy {
+pub(crate) fn files() -> Policy {
     let read = |f: &str| std::fs::read_to_string(format!("../deploy/{f}")).unwrap();
     Policy {
         calendar: WorkingCalendar::from_json(&read("policy/calendar.json")).unwrap(),

@@ -148,6 +148,10 @@ pub enum IntakeError {
     CaseNotFound,
     #[error("open new cases with POST /api/v1/cases")]
     OpensCase,
+    /// A delegation names someone who is not an active agent of this centre in the roster in
+    /// force (only checked when a signed roster is in force).
+    #[error("{name} is not an active agent of this centre")]
+    NotAnActiveAgent { name: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -167,6 +171,7 @@ impl IntakeError {
         match self {
             IntakeError::Invalid { field, .. } => *field,
             IntakeError::UnknownItem(_) | IntakeError::ItemNotAtThisTier { .. } => Some("item"),
+            IntakeError::NotAnActiveAgent { .. } => Some("agent_name"),
             _ => None,
         }
     }
@@ -203,6 +208,13 @@ impl From<IntakeError> for crate::http::Problem {
                 "新办件请通过“新建办件”登记".to_owned(),
                 "open new cases with POST /api/v1/cases".to_owned(),
             ),
+            IntakeError::NotAnActiveAgent { name } => Problem::new(
+                unprocessable,
+                "delegation.agent_not_active",
+                format!("“{name}”不是本中心在岗的帮办代办员，请从本中心名册中选择代办员"),
+                format!("{name} is not an active agent of this centre; pick one from its roster"),
+            )
+            .with("field", "agent_name"),
             IntakeError::Store(e) => e.into(),
         }
     }
@@ -376,6 +388,16 @@ impl Intake {
                 return self.case_view(case_id).await;
             }
             return Err(StoreError::EventIdReused(stored.event_id).into());
+        }
+        // An agent picked on a delegation must be an active agent of this centre, when the
+        // district's signed roster is in force; without one (policy files) any name stands.
+        if let EventBody::DelegationSigned(d) = &new.body
+            && let Some(agents) = &self.policy.current().agents
+            && !bangban_domain::agent::is_active_agent_of(agents, self.me, &d.agent_name)
+        {
+            return Err(IntakeError::NotAnActiveAgent {
+                name: d.agent_name.trim().to_owned(),
+            });
         }
         let ev = self.event(actor, case_id, new.event_id, new.body);
         if let Appended::Stored { .. } = self.store.append(&ev, OffsetDateTime::now_utc()).await? {

@@ -13,5 +13,6 @@ mod jobs;
 mod openapi;
 mod personal;
 mod roles;
+mod roster;
 mod steps;
 mod web;

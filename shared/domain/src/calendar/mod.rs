@@ -33,6 +33,7 @@ use time::{Date, OffsetDateTime, UtcOffset, Weekday, macros::offset};
 use crate::Bilingual;
 
 mod deadline;
+pub mod notice;
 
 pub use deadline::*;
 

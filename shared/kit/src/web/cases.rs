@@ -381,6 +381,7 @@ pub async fn render(
         item,
     );
     sticky.apply_to(&mut o.pre_review);
+    o.agents = steps::agent_options(t, web.me, policy.agents.as_deref());
     let today = bangban_domain::calendar::local_date(time::OffsetDateTime::now_utc());
     let (due, due_class) = match &v.due {
         Some(Deadline::Due { date, provisional }) => {

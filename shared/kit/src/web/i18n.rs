@@ -348,6 +348,21 @@ static ZH: &[(&str, &str)] = &[
         "start.policy_expired",
         "在用的区政策包已过期：请检查与上级的连接，或联系区政务服务中心发布新的政策包。",
     ),
+    // Stations use the agent roster; the calendar flag links to the calendar (issue 9, calendar)
+    ("step.agent_pick", "请选择本中心在岗代办员"),
+    (
+        "step.agent_roster_hint",
+        "名单来自区政务服务中心下发的帮办代办员名册。",
+    ),
+    (
+        "step.agent_none",
+        "本中心名册中没有在岗代办员，请联系区政务服务中心。",
+    ),
+    ("agent.role.assisting_agent", "帮办代办员"),
+    ("agent.role.chief_representative", "首席代表"),
+    ("agent.role.hall_guide", "大厅引导员"),
+    ("agent.badge", "工牌"),
+    ("start.calendar_edit", "维护工作日历"),
 ];
 
 static EN: &[(&str, &str)] = &[
@@ -612,6 +627,21 @@ static EN: &[(&str, &str)] = &[
         "start.policy_expired",
         "The district's policy bundle in force has expired: check the link to the parent, or ask the district to publish a new bundle.",
     ),
+    // Stations use the agent roster; the calendar flag links to the calendar (issue 9, calendar)
+    ("step.agent_pick", "Pick an active agent of this centre"),
+    (
+        "step.agent_roster_hint",
+        "The list is the district's registry of agents for this centre.",
+    ),
+    (
+        "step.agent_none",
+        "This centre's roster has no active agent; ask the district.",
+    ),
+    ("agent.role.assisting_agent", "Assisting agent"),
+    ("agent.role.chief_representative", "Chief representative"),
+    ("agent.role.hall_guide", "Hall guide"),
+    ("agent.badge", "Badge"),
+    ("start.calendar_edit", "Edit the working calendar"),
 ];
 
 #[cfg(test)]

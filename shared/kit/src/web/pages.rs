@@ -314,6 +314,8 @@ struct StartPage {
     awaiting: i64,
     /// The year whose holiday arrangement the calendar in force lacks, when it is due.
     missing_year: Option<i32>,
+    /// The flag links to the calendar page: on the district, for those who edit the policy.
+    calendar_link: bool,
 }
 
 /// `GET /start`: the centre, its link to the parent, its cases by stage.
@@ -384,8 +386,14 @@ pub async fn start(
             .format(&format)
             .unwrap_or_default()
     };
+    let calendar_link = web.me.tier() == bangban_domain::station::Tier::District
+        && user
+            .operator
+            .role
+            .may(bangban_domain::account::Permission::ManagePolicy);
     let page = StartPage {
         missing_year,
+        calendar_link,
         awaiting,
         t,
         centre: Some(web.name.clone()),

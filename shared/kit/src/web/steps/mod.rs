@@ -208,6 +208,9 @@ pub struct Offers {
     pub delegation: bool,
     pub agreement_no: String,
     pub agent_name: String,
+    /// The centre's active agents to pick from when a signed roster is in force (`None`: the
+    /// agent's name is typed).
+    pub agents: Option<Vec<AgentOption>>,
     pub handling: bool,
     pub department: String,
     pub suspend: bool,
@@ -226,6 +229,44 @@ pub struct Offers {
     pub follow_up: bool,
     pub visit: bool,
     pub courier_allowed: bool,
+}
+
+/// One active agent of the centre, as the delegation form offers them.
+#[derive(Debug, Clone)]
+pub struct AgentOption {
+    pub name: String,
+    /// The role and the badge number, in the page's language.
+    pub label: String,
+}
+
+/// The active agents of `me` in the roster in force, for the delegation form; `None` when no
+/// roster is in force.
+pub fn agent_options(
+    t: Tr,
+    me: StationCode,
+    agents: Option<&[bangban_domain::agent::Agent]>,
+) -> Option<Vec<AgentOption>> {
+    use bangban_domain::agent::AgentRole;
+    let agents = agents?;
+    Some(
+        agents
+            .iter()
+            .filter(|a| a.centre == me && a.is_active())
+            .map(|a| AgentOption {
+                name: a.name.as_str().to_owned(),
+                label: format!(
+                    "{}，{} {}",
+                    t.s(match a.role {
+                        AgentRole::AssistingAgent => "agent.role.assisting_agent",
+                        AgentRole::ChiefRepresentative => "agent.role.chief_representative",
+                        AgentRole::HallGuide => "agent.role.hall_guide",
+                    }),
+                    t.s("agent.badge"),
+                    a.badge_no
+                ),
+            })
+            .collect(),
+    )
 }
 
 fn necessity_key(necessity: u8) -> &'static str {
