@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod ca;
+pub mod catalogue;
 pub mod drafts;
 pub mod policy;
 pub mod settings;
@@ -57,6 +58,27 @@ pub fn parts(config: &Config, store: &CaseStore, db: &Db) -> Parts {
             tiers::access(),
         )
         .ui_routes(admin::routes(admin), admin::access())
+        .merge(catalogue_parts(config, db))
+}
+
+/// The catalogue's pages and JSON API (`catalogue`).
+fn catalogue_parts(config: &Config, db: &Db) -> Parts {
+    let items = catalogue::Items {
+        drafts: drafts::Drafts::new(db.clone()),
+        files: config.attachments.clone(),
+    };
+    Parts::new()
+        .ui_routes(
+            catalogue::pages::routes(items.clone()),
+            catalogue::pages::access(),
+        )
+        .ui_api(
+            catalogue::api::routes(catalogue::api::CatalogueApi {
+                items,
+                auth: AuthStore::new(db.clone()),
+            }),
+            catalogue::api::access(),
+        )
 }
 
 /// The published bundles' parts: the towns' routes to the latest bundle and their rosters, the

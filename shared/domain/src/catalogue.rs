@@ -428,6 +428,8 @@ pub enum ItemProblem {
     /// A code holds only letters, digits, `-`, `_` and `.` (it appears in addresses).
     CodeCharacters,
     DuplicateCode,
+    /// An item's code is kept for life (it names the item in cases and the audit).
+    CodeFixed,
     /// Not a whole number ≥ 0 (a form field: `-3`, `2.5`, `三`).
     NotAWholeNumber,
     OutOfRange {
@@ -463,7 +465,7 @@ pub struct ItemError {
 }
 
 impl ItemError {
-    fn new(code: &str, field: ItemField, problem: ItemProblem) -> ItemError {
+    pub fn new(code: &str, field: ItemField, problem: ItemProblem) -> ItemError {
         ItemError {
             code: code.chars().take(MAX_CODE).collect(),
             field,
@@ -472,7 +474,8 @@ impl ItemError {
         }
     }
 
-    fn of_material(mut self, index: usize) -> ItemError {
+    /// The same error, about the material at `index`.
+    pub fn of_material(mut self, index: usize) -> ItemError {
         self.material = Some(index);
         self
     }
@@ -487,6 +490,9 @@ impl ItemError {
                 "事项编码只能由字母、数字和“-”“_”“.”组成，不超过 64 位".to_owned()
             }
             ItemProblem::DuplicateCode => "该事项编码已被其他事项使用".to_owned(),
+            ItemProblem::CodeFixed => {
+                "事项编码不能修改；如需新编码，请新增事项后删除原事项".to_owned()
+            }
             ItemProblem::NotAWholeNumber => format!("{label}须为不小于 0 的整数"),
             ItemProblem::OutOfRange { min, max } => {
                 format!("{label}须在 {min} 到 {max} 之间")
@@ -517,6 +523,9 @@ impl ItemError {
                 "a code holds only letters, digits, '-', '_' and '.', at most 64".to_owned()
             }
             ItemProblem::DuplicateCode => "another item already has this code".to_owned(),
+            ItemProblem::CodeFixed => {
+                "an item's code cannot change; add a new item and remove this one".to_owned()
+            }
             ItemProblem::NotAWholeNumber => format!("{label} must be a whole number, 0 or more"),
             ItemProblem::OutOfRange { min, max } => {
                 format!("{label} must be from {min} to {max}")
