@@ -98,23 +98,18 @@ impl Items {
         actor: &str,
     ) -> Result<i64, EditError> {
         item.validate().map_err(EditError::Invalid)?;
-        let draft = self.at(revision).await?;
-        let mut doc = draft.doc;
-        if doc.get(&item.code).is_some() {
+        // A code already taken is the more useful answer, even from a page read long ago.
+        if self.read().await?.doc.get(&item.code).is_some() {
             return Err(EditError::Invalid(ItemError::new(
                 &item.code,
                 ItemField::Code,
                 ItemProblem::DuplicateCode,
             )));
         }
+        let draft = self.at(revision).await?;
+        let mut doc = draft.doc;
         doc.items.push(item.clone());
-        let change = Change::of::<(), _>(
-            "catalogue",
-            "item.add",
-            &item.code,
-            None,
-            Some(&item),
-        );
+        let change = Change::of::<(), _>("catalogue", "item.add", &item.code, None, Some(&item));
         self.save(doc, draft.revision, actor, change).await
     }
 
@@ -231,7 +226,13 @@ impl Items {
         }
         item.validate().map_err(EditError::Invalid)?;
         let after = item.clone();
-        let change = Change::of("catalogue", "item.update", code, Some(&before), Some(&after));
+        let change = Change::of(
+            "catalogue",
+            "item.update",
+            code,
+            Some(&before),
+            Some(&after),
+        );
         self.save(doc, draft.revision, actor, change).await?;
         Ok(())
     }

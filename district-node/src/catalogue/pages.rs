@@ -16,9 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use bangban_domain::attachment::ContentHash;
-use bangban_domain::catalogue::{
-    CatalogueItem, ItemInput, ItemType, MaterialInput,
-};
+use bangban_domain::catalogue::{CatalogueItem, ItemInput, ItemType, MaterialInput};
 use bangban_domain::event::CaseType;
 use bangban_domain::station::Tier;
 use bangban_kit::access::Access;
@@ -527,15 +525,19 @@ async fn render(
         name: input.name.clone(),
         department: input.department.clone(),
         co_departments: input.co_departments.clone(),
-        item_types: std::iter::once(("", t.pick("（未设置）", "(not set)"), input.item_type.is_empty()))
-            .chain(ItemType::ALL.into_iter().map(|ty| {
-                (
-                    ty.as_str(),
-                    t.pick(ty.label_zh(), ty.label_en()),
-                    ty.as_str() == input.item_type.trim(),
-                )
-            }))
-            .collect(),
+        item_types: std::iter::once((
+            "",
+            t.pick("（未设置）", "(not set)"),
+            input.item_type.is_empty(),
+        ))
+        .chain(ItemType::ALL.into_iter().map(|ty| {
+            (
+                ty.as_str(),
+                t.pick(ty.label_zh(), ty.label_en()),
+                ty.as_str() == input.item_type.trim(),
+            )
+        }))
+        .collect(),
         immediate: input.case_type.trim() == "immediate",
         statutory_days: input.statutory_days.clone(),
         promised_days: input.promised_days.clone(),
@@ -623,7 +625,10 @@ fn refusal_of(t: Tr, e: &EditError) -> Option<Refusal> {
             field: "material",
             row: None,
             message: t
-                .pick("请选择该事项的一项材料", "Choose one of the item's materials")
+                .pick(
+                    "请选择该事项的一项材料",
+                    "Choose one of the item's materials",
+                )
                 .to_owned(),
         }),
         EditError::Upload(u) if u.is_client_error() => {
@@ -643,7 +648,10 @@ fn not_found(lang: Lang) -> Response {
         StatusCode::NOT_FOUND,
         lang,
         Tr::new(lang)
-            .pick("事项目录中没有该事项。", "There is no such item in the catalogue.")
+            .pick(
+                "事项目录中没有该事项。",
+                "There is no such item in the catalogue.",
+            )
             .to_owned(),
     )
 }
@@ -920,14 +928,17 @@ async fn remove(
             field: "remove",
             row: None,
             message: t
-                .pick(
-                    "请先勾选“确认删除”。",
-                    "Tick \"confirm removal\" first.",
-                )
+                .pick("请先勾选“确认删除”。", "Tick \"confirm removal\" first.")
                 .to_owned(),
         };
-        let res = refuse_on_item(&items, frame, &code, refusal, StatusCode::UNPROCESSABLE_ENTITY)
-            .await;
+        let res = refuse_on_item(
+            &items,
+            frame,
+            &code,
+            refusal,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
         return with_lang(lang, &headers, res);
     }
     let revision = form.revision.and_then(|r| r.trim().parse().ok());
@@ -961,14 +972,20 @@ fn file_target(t: Tr, material: &str, kind: &str) -> Result<(usize, FileKind), R
         field: "material",
         row: None,
         message: t
-            .pick("请选择该事项的一项材料", "Choose one of the item's materials")
+            .pick(
+                "请选择该事项的一项材料",
+                "Choose one of the item's materials",
+            )
             .to_owned(),
     })?;
     let kind = FileKind::parse(kind.trim()).ok_or_else(|| Refusal {
         field: "kind",
         row: None,
         message: t
-            .pick("请选择“空白表格”或“示范样表”", "Choose blank form or sample")
+            .pick(
+                "请选择“空白表格”或“示范样表”",
+                "Choose blank form or sample",
+            )
             .to_owned(),
     })?;
     Ok((material, kind))
@@ -1033,8 +1050,11 @@ async fn upload(
                 };
                 t.pick(&e.message_zh(), &e.message_en()).to_owned()
             } else {
-                t.pick("上传的表单无法读取，请重试。", "The upload could not be read; try again.")
-                    .to_owned()
+                t.pick(
+                    "上传的表单无法读取，请重试。",
+                    "The upload could not be read; try again.",
+                )
+                .to_owned()
             };
             let refusal = Refusal {
                 field: "file",
@@ -1052,8 +1072,14 @@ async fn upload(
     let (material, kind) = match target {
         Ok(x) => x,
         Err(refusal) => {
-            let res = refuse_on_item(&items, frame, &code, refusal, StatusCode::UNPROCESSABLE_ENTITY)
-                .await;
+            let res = refuse_on_item(
+                &items,
+                frame,
+                &code,
+                refusal,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
             return with_lang(lang, &headers, res);
         }
     };
@@ -1061,10 +1087,18 @@ async fn upload(
         let refusal = Refusal {
             field: "file",
             row: None,
-            message: t.pick("请选择要上传的文件", "Choose a file to upload").to_owned(),
+            message: t
+                .pick("请选择要上传的文件", "Choose a file to upload")
+                .to_owned(),
         };
-        let res =
-            refuse_on_item(&items, frame, &code, refusal, StatusCode::UNPROCESSABLE_ENTITY).await;
+        let res = refuse_on_item(
+            &items,
+            frame,
+            &code,
+            refusal,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
         return with_lang(lang, &headers, res);
     };
     match items
@@ -1119,8 +1153,14 @@ async fn detach(
     let (material, kind) = match file_target(t, &form.material, &form.kind) {
         Ok(x) => x,
         Err(refusal) => {
-            let res = refuse_on_item(&items, frame, &code, refusal, StatusCode::UNPROCESSABLE_ENTITY)
-                .await;
+            let res = refuse_on_item(
+                &items,
+                frame,
+                &code,
+                refusal,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
             return with_lang(lang, &headers, res);
         }
     };
@@ -1173,10 +1213,7 @@ async fn download(
     );
     h.insert(
         header::CONTENT_DISPOSITION,
-        bangban_kit::web::attachments::content_disposition(
-            &file.name,
-            file.media_type.extension(),
-        ),
+        bangban_kit::web::attachments::content_disposition(&file.name, file.media_type.extension()),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -2,6 +2,7 @@
 //! PostgreSQL server named by `PG_TEST_URL`.
 #![allow(clippy::unwrap_used)]
 
+mod catalogue;
 #[path = "../../../shared/kit/tests/common/databases.rs"]
 #[allow(dead_code)]
 mod databases;
