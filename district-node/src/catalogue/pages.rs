@@ -76,6 +76,15 @@ fn tier_label(t: Tr, tier: Tier) -> &'static str {
     }
 }
 
+/// The short name of a tier, for the list's narrow column.
+fn tier_short(t: Tr, tier: Tier) -> &'static str {
+    match tier {
+        Tier::District => t.pick("区", "District"),
+        Tier::Town => t.pick("镇街", "Town"),
+        Tier::Village => t.pick("村社", "Village"),
+    }
+}
+
 fn necessity_label(t: Tr, n: u8) -> &'static str {
     match n {
         1 => t.pick("必需", "Required"),
@@ -209,10 +218,10 @@ fn list_row(t: Tr, i: &CatalogueItem) -> ListRow {
         intake: i
             .intake_tiers
             .iter()
-            .map(|tier| tier_label(t, *tier))
+            .map(|tier| tier_short(t, *tier))
             .collect::<Vec<_>>()
             .join(t.pick("、", ", ")),
-        handling: tier_label(t, i.handling_tier),
+        handling: tier_short(t, i.handling_tier),
         proxy_allowed: i.proxy_allowed,
         materials: i.materials.len(),
     }
@@ -388,10 +397,10 @@ fn parse_form(t: Tr, pairs: Vec<(String, String)>) -> Typed {
     let mut kept: Vec<(u64, usize, RowView, String)> = rows
         .into_iter()
         .filter(|(_, (row, removed, _))| {
-            !*removed
-                && !(row.name.trim().is_empty()
-                    && row.how.trim().is_empty()
-                    && row.count.trim().is_empty())
+            let empty = row.name.trim().is_empty()
+                && row.how.trim().is_empty()
+                && row.count.trim().is_empty();
+            !(*removed || empty)
         })
         .map(|(i, (row, _, necessity))| {
             let order = row.order.trim().parse::<u64>().unwrap_or(u64::MAX);

@@ -1372,6 +1372,9 @@ mod tests {
         }
     }
 
+    type Edit = Box<dyn FnOnce(&mut ItemInput)>;
+    type Refused = (ItemField, Option<usize>, ItemProblem);
+
     /// The field (and material) the edited input is refused on.
     fn refused(edit: impl FnOnce(&mut ItemInput)) -> (ItemField, Option<usize>, ItemProblem) {
         let mut i = input();
@@ -1405,10 +1408,7 @@ mod tests {
     fn each_bad_field_is_refused_by_name() {
         use ItemField as F;
         use ItemProblem as P;
-        let cases: Vec<(
-            Box<dyn FnOnce(&mut ItemInput)>,
-            (ItemField, Option<usize>, ItemProblem),
-        )> = vec![
+        let cases: Vec<(Edit, Refused)> = vec![
             (
                 Box::new(|i| i.statutory_days = "-3".into()),
                 (F::StatutoryDays, None, P::NotAWholeNumber),
