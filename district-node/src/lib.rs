@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod ca;
 pub mod calendar;
+pub mod catalogue;
 pub mod drafts;
 pub mod policy;
 pub mod publish;
@@ -73,6 +74,7 @@ pub fn parts(config: &Config, store: &CaseStore, db: &Db) -> Parts {
             }),
             publish::access(),
         )
+        .merge(catalogue_parts(config, db))
 }
 
 /// The registry's agents, for the rosters the publish screen signs.
@@ -80,6 +82,26 @@ fn registry_agents(_db: &Db) -> publish::AgentSource {
     // The agent registry's table lands with the registry pages (issue 9); until then every
     // roster is empty.
     Arc::new(|| Box::pin(async { Ok(Vec::new()) }))
+}
+
+/// The catalogue's pages and JSON API (`catalogue`).
+fn catalogue_parts(config: &Config, db: &Db) -> Parts {
+    let items = catalogue::Items {
+        drafts: drafts::Drafts::new(db.clone()),
+        files: config.attachments.clone(),
+    };
+    Parts::new()
+        .ui_routes(
+            catalogue::pages::routes(items.clone()),
+            catalogue::pages::access(),
+        )
+        .ui_api(
+            catalogue::api::routes(catalogue::api::CatalogueApi {
+                items,
+                auth: AuthStore::new(db.clone()),
+            }),
+            catalogue::api::access(),
+        )
 }
 
 /// The published bundles' parts: the towns' routes to the latest bundle and their rosters, the

@@ -106,14 +106,16 @@ fn section_label(t: Tr, section: &str) -> &'static str {
     }
 }
 
-/// What changed between two JSON values, field by field (top level; nested values compared
-/// whole), each `field: before → after`, cut short for the page.
+/// What changed between two JSON values, field by field, each `field: before → after`, cut
+/// short for the page. Objects are followed down (`address.street`), and so are lists of the
+/// same length (`materials #2.count`, numbered from 1 as the pages number rows); a list that
+/// grew or shrank is shown whole.
 pub fn field_changes(
     before: Option<&serde_json::Value>,
     after: Option<&serde_json::Value>,
 ) -> Vec<String> {
     use serde_json::Value;
-    let short = |v: Option<&Value>| -> String {
+    fn short(v: Option<&Value>) -> String {
         let s = match v {
             None | Some(Value::Null) => "—".to_owned(),
             Some(Value::String(s)) => s.clone(),
@@ -124,37 +126,50 @@ pub fn field_changes(
         } else {
             s
         }
-    };
-    let empty = serde_json::Map::new();
-    fn object<'a>(
-        v: Option<&'a Value>,
-        empty: &'a serde_json::Map<String, Value>,
-    ) -> Option<&'a serde_json::Map<String, Value>> {
-        match v {
-            Some(Value::Object(o)) => Some(o),
-            None => Some(empty),
-            Some(_) => None,
+    }
+    fn walk(path: &str, b: Option<&Value>, a: Option<&Value>, out: &mut Vec<String>) {
+        let join = |key: &str| {
+            if path.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{path}.{key}")
+            }
+        };
+        match (b, a) {
+            (Some(Value::Object(b)), Some(Value::Object(a))) => {
+                let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+                keys.sort();
+                keys.dedup();
+                for k in keys {
+                    walk(&join(k), b.get(k), a.get(k), out);
+                }
+            }
+            (Some(Value::Array(b)), Some(Value::Array(a)))
+                if b.len() == a.len() && !path.is_empty() =>
+            {
+                for (i, (b, a)) in b.iter().zip(a).enumerate() {
+                    walk(&format!("{path} #{}", i + 1), Some(b), Some(a), out);
+                }
+            }
+            // A created or removed object lists its fields (`field: — → value`).
+            (None, Some(Value::Object(a))) => {
+                for (k, v) in a {
+                    walk(&join(k), None, Some(v), out);
+                }
+            }
+            (Some(Value::Object(b)), None) => {
+                for (k, v) in b {
+                    walk(&join(k), Some(v), None, out);
+                }
+            }
+            (b, a) if b == a => {}
+            (b, a) if path.is_empty() => out.push(format!("{} → {}", short(b), short(a))),
+            (b, a) => out.push(format!("{path}: {} → {}", short(b), short(a))),
         }
     }
-    match (before, after) {
-        (None, None) => Vec::new(),
-        // A created or removed object lists its fields (`field: — → value`).
-        (b, a) if object(b, &empty).is_some() && object(a, &empty).is_some() => {
-            let (b, a) = (
-                object(b, &empty).unwrap_or(&empty),
-                object(a, &empty).unwrap_or(&empty),
-            );
-            let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            keys.into_iter()
-                .filter(|k| b.get(*k) != a.get(*k))
-                .map(|k| format!("{k}: {} → {}", short(b.get(k)), short(a.get(k))))
-                .collect()
-        }
-        (b, a) if b == a => Vec::new(),
-        (b, a) => vec![format!("{} → {}", short(b), short(a))],
-    }
+    let mut out = Vec::new();
+    walk("", before, after, &mut out);
+    out
 }
 
 pub fn audit_rows(t: Tr, entries: Vec<AuditEntry>) -> Vec<AuditRow> {
@@ -295,5 +310,14 @@ mod tests {
         assert!(field_changes(Some(&before), Some(&before)).is_empty());
         let long = json!("长".repeat(100));
         assert!(field_changes(None, Some(&long))[0].ends_with('…'));
+        // Nested objects and lists of the same length are followed down to what changed.
+        let before = json!({"materials": [{"name": "申请书", "count": 1}, {"name": "身份证"}]});
+        let after = json!({"materials": [{"name": "申请书", "count": 2}, {"name": "身份证"}]});
+        assert_eq!(
+            field_changes(Some(&before), Some(&after)),
+            vec!["materials #1.count: 1 → 2"]
+        );
+        let grown = json!({"materials": [{"name": "申请书"}]});
+        assert!(field_changes(Some(&before), Some(&grown))[0].starts_with("materials: [{"));
     }
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod calendar;
+mod catalogue;
 #[path = "../../../shared/kit/tests/common/databases.rs"]
 #[allow(dead_code)]
 mod databases;

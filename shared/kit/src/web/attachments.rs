@@ -380,7 +380,7 @@ pub async fn download(
 }
 
 /// `inline` with an ASCII fallback name and the real one percent-encoded (RFC 6266, 5987).
-fn content_disposition(file_name: &str, ext: &str) -> HeaderValue {
+pub fn content_disposition(file_name: &str, ext: &str) -> HeaderValue {
     let stem = file_name
         .rsplit_once('.')
         .map_or(file_name, |(stem, _)| stem);
@@ -404,13 +404,17 @@ fn content_disposition(file_name: &str, ext: &str) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("inline"))
 }
 
-/// Whether a request is an upload of an attachment (`POST /cases/{case_id}/attachments`).
+/// Whether a request is an upload of an attachment (`POST /cases/{case_id}/attachments`, or a
+/// catalogue item's blank form or sample: `POST /policy/catalogue/{code}/files`).
 pub fn is_upload(method: &Method, path: &str) -> bool {
-    method == Method::POST
-        && path
-            .strip_prefix("/cases/")
-            .and_then(|rest| rest.strip_suffix("/attachments"))
+    let under = |prefix: &str, suffix: &str| {
+        path.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(suffix))
             .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+    };
+    // A case's attachments; a catalogue item's blank forms and samples (district).
+    method == Method::POST
+        && (under("/cases/", "/attachments") || under("/policy/catalogue/", "/files"))
 }
 
 /// The UI listener's early refusal of oversized bodies (`crate::http::refuse_oversized`), with
