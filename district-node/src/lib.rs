@@ -1,10 +1,11 @@
 //! district-node: the district hall. Its own cases and those escalated to it, on SQLite or
 //! PostgreSQL, and the mTLS listener its towns dial; the district CA (`ca`) and the tree of
-//! centres (`tiers`), the signed policy bundles (`policy`). Later issues add the agent
-//! registry, inspection and enrollment, each a folder here. The machinery is `bangban_kit`'s, shared with the stations;
+//! centres (`tiers`), the signed policy bundles (`policy`), the agent registry (`agents`). Later
+//! issues add inspection and enrollment, each a folder here. The machinery is `bangban_kit`'s, shared with the stations;
 //! this crate reads its settings and adds its own parts, routes and tables to the node.
 
 pub mod admin;
+pub mod agents;
 pub mod ca;
 pub mod drafts;
 pub mod policy;
