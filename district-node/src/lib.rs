@@ -57,6 +57,10 @@ pub fn parts(config: &Config, store: &CaseStore, db: &Db) -> Parts {
             }),
             tiers::access(),
         )
+        .ui_routes(tiers::web::routes(admin.clone()), tiers::web::access())
+        .ui_api(tiers::api::routes(admin.clone()), tiers::api::access())
+        .ui_routes(agents::web::routes(admin.clone()), agents::web::access())
+        .ui_api(agents::api::routes(admin.clone()), agents::api::access())
         .ui_routes(admin::routes(admin), admin::access())
 }
 

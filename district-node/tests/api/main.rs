@@ -8,6 +8,8 @@ mod databases;
 mod drafts;
 mod policy;
 mod published;
+mod registry;
+mod registry_pages;
 mod tiers;
 
 use std::path::Path;
