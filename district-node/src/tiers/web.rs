@@ -112,7 +112,11 @@ fn row(t: Tr, c: &DraftCentre) -> TierRow {
         code: c.code.to_string(),
         name: c.name.clone(),
         tier: tier_key(c.tier),
-        kind: kind_label(t, c.kind),
+        // Not recorded yet: the kind the code's range suggests.
+        kind: match c.kind {
+            Some(_) => kind_label(t, c.kind),
+            None => kind_label(t, CentreKind::from_code(c.code).map(CentreKind::as_str)),
+        },
         address: c.address.clone().unwrap_or_default(),
         contact: c.contact.clone().unwrap_or_default(),
         status,
@@ -556,16 +560,14 @@ async fn render_centre(
     (status, page).into_response()
 }
 
-fn path_code(text: &str, lang: Lang) -> Result<StationCode, Response> {
-    StationCode::parse(text).map_err(|_| {
-        error_page(
-            StatusCode::NOT_FOUND,
-            lang,
-            Tr::new(lang)
-                .pick("未找到该中心。", "No such centre.")
-                .to_owned(),
-        )
-    })
+fn no_such_centre(lang: Lang) -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        lang,
+        Tr::new(lang)
+            .pick("未找到该中心。", "No such centre.")
+            .to_owned(),
+    )
 }
 
 /// `GET /policy/tiers/{code}`.
@@ -578,9 +580,8 @@ async fn centre_page(
     Path(code): Path<String>,
     query: Result<Query<DoneQuery>, QueryRejection>,
 ) -> Response {
-    let code = match path_code(&code, lang) {
-        Ok(c) => c,
-        Err(res) => return res,
+    let Ok(code) = StationCode::parse(&code) else {
+        return no_such_centre(lang);
     };
     let frame = Frame::new(lang, &chrome, &user);
     let done = query.ok().and_then(|Query(q)| q.done);
@@ -640,9 +641,8 @@ async fn update(
     if !check_form(&headers, &user, &form.csrf) {
         return csrf_refused(lang);
     }
-    let code = match path_code(&code, lang) {
-        Ok(c) => c,
-        Err(res) => return res,
+    let Ok(code) = StationCode::parse(&code) else {
+        return no_such_centre(lang);
     };
     let input = CentreEdit {
         name: form.name.clone(),
@@ -679,9 +679,8 @@ async fn move_centre(
     if !check_form(&headers, &user, &form.csrf) {
         return csrf_refused(lang);
     }
-    let code = match path_code(&code, lang) {
-        Ok(c) => c,
-        Err(res) => return res,
+    let Ok(code) = StationCode::parse(&code) else {
+        return no_such_centre(lang);
     };
     let actor = user.operator.username.as_str();
     let result = authoring::move_centre(
@@ -717,9 +716,8 @@ async fn retire(
     if !check_form(&headers, &user, &form.csrf) {
         return csrf_refused(lang);
     }
-    let code = match path_code(&code, lang) {
-        Ok(c) => c,
-        Err(res) => return res,
+    let Ok(code) = StationCode::parse(&code) else {
+        return no_such_centre(lang);
     };
     let actor = user.operator.username.as_str();
     let result = authoring::retire(

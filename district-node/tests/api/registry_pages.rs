@@ -347,6 +347,26 @@ async fn flow(database_url: &str) {
         (Some(1), Some(true))
     );
 
+    // The routes are documented in the node's OpenAPI document.
+    let doc: Value = http
+        .get(format!("{base}/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/v1/policy/tiers",
+        "/api/v1/policy/tiers/{code}/move",
+        "/api/v1/policy/agents",
+    ] {
+        assert!(
+            doc["paths"][path]["post"]["responses"]["422"].is_object(),
+            "{path}"
+        );
+    }
+
     // A station operator: every page and route refused.
     let clerk = web_login(&http, &base, "clerk").await;
     for path in [
