@@ -20,6 +20,9 @@ pub enum TierError {
     /// Bad input, shown beside its field; nothing saved.
     #[error(transparent)]
     Edit(#[from] EditError),
+    /// The new code of a move refused (its field is `new_code`).
+    #[error(transparent)]
+    NewCode(EditError),
     /// A date that does not read.
     #[error("{field}: the date must read YYYY-MM-DD")]
     BadDate { field: &'static str },
@@ -35,6 +38,7 @@ impl TierError {
     pub fn field(&self) -> &'static str {
         match self {
             TierError::Edit(e) => e.field(),
+            TierError::NewCode(_) => "new_code",
             TierError::BadDate { field } => field,
             TierError::BadKind => "kind",
             TierError::Draft(_) => "",
@@ -44,7 +48,7 @@ impl TierError {
     /// A stable code for the JSON API.
     pub fn code(&self) -> &'static str {
         match self {
-            TierError::Edit(e) => e.code(),
+            TierError::Edit(e) | TierError::NewCode(e) => e.code(),
             TierError::BadDate { .. } => "tier.bad_date",
             TierError::BadKind => "tier.bad_kind",
             TierError::Draft(DraftError::Conflict { .. }) => "draft.conflict",
@@ -55,7 +59,7 @@ impl TierError {
     /// The message in Chinese and English.
     pub fn message(&self) -> (String, String) {
         match self {
-            TierError::Edit(e) => (e.message_zh(), e.message_en()),
+            TierError::Edit(e) | TierError::NewCode(e) => (e.message_zh(), e.message_en()),
             TierError::BadDate { .. } => (
                 "日期格式应为 年-月-日，例如 2026-12-31".to_owned(),
                 "the date must read YYYY-MM-DD, e.g. 2026-12-31".to_owned(),
@@ -253,7 +257,13 @@ pub async fn move_centre(
     let parent = edit::parse_code("parent", &input.parent)?;
     let wanted = optional_code("new_code", &input.new_code)?;
     let last_day = parse_date("date", &input.date, today)?;
-    let (next, new) = edit::move_centre(&draft.doc, code, parent, wanted, last_day)?;
+    let (next, new) =
+        edit::move_centre(&draft.doc, code, parent, wanted, last_day).map_err(|e| match e {
+            EditError::CodeTaken(_)
+            | EditError::CodeOutsideParent { .. }
+            | EditError::NoFreeCode(_) => TierError::NewCode(e),
+            other => TierError::Edit(other),
+        })?;
     let changes = [
         change("tier.move", code, &draft.doc, &next),
         change("tier.move", new, &draft.doc, &next),

@@ -616,11 +616,7 @@ async fn answer(
         ),
         Err(e) if e.is_internal() => internal_error(&e, lang),
         Err(e) => {
-            refused.field = match (refused.form, e.field()) {
-                // The move form's code field is the new code.
-                ("move", "code") => "new_code",
-                (_, f) => f,
-            };
+            refused.field = e.field();
             refused.error = message(frame.t, &e);
             render_centre(admin, frame, code, None, refused).await
         }

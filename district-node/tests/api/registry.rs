@@ -174,6 +174,15 @@ async fn centres_are_added_renamed_moved_and_retired_each_with_its_audit_line() 
             .unwrap_err();
         assert_eq!(e.field(), "parent");
         assert_eq!(edit_error(e), EditError::ParentInSubtree);
+        let taken = MoveInput {
+            parent: "410402002000".into(),
+            new_code: "410402002001".into(),
+            date: String::new(),
+        };
+        let e = authoring::move_centre(&drafts, code("410402001001"), &taken, None, "admin", TODAY)
+            .await
+            .unwrap_err();
+        assert_eq!(e.field(), "new_code", "{e:?}");
         let duplicate = NewCentre {
             code: "410402001001".into(),
             ..new.clone()

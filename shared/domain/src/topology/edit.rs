@@ -36,6 +36,8 @@ pub enum EditError {
     },
     #[error("no centre {0} is listed")]
     Unknown(StationCode),
+    #[error("the parent {0} is not listed")]
+    UnknownParent(StationCode),
     #[error("code {0} is already used (retired codes are never reused)")]
     CodeTaken(StationCode),
     #[error("code {code} does not belong under {parent}")]
@@ -83,7 +85,8 @@ impl EditError {
             EditError::Unknown(_) => "code",
             EditError::CodeTaken(_) | EditError::CodeOutsideParent { .. } => "code",
             EditError::NoFreeCode(_) => "code",
-            EditError::ParentIsVillage
+            EditError::UnknownParent(_)
+            | EditError::ParentIsVillage
             | EditError::ParentInSubtree
             | EditError::ParentRetired(_)
             | EditError::SameParent(_)
@@ -110,6 +113,7 @@ impl Bilingual for EditError {
         match self {
             EditError::BadCode { .. } => "tier.bad_code",
             EditError::Unknown(_) => "tier.unknown",
+            EditError::UnknownParent(_) => "tier.unknown_parent",
             EditError::CodeTaken(_) => "tier.code_taken",
             EditError::CodeOutsideParent { .. } => "tier.code_outside_parent",
             EditError::NoFreeCode(_) => "tier.no_free_code",
@@ -137,6 +141,7 @@ impl Bilingual for EditError {
                 error.message_zh()
             ),
             EditError::Unknown(c) => format!("未找到中心 {c}"),
+            EditError::UnknownParent(c) => format!("上级 {c} 不在中心设置中"),
             EditError::CodeTaken(c) => {
                 format!("代码 {c} 已被使用（已撤销的代码也不能再次使用）")
             }
@@ -229,7 +234,7 @@ fn rebuild(topology: &Topology, stations: Vec<StationSpec>) -> Result<Topology, 
 /// The parent a new or moved centre may go under on `on`: listed, not a village, in use.
 fn check_parent(topology: &Topology, parent: StationCode, on: Date) -> Result<(), EditError> {
     let Some(info) = topology.get(parent) else {
-        return Err(EditError::Unknown(parent));
+        return Err(EditError::UnknownParent(parent));
     };
     if info.tier == Tier::Village {
         return Err(EditError::ParentIsVillage);
@@ -415,7 +420,7 @@ pub fn move_centre(
         return Err(EditError::ParentInSubtree);
     }
     let Some(parent_info) = topology.get(new_parent) else {
-        return Err(EditError::Unknown(new_parent));
+        return Err(EditError::UnknownParent(new_parent));
     };
     if parent_info.tier == Tier::Village {
         return Err(EditError::ParentIsVillage);
@@ -591,6 +596,21 @@ mod tests {
             refuse("410402000000", "410402001000").unwrap_err(),
             EditError::IsDistrict
         );
+        assert_eq!(
+            refuse("410402001001", "410402009000").unwrap_err(),
+            EditError::UnknownParent(code("410402009000"))
+        );
+        // A retired town takes no new villages.
+        let mut closing = tree.clone();
+        let town = code("410402003000");
+        for v in tree.children_of(town) {
+            closing = retire(&closing, v, date!(2026 - 12 - 01)).unwrap();
+        }
+        let closing = retire(&closing, town, date!(2026 - 12 - 01)).unwrap();
+        let under_retired =
+            move_centre(&closing, village, town, None, date!(2026 - 12 - 04)).unwrap_err();
+        assert_eq!(under_retired, EditError::ParentRetired(town));
+        assert_eq!(under_retired.field(), "parent");
         // Moving again from the retired code is refused; from the new one it works.
         let again = move_centre(
             &next,
@@ -669,6 +689,18 @@ mod tests {
         assert!(matches!(
             Topology::from_spec(&spec),
             Err(TopologyError::LinkUnknown { .. })
+        ));
+        // A kind that does not fit the tier is refused by the tree too.
+        let mut spec = tree.spec().clone();
+        let v = spec
+            .stations
+            .iter()
+            .position(|s| s.code == "410402001001")
+            .unwrap();
+        spec.stations[v].kind = Some(CentreKind::Street);
+        assert!(matches!(
+            Topology::from_spec(&spec),
+            Err(TopologyError::KindMismatch { .. })
         ));
         // A file without the new fields still reads.
         assert!(
