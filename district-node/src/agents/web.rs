@@ -62,6 +62,9 @@ pub struct AgentRow {
     pub id_number: String,
     pub phone: String,
     pub centre: String,
+    /// The agent's centre is not in use today (retired or moved): file them elsewhere or mark
+    /// them as left.
+    pub centre_retired: bool,
     pub role: &'static str,
     pub filed_on: String,
     pub training: String,
@@ -97,6 +100,7 @@ fn row(t: Tr, tree: &Topology, f: &Filed) -> AgentRow {
         id_number: a.id_number.masked(),
         phone: a.phone.masked(),
         centre: centre_name(tree, a.centre),
+        centre_retired: a.is_active() && !tree.is_active(a.centre, today()),
         role: t.pick(a.role.label_zh(), role_en(a.role)),
         filed_on: a.filed_on.to_string(),
         training: if a.training.is_empty() {

@@ -32,6 +32,11 @@
 //! * `valid_from` and `valid_until` are `"YYYY-MM-DD"`, both **inclusive**; `valid_until` may be
 //!   `null` or absent for a code still in use. Division codes get retired: a retired code stays
 //!   listed with its `valid_until`, so old cases still resolve to a name.
+//! * `kind` (optional: `street`, `town`, `management_committee` for a town-level unit;
+//!   `community`, `village` for a village-level one), `address` and `contact` (optional text)
+//!   describe the centre.
+//! * `predecessor` / `successor` (optional codes) link the two codes of a centre that moved to
+//!   another town: the old code ends the day before the new one starts ([`edit::move_centre`]).
 //!
 //! # What a valid tree guarantees
 //!
