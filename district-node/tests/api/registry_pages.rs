@@ -150,6 +150,41 @@ async fn flow(database_url: &str) {
     assert!(html.contains("测试新社区") && html.contains("曙光街 8 号"));
     assert!(html.contains(WARNING), "no agents yet: the warning shows");
 
+    // Rename through the edit form; a form read before someone else's change is refused.
+    let (csrf, current) = (hidden(&html, "csrf"), hidden(&html, "revision"));
+    let stale = (current.parse::<i64>().unwrap() - 1).to_string();
+    let rename = |revision: String| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("revision", revision),
+            ("name", "测试新社区（更名）".to_owned()),
+            ("kind", "community".to_owned()),
+            ("address", "曙光街 9 号".to_owned()),
+            ("contact", String::new()),
+        ]
+    };
+    let form = rename(stale);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = post(&http, format!("{base}/policy/tiers/{code}"), &admin, &form).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.text().await.unwrap().contains("请刷新页面后重新操作"),
+        "a conflict is explained"
+    );
+    let form = rename(current);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = post(&http, format!("{base}/policy/tiers/{code}"), &admin, &form).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&http, format!("{base}/policy/tiers/{code}"), &admin).await;
+    assert!(html.contains("测试新社区（更名）") && html.contains("曙光街 9 号"));
+    let (_, audit) = page(
+        &http,
+        format!("{base}/policy/audit?section=topology"),
+        &admin,
+    )
+    .await;
+    assert!(audit.contains("tier.update") && audit.contains("测试新社区 → 测试新社区（更名）"));
+
     // A refused move (under a village): 422, the message beside the field, nothing saved.
     let csrf = hidden(&html, "csrf");
     let res = post(
@@ -233,6 +268,30 @@ async fn flow(database_url: &str) {
         "masked"
     );
     assert!(html.contains("139****5678"));
+
+    // A training record through the agent's page; hours out of range are refused beside them.
+    let (_, html) = page(&http, format!("{base}/policy/agents/{}", ids[1]), &admin).await;
+    let csrf = hidden(&html, "csrf");
+    let url = format!("{base}/policy/agents/{}/training", ids[1]);
+    let training = |hours: &'static str| {
+        [
+            ("csrf", csrf.clone()),
+            ("date", "2026-03-10".to_owned()),
+            ("course", "帮办代办服务规范".to_owned()),
+            ("hours", hours.to_owned()),
+        ]
+    };
+    let form = training("500");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = post(&http, url.clone(), &admin, &form).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("id=\"hours-error\""));
+    let form = training("1.5");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = post(&http, url, &admin, &form).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&http, format!("{base}/policy/agents/{}", ids[1]), &admin).await;
+    assert!(html.contains("帮办代办服务规范") && html.contains(">1.5<"));
 
     // One leaves: the warning comes back.
     let (_, html) = page(&http, format!("{base}/policy/agents/{}", ids[0]), &admin).await;
