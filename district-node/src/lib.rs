@@ -1,10 +1,11 @@
 //! district-node: the district hall. Its own cases and those escalated to it, on SQLite or
 //! PostgreSQL, and the mTLS listener its towns dial; the district CA (`ca`) and the tree of
-//! centres (`tiers`), the signed policy bundles (`policy`). Later issues add the agent
-//! registry, inspection and enrollment, each a folder here. The machinery is `bangban_kit`'s, shared with the stations;
+//! centres (`tiers`), the signed policy bundles (`policy`), the agent registry (`agents`). Later
+//! issues add inspection and enrollment, each a folder here. The machinery is `bangban_kit`'s, shared with the stations;
 //! this crate reads its settings and adds its own parts, routes and tables to the node.
 
 pub mod admin;
+pub mod agents;
 pub mod ca;
 pub mod calendar;
 pub mod catalogue;
@@ -59,6 +60,10 @@ pub fn parts(config: &Config, store: &CaseStore, db: &Db) -> Parts {
             }),
             tiers::access(),
         )
+        .ui_routes(tiers::web::routes(admin.clone()), tiers::web::access())
+        .ui_api(tiers::api::routes(admin.clone()), tiers::api::access())
+        .ui_routes(agents::web::routes(admin.clone()), agents::web::access())
+        .ui_api(agents::api::routes(admin.clone()), agents::api::access())
         .ui_routes(calendar::routes(admin.clone()), Vec::new())
         .ui_api(calendar::api(admin.clone()), calendar::access())
         .ui_routes(admin::routes(admin.clone()), admin::access())
@@ -78,10 +83,12 @@ pub fn parts(config: &Config, store: &CaseStore, db: &Db) -> Parts {
 }
 
 /// The registry's agents, for the rosters the publish screen signs.
-fn registry_agents(_db: &Db) -> publish::AgentSource {
-    // The agent registry's table lands with the registry pages (issue 9); until then every
-    // roster is empty.
-    Arc::new(|| Box::pin(async { Ok(Vec::new()) }))
+fn registry_agents(db: &Db) -> publish::AgentSource {
+    let registry = agents::Registry::new(db.clone());
+    Arc::new(move || {
+        let registry = registry.clone();
+        Box::pin(async move { Ok(registry.all().await?) })
+    })
 }
 
 /// The catalogue's pages and JSON API (`catalogue`).

@@ -1,7 +1,12 @@
-//! The district's tiers: the tree of town- and village-level centres the district owns, as the
-//! policy in force has it. Today this serves `GET /api/v1/tiers` to logged-in operators of the
-//! district (read-only); authoring the tree (add, rename, move, retire) and publishing it down
-//! the tree come with district policy.
+//! The district's tiers: the tree of town- and village-level centres the district owns.
+//! `GET /api/v1/tiers` serves the tree in force to logged-in operators (read-only); the district
+//! administrators author the draft tree (add, rename, move, retire) on the `/policy/tiers` pages
+//! (`web`) and at `/api/v1/policy/tiers` (`api`), both through `authoring`. Publishing sends it
+//! down the tree.
+
+pub mod api;
+pub mod authoring;
+pub mod web;
 
 use axum::Json;
 use axum::extract::{FromRef, State};

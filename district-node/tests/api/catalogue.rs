@@ -691,7 +691,10 @@ async fn catalogue_pages_flow(database_url: &str, dir: &Path) {
     );
     assert!(audit.contains("statutory_days: 20 → 30"), "{audit}");
     assert!(audit.contains("promised_days: 10 → 15"), "{audit}");
-    assert!(audit.contains("materials #1.blank_form.name: — → "), "{audit}");
+    assert!(
+        audit.contains("materials #1.blank_form.name: — → "),
+        "{audit}"
+    );
 
     // A station operator may neither read nor change the catalogue.
     let clerk = log_in(&http, &base, "clerk").await;

@@ -11,6 +11,8 @@ mod drafts;
 mod policy;
 mod publish;
 mod published;
+mod registry;
+mod registry_pages;
 mod tiers;
 mod web;
 

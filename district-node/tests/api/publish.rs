@@ -56,8 +56,31 @@ async fn publish_flow(district: District) {
         )
         .await
         .unwrap();
+    // Two agents filed at a village.
+    let registry = district_node::agents::Registry::new(db.clone());
+    let village = "410402001001";
+    for (n, name, badge) in [(7, "王芳", "XH-0007"), (8, "李娜", "XH-0008")] {
+        let input = district_node::agents::AgentInput {
+            name: name.into(),
+            id_number: super::registry::resident_id(n),
+            phone: format!("1381234{n:04}"),
+            centre: village.into(),
+            role: "assisting_agent".into(),
+            badge_no: badge.into(),
+            filed_on: "2026-03-01".into(),
+        };
+        registry
+            .add(&input, "admin", time::macros::date!(2026 - 12 - 01))
+            .await
+            .unwrap();
+    }
     let page = district.page("/policy/publish", &admin).await;
-    assert!(page.contains("共2处变化"), "{page}");
+    assert!(page.contains("共4处变化"), "{page}");
+    assert!(page.contains("XH-0007 王芳") && page.contains("帮办代办员"));
+    assert!(
+        !page.contains(&super::registry::resident_id(7)),
+        "ID numbers are masked on the page"
+    );
     assert!(page.contains(&removed.code) && page.contains("删除"));
     assert!(page.contains(&format!(
         "statutory_days: {} → {}",
@@ -143,6 +166,21 @@ async fn publish_flow(district: District) {
     );
     let rosters = published.rosters(1).await.unwrap();
     assert_eq!(rosters.rosters.len(), 77, "one roster per town and village");
+    let village: bangban_domain::station::StationCode = village.parse().unwrap();
+    let roster = bangban_kit::policy::roster::verify_roster(
+        &rosters.envelope_of(village).unwrap(),
+        &district.config.pinned_keys,
+        village.district(),
+        village,
+        1,
+    )
+    .unwrap();
+    let names: Vec<String> = roster
+        .agents
+        .iter()
+        .map(|a| a.name.as_str().to_owned())
+        .collect();
+    assert_eq!(names, ["王芳", "李娜"]);
     let page = district.page("/policy/publish?done=1", &admin).await;
     assert!(page.contains("第1号政策包已签名发布"), "{page}");
     assert!(page.contains("与第1号政策包相比的变化"));

@@ -32,6 +32,11 @@
 //! * `valid_from` and `valid_until` are `"YYYY-MM-DD"`, both **inclusive**; `valid_until` may be
 //!   `null` or absent for a code still in use. Division codes get retired: a retired code stays
 //!   listed with its `valid_until`, so old cases still resolve to a name.
+//! * `kind` (optional: `street`, `town`, `management_committee` for a town-level unit;
+//!   `community`, `village` for a village-level one), `address` and `contact` (optional text)
+//!   describe the centre.
+//! * `predecessor` / `successor` (optional codes) link the two codes of a centre that moved to
+//!   another town: the old code ends the day before the new one starts ([`edit::move_centre`]).
 //!
 //! # What a valid tree guarantees
 //!
@@ -104,6 +109,123 @@ pub struct StationSpec {
     /// Free text on where the entry comes from; not interpreted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// What kind of unit it is (street, town, management committee; community, village).
+    /// Optional so that files written before it existed still read; it must fit the tier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<CentreKind>,
+    /// The centre's address, at most [`MAX_ADDRESS`] characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// How to reach the centre (a telephone number or a person), at most [`MAX_CONTACT`]
+    /// characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// The code this entry replaced when its centre moved to another parent (see
+    /// [`edit::move_centre`]): that code ends the day before this one starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predecessor: Option<String>,
+    /// The code that replaced this one when its centre moved to another parent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub successor: Option<String>,
+}
+
+/// The longest name of a centre, in characters.
+pub const MAX_NAME: usize = 50;
+/// The longest address of a centre, in characters.
+pub const MAX_ADDRESS: usize = 100;
+/// The longest contact of a centre, in characters.
+pub const MAX_CONTACT: usize = 50;
+
+/// The kind of a town- or village-level unit, as the district records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CentreKind {
+    /// 街道
+    Street,
+    /// 镇（乡）
+    Town,
+    /// 管委会 (a management committee standing for a town-level unit)
+    ManagementCommittee,
+    /// 社区
+    Community,
+    /// 村
+    Village,
+}
+
+impl CentreKind {
+    pub const ALL: [CentreKind; 5] = [
+        CentreKind::Street,
+        CentreKind::Town,
+        CentreKind::ManagementCommittee,
+        CentreKind::Community,
+        CentreKind::Village,
+    ];
+
+    /// The tier a unit of this kind sits at.
+    pub const fn tier(self) -> Tier {
+        match self {
+            CentreKind::Street | CentreKind::Town | CentreKind::ManagementCommittee => Tier::Town,
+            CentreKind::Community | CentreKind::Village => Tier::Village,
+        }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CentreKind::Street => "street",
+            CentreKind::Town => "town",
+            CentreKind::ManagementCommittee => "management_committee",
+            CentreKind::Community => "community",
+            CentreKind::Village => "village",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CentreKind> {
+        CentreKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub const fn label_zh(self) -> &'static str {
+        match self {
+            CentreKind::Street => "街道",
+            CentreKind::Town => "镇",
+            CentreKind::ManagementCommittee => "管委会",
+            CentreKind::Community => "社区",
+            CentreKind::Village => "村",
+        }
+    }
+
+    pub const fn label_en(self) -> &'static str {
+        match self {
+            CentreKind::Street => "street",
+            CentreKind::Town => "town",
+            CentreKind::ManagementCommittee => "management committee",
+            CentreKind::Community => "community",
+            CentreKind::Village => "village",
+        }
+    }
+
+    /// The kind the statistical code's segment suggests (when the data names none).
+    pub fn from_code(code: StationCode) -> Option<CentreKind> {
+        use crate::station::{TownKind, VillageKind};
+        let digits = code.as_string();
+        let segment = |range: std::ops::Range<usize>| {
+            digits
+                .get(range)
+                .and_then(|s| s.parse::<u16>().ok())
+                .unwrap_or(0)
+        };
+        match code.tier() {
+            Tier::District => None,
+            Tier::Town => TownKind::from_segment(segment(6..9)).map(|k| match k {
+                TownKind::Street => CentreKind::Street,
+                TownKind::Town | TownKind::Township => CentreKind::Town,
+                TownKind::Other => CentreKind::ManagementCommittee,
+            }),
+            Tier::Village => VillageKind::from_segment(segment(9..12)).map(|k| match k {
+                VillageKind::Community => CentreKind::Community,
+                VillageKind::Village => CentreKind::Village,
+            }),
+        }
+    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -207,6 +329,35 @@ pub enum TopologyError {
         /// The station's code.
         code: StationCode,
     },
+    /// The kind does not fit the tier the code names (a village recorded as a street).
+    #[error("station {code} is a {tier} and cannot be a {}", kind.label_en())]
+    KindMismatch {
+        code: StationCode,
+        tier: Tier,
+        kind: CentreKind,
+    },
+    /// A text field is longer than allowed.
+    #[error("the {field} of station {code} is longer than {max} characters")]
+    TooLong {
+        code: StationCode,
+        field: &'static str,
+        max: usize,
+    },
+    /// A predecessor or successor names a code that is not listed.
+    #[error("station {code} is linked to {other}, which is not listed")]
+    LinkUnknown { code: StationCode, other: String },
+    /// A predecessor or successor link is not answered by the other side, or links two tiers.
+    #[error("station {code} and {other} do not name each other as predecessor and successor")]
+    LinkMismatch {
+        code: StationCode,
+        other: StationCode,
+    },
+    /// The old code of a move must end the day before the new code starts.
+    #[error("station {code} must end the day before its successor {other} starts")]
+    LinkDates {
+        code: StationCode,
+        other: StationCode,
+    },
 }
 
 impl Bilingual for TopologyError {
@@ -221,6 +372,11 @@ impl Bilingual for TopologyError {
             Self::InvertedValidity { .. } => "topology.inverted_validity",
             Self::OutsideParentValidity { .. } => "topology.outside_parent_validity",
             Self::EmptyName { .. } => "topology.empty_name",
+            Self::KindMismatch { .. } => "topology.kind_mismatch",
+            Self::TooLong { .. } => "topology.too_long",
+            Self::LinkUnknown { .. } => "topology.link_unknown",
+            Self::LinkMismatch { .. } => "topology.link_mismatch",
+            Self::LinkDates { .. } => "topology.link_dates",
         }
     }
 
@@ -251,7 +407,38 @@ impl Bilingual for TopologyError {
                 format!("站点 {code} 的有效期超出其上级 {parent} 的有效期")
             }
             Self::EmptyName { code } => format!("站点 {code} 的名称为空"),
+            Self::KindMismatch { code, tier, kind } => format!(
+                "站点 {code} 是{}，类型不能是“{}”",
+                tier.label_zh(),
+                kind.label_zh()
+            ),
+            Self::TooLong { code, field, max } => {
+                format!("站点 {code} 的{}不能超过 {max} 个字", field_zh(field))
+            }
+            Self::LinkUnknown { code, other } => format!(
+                "站点 {code} 的调整隶属记录指向未列出的代码“{}”",
+                other.escape_debug()
+            ),
+            Self::LinkMismatch { code, other } => {
+                format!("站点 {code} 与 {other} 的调整隶属记录不一致")
+            }
+            Self::LinkDates { code, other } => {
+                format!("站点 {code} 须在新代码 {other} 启用的前一天撤销")
+            }
         }
+    }
+}
+
+/// A field's name in Chinese, for messages.
+pub(crate) fn field_zh(field: &str) -> &'static str {
+    match field {
+        "name" => "名称",
+        "address" => "地址",
+        "contact" => "联系方式",
+        "kind" => "类型",
+        "code" => "代码",
+        "parent" => "上级",
+        _ => "内容",
     }
 }
 
@@ -278,6 +465,19 @@ pub struct StationInfo {
     /// Last day the code is valid, inclusive; `None` while it is in use.
     #[serde(with = "iso_date_opt")]
     pub valid_until: Option<Date>,
+    /// The kind of unit, when recorded (never for the district).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<CentreKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// The code this one replaced when the centre moved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predecessor: Option<StationCode>,
+    /// The code that replaced this one when the centre moved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub successor: Option<StationCode>,
 }
 
 impl StationInfo {
@@ -342,6 +542,61 @@ fn check_entry(
     Ok(())
 }
 
+/// The kind fits the tier; the texts are not too long.
+fn check_details(code: StationCode, entry: &StationSpec) -> Result<(), TopologyError> {
+    if let Some(kind) = entry.kind
+        && kind.tier() != code.tier()
+    {
+        return Err(TopologyError::KindMismatch {
+            code,
+            tier: code.tier(),
+            kind,
+        });
+    }
+    for (field, value, max) in [
+        ("name", Some(&entry.name), MAX_NAME),
+        ("address", entry.address.as_ref(), MAX_ADDRESS),
+        ("contact", entry.contact.as_ref(), MAX_CONTACT),
+    ] {
+        if value.is_some_and(|v| v.chars().count() > max) {
+            return Err(TopologyError::TooLong { code, field, max });
+        }
+    }
+    Ok(())
+}
+
+/// `old` was replaced by `new`: both listed, same tier, naming each other, old ends the day
+/// before new starts.
+fn check_link(
+    stations: &BTreeMap<StationCode, StationInfo>,
+    old: &StationInfo,
+    new: StationCode,
+) -> Result<(), TopologyError> {
+    let Some(next) = stations.get(&new) else {
+        return Err(TopologyError::LinkUnknown {
+            code: old.code,
+            other: new.to_string(),
+        });
+    };
+    if next.code == old.code
+        || next.tier != old.tier
+        || next.predecessor != Some(old.code)
+        || old.successor != Some(next.code)
+    {
+        return Err(TopologyError::LinkMismatch {
+            code: old.code,
+            other: next.code,
+        });
+    }
+    if old.valid_until.and_then(Date::next_day) != Some(next.valid_from) {
+        return Err(TopologyError::LinkDates {
+            code: old.code,
+            other: next.code,
+        });
+    }
+    Ok(())
+}
+
 impl Topology {
     /// Parses and validates the tree's JSON (see the module docs for the shape).
     pub fn from_json(json: &str) -> Result<Self, TopologyError> {
@@ -379,6 +634,11 @@ impl Topology {
                 name_unconfirmed: false,
                 valid_from: root.valid_from,
                 valid_until: root.valid_until,
+                kind: None,
+                address: None,
+                contact: None,
+                predecessor: None,
+                successor: None,
             },
         );
 
@@ -392,6 +652,18 @@ impl Topology {
                 return Err(TopologyError::Duplicate { code });
             }
             check_entry(code, &entry.name, entry.valid_from, entry.valid_until)?;
+            check_details(code, entry)?;
+            let link = |text: &Option<String>| -> Result<Option<StationCode>, TopologyError> {
+                text.as_deref()
+                    .map(|t| {
+                        StationCode::parse(t).map_err(|_| TopologyError::LinkUnknown {
+                            code,
+                            other: t.to_owned(),
+                        })
+                    })
+                    .transpose()
+            };
+            let (predecessor, successor) = (link(&entry.predecessor)?, link(&entry.successor)?);
             stations.insert(
                 code,
                 StationInfo {
@@ -402,6 +674,11 @@ impl Topology {
                     name_unconfirmed: entry.name_unconfirmed,
                     valid_from: entry.valid_from,
                     valid_until: entry.valid_until,
+                    kind: entry.kind,
+                    address: entry.address.clone(),
+                    contact: entry.contact.clone(),
+                    predecessor,
+                    successor,
                 },
             );
         }
@@ -424,6 +701,23 @@ impl Topology {
                     code: info.code,
                     parent,
                 });
+            }
+        }
+
+        // Moves: each link names a listed code of the same tier that links back, and the old
+        // code ends the day before the new one starts.
+        for info in stations.values() {
+            if let Some(next) = info.successor {
+                check_link(&stations, info, next)?;
+            }
+            if let Some(prev) = info.predecessor {
+                let Some(old) = stations.get(&prev) else {
+                    return Err(TopologyError::LinkUnknown {
+                        code: info.code,
+                        other: prev.to_string(),
+                    });
+                };
+                check_link(&stations, old, info.code)?;
             }
         }
 
@@ -552,6 +846,8 @@ impl From<Topology> for TopologySpec {
         topology.spec
     }
 }
+
+pub mod edit;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

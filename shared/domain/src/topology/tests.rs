@@ -38,6 +38,11 @@ fn station(code: &str, name: &str) -> StationSpec {
         valid_from: date!(2022 - 01 - 01),
         valid_until: None,
         note: None,
+        kind: None,
+        address: None,
+        contact: None,
+        predecessor: None,
+        successor: None,
     }
 }
 
