@@ -172,12 +172,97 @@ pub fn field_changes(
     out
 }
 
+/// The Chinese name of a field of the policy's documents (centres, items, materials, holidays,
+/// agents, publications), as the pages call it.
+fn field_zh(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "code" => "代码",
+        "name" => "名称",
+        "kind" => "类型",
+        "address" => "地址",
+        "contact" => "联系方式",
+        "valid_from" => "启用日期",
+        "valid_until" => "撤销日期",
+        "placeholder" => "占位待核实",
+        "name_unconfirmed" => "名称待核实",
+        "note" => "备注",
+        "predecessor" => "原代码",
+        "successor" => "新代码",
+        "department" => "牵头部门",
+        "co_departments" => "协办部门",
+        "case_type" => "办件类型",
+        "item_type" => "事项类型",
+        "statutory_days" => "法定时限",
+        "promised_days" => "承诺时限",
+        "handling_tier" => "办理层级",
+        "intake_tiers" => "受理层级",
+        "proxy_allowed" => "可代办",
+        "courier_delivery" => "可邮寄送达",
+        "max_visits" => "最多跑动次数",
+        "fees" => "收费",
+        "materials" => "材料",
+        "necessity" => "必要性",
+        "original" => "需原件",
+        "count" => "份数",
+        "how_to_obtain" => "获取方式",
+        "blank_form" => "空白表格",
+        "sample" => "示范样表",
+        "sha256" => "文件摘要",
+        "media_type" => "文件类型",
+        "size" => "大小",
+        "id_number" => "身份证号码",
+        "phone" => "手机号码",
+        "centre" => "所属中心",
+        "role" => "岗位",
+        "badge_no" => "工牌编号",
+        "filed_on" => "备案日期",
+        "training" => "培训记录",
+        "status" => "状态",
+        "off" => "放假",
+        "makeup" => "调休上班",
+        "source" => "依据",
+        "number" => "编号",
+        "summary" => "说明",
+        "expires_at" => "有效期至",
+        "changes" => "变化",
+        _ => return None,
+    })
+}
+
+/// A line of [`field_changes`] with its field path in the page's language
+/// (`materials #2.count: 1 → 2` reads `材料 #2.份数: 1 → 2` in Chinese).
+pub fn readable(t: Tr, line: &str) -> String {
+    if t.lang != Lang::Zh {
+        return line.to_owned();
+    }
+    let Some((path, rest)) = line.split_once(": ") else {
+        return line.to_owned();
+    };
+    let path = path
+        .split('.')
+        .map(|segment| {
+            let (key, index) = segment.split_once(' ').unwrap_or((segment, ""));
+            let key = field_zh(key).unwrap_or(key);
+            if index.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{key} {index}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".");
+    format!("{path}：{rest}")
+}
+
 pub fn audit_rows(t: Tr, entries: Vec<AuditEntry>) -> Vec<AuditRow> {
     entries
         .into_iter()
         .map(|e| AuditRow {
             when: china_time(e.at),
-            changes: field_changes(e.before.as_ref(), e.after.as_ref()),
+            changes: field_changes(e.before.as_ref(), e.after.as_ref())
+                .iter()
+                .map(|line| readable(t, line))
+                .collect(),
             section: section_label(t, &e.section),
             actor: e.actor,
             action: e.action,
@@ -308,6 +393,17 @@ mod tests {
             vec!["— → x".to_owned()]
         );
         assert!(field_changes(Some(&before), Some(&before)).is_empty());
+        let t = bangban_kit::web::i18n::Tr::new(bangban_kit::web::i18n::Lang::Zh);
+        assert_eq!(
+            super::readable(t, "materials #2.count: 1 → 2"),
+            "材料 #2.份数：1 → 2"
+        );
+        assert_eq!(
+            super::readable(t, "unknown_key: a → b"),
+            "unknown_key：a → b"
+        );
+        let en = bangban_kit::web::i18n::Tr::new(bangban_kit::web::i18n::Lang::En);
+        assert_eq!(super::readable(en, "name: a → b"), "name: a → b");
         let long = json!("长".repeat(100));
         assert!(field_changes(None, Some(&long))[0].ends_with('…'));
         // Nested objects and lists of the same length are followed down to what changed.

@@ -186,7 +186,11 @@ fn views(t: Tr, d: &Diff) -> Vec<PartView> {
                         kind,
                         kind_label,
                         subject: e.subject.clone(),
-                        fields: e.fields.clone(),
+                        fields: e
+                            .fields
+                            .iter()
+                            .map(|f| crate::admin::readable(t, f))
+                            .collect(),
                     }
                 })
                 .collect(),

@@ -689,12 +689,9 @@ async fn catalogue_pages_flow(database_url: &str, dir: &Path) {
         audit.contains("item.add") && audit.contains("item.update"),
         "{audit}"
     );
-    assert!(audit.contains("statutory_days: 20 → 30"), "{audit}");
-    assert!(audit.contains("promised_days: 10 → 15"), "{audit}");
-    assert!(
-        audit.contains("materials #1.blank_form.name: — → "),
-        "{audit}"
-    );
+    assert!(audit.contains("法定时限：20 → 30"), "{audit}");
+    assert!(audit.contains("承诺时限：10 → 15"), "{audit}");
+    assert!(audit.contains("材料 #1.空白表格.名称：— → "), "{audit}");
 
     // A station operator may neither read nor change the catalogue.
     let clerk = log_in(&http, &base, "clerk").await;

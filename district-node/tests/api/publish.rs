@@ -83,7 +83,7 @@ async fn publish_flow(district: District) {
     );
     assert!(page.contains(&removed.code) && page.contains("删除"));
     assert!(page.contains(&format!(
-        "statutory_days: {} → {}",
+        "法定时限：{} → {}",
         changed.statutory_days - 5,
         changed.statutory_days
     )));
