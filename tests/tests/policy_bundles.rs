@@ -779,7 +779,7 @@ async fn wait_files(node: &Node, pred: impl Fn(&str) -> bool) -> String {
 async fn a_blank_form_at_the_district_reaches_the_village_through_its_town_byte_for_byte() {
     let root = tempfile::tempdir().unwrap();
     let (key, public) = keygen(&root.path().join("key"));
-    let tree = Tree::start_with(
+    let mut tree = Tree::start_with(
         root.path(),
         &[DISTRICT, TOWN, VILLAGE],
         DistrictDb::Sqlite,
@@ -840,6 +840,18 @@ async fn a_blank_form_at_the_district_reaches_the_village_through_its_town_byte_
         .to_owned();
     assert!(disposition.contains("filename*=UTF-8''"), "{disposition}");
     assert_eq!(res.bytes().await.unwrap().as_ref(), form_bytes.as_slice());
+    // The pre-review checklist of a case of the item links it too.
+    let case_id = tree.open_application(VILLAGE).await;
+    let case_page = ui_get(&session, &ui, &format!("/cases/{case_id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(case_page.contains("id=\"f-pre_reviewed\""), "{case_page}");
+    assert!(
+        case_page.contains(&format!("href=\"{href}\"")),
+        "{case_page}"
+    );
     // Signed out, nothing.
     let res = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
