@@ -111,9 +111,9 @@ fn catalogue_parts(config: &Config, db: &Db) -> Parts {
         )
 }
 
-/// The published bundles' parts: the towns' routes to the latest bundle and their rosters, the
-/// watcher that puts a bundle recorded by another process in force here, and the `/readyz`
-/// line. The latest recorded bundle is put in force now, before the node serves.
+/// The published bundles' parts: the towns' routes to the latest bundle, their rosters and the
+/// catalogue's files, the watcher that puts a bundle recorded by another process in force here,
+/// and the `/readyz` line. The latest recorded bundle is put in force now, before the node serves.
 pub async fn policy_parts(config: &Config, store: &CaseStore, db: &Db) -> Parts {
     use policy::published::{Published, put_in_force, watch};
     let published = Published::new(db.clone()).with_keys(config.pinned_keys.clone());
@@ -141,6 +141,13 @@ pub async fn policy_parts(config: &Config, store: &CaseStore, db: &Db) -> Parts 
         .internode_routes(bangban_kit::policy::serve::routes(std::sync::Arc::new(
             published,
         )))
+        // The catalogue's blank forms and samples, from the blob store its admins upload to.
+        .internode_routes(bangban_kit::policy::files::routes(
+            bangban_kit::policy::files::FileSource {
+                policy: handle.clone(),
+                blobs: config.attachments.blobs().clone(),
+            },
+        ))
         .task("policy-watch", watcher)
         .readiness(move || {
             let line = policy_line(&handle);

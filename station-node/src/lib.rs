@@ -87,6 +87,7 @@ fn policy_parts(
         config.pinned_keys.clone(),
         policy,
         data_dir,
+        config.attachments.blobs().clone(),
         link,
         config.internode_listen.is_some(),
         config.policy_pull,

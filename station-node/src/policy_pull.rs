@@ -3,6 +3,11 @@
 //! verifies it against `policy.pinned_keys` and puts it in force with its own roster in one
 //! install. A town also relays what it keeps to its villages, byte for byte.
 //!
+//! Once a bundle is in force, the catalogue's files (blank forms, samples) it names and this
+//! node lacks are fetched from the parent after each pull, checked against their references
+//! (size and SHA-256) and kept in the node's blob store; a town serves them on to its villages.
+//! A file that fails the check is never kept; a failed fetch never holds the bundle back.
+//!
 //! It must never put in force anything that did not verify: a refusal keeps the policy in force,
 //! is logged at WARN with the reason, and shows on the start page, in `/readyz` and `/metrics`.
 //! A station without pinned keys runs on its policy files and pulls nothing.
@@ -13,11 +18,13 @@ use std::time::Duration;
 
 use bangban_domain::Bilingual as _;
 use bangban_domain::station::StationCode;
+use bangban_kit::attachments::blobs::BlobStore;
 use bangban_kit::http::Check;
 use bangban_kit::node::{Parts, Stop};
 use bangban_kit::policy::PolicyHandle;
 use bangban_kit::policy::apply::{Kept, receive_set, restore_set};
 use bangban_kit::policy::bundle::{BundleError, MAX_ENVELOPE_BYTES, PublicKey, Received};
+use bangban_kit::policy::files::{FileMismatch, FileSource, check, file_path, missing};
 use bangban_kit::policy::roster::RosterSet;
 use bangban_kit::policy::serve::{BUNDLE_PATH, BundleSource, ROSTERS_PATH, SourceFuture};
 use time::OffsetDateTime;
@@ -32,6 +39,8 @@ pub struct Puller {
     pub kept: Kept,
     pub client: reqwest::Client,
     pub parent: Url,
+    /// Where the catalogue's files are kept (the node's attachments).
+    pub blobs: BlobStore,
     /// The last bundle refused: offered again, it is not verified, logged or
     /// counted again.
     last_refused: Arc<std::sync::Mutex<Option<Vec<u8>>>>,
@@ -65,6 +74,29 @@ pub enum PullError {
     Store(String),
 }
 
+/// Why one of the catalogue's files was not kept.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error(transparent)]
+    Link(#[from] PullError),
+    /// The parent's bytes are not the file the catalogue names: refused, not kept.
+    #[error("refused: {0}")]
+    Mismatch(#[from] FileMismatch),
+    #[error("the file could not be kept: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What one round of fetching the catalogue's files did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilesFetched {
+    /// Fetched, checked and kept.
+    pub kept: usize,
+    /// Fetched but refused (wrong size or hash).
+    pub refused: usize,
+    /// Not fetched (the link, or the parent does not hold it yet).
+    pub failed: usize,
+}
+
 fn endpoint(parent: &Url, path: &str) -> Url {
     let mut url = parent.clone();
     url.set_path(path);
@@ -84,6 +116,7 @@ impl Puller {
         kept: Kept,
         client: reqwest::Client,
         parent: Url,
+        blobs: BlobStore,
     ) -> Puller {
         Puller {
             me,
@@ -92,6 +125,7 @@ impl Puller {
             kept,
             client,
             parent,
+            blobs,
             last_refused: Arc::default(),
         }
     }
@@ -187,6 +221,61 @@ impl Puller {
         }
     }
 
+    /// Fetches every file the catalogue in force names and this node lacks; each is checked
+    /// against its reference before it is kept. What fails is tried again at the next call.
+    pub async fn fetch_files(&self) -> FilesFetched {
+        let in_force = self.policy.current();
+        let mut done = FilesFetched::default();
+        for reference in missing(&in_force.catalogue, &self.blobs).await {
+            match self.fetch_file(&reference).await {
+                Ok(()) => {
+                    tracing::info!(sha256 = %reference.sha256, size = reference.size, "catalogue file fetched and kept");
+                    done.kept += 1;
+                }
+                Err(FileError::Mismatch(e)) => {
+                    tracing::warn!(sha256 = %reference.sha256, error = %e, "catalogue file from the parent refused; not kept, tried again at the next pull");
+                    done.refused += 1;
+                }
+                Err(e) => {
+                    tracing::debug!(sha256 = %reference.sha256, error = %e, "catalogue file not fetched; tried again at the next pull");
+                    done.failed += 1;
+                }
+            }
+        }
+        done
+    }
+
+    async fn fetch_file(
+        &self,
+        reference: &bangban_domain::catalogue::FileRef,
+    ) -> Result<(), FileError> {
+        let mut res = self
+            .client
+            .get(endpoint(&self.parent, &file_path(&reference.sha256)))
+            .send()
+            .await
+            .map_err(PullError::from)?;
+        if res.status() != reqwest::StatusCode::OK {
+            return Err(PullError::Status(res.status().as_u16()).into());
+        }
+        // Never more than the reference's size (and one byte to tell it was more).
+        let limit = usize::try_from(reference.size)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = res.chunk().await.map_err(PullError::from)? {
+            if bytes.len() + chunk.len() > limit {
+                let take = limit - bytes.len();
+                bytes.extend_from_slice(&chunk[..take]);
+                break;
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        check(reference, &bytes)?;
+        self.blobs.put(bytes).await?;
+        Ok(())
+    }
+
     fn refused_before(&self, envelope: &[u8]) -> bool {
         self.last_refused
             .lock()
@@ -221,6 +310,8 @@ impl Puller {
                 Ok(_) => {}
                 Err(e) => tracing::debug!(error = %e, "policy pull failed; trying again later"),
             }
+            // The policy is in force first; its files follow.
+            self.fetch_files().await;
             tokio::select! {
                 _ = stopped.wait_for(|s| *s) => return,
                 () = tokio::time::sleep(every) => {}
@@ -293,7 +384,7 @@ pub fn restore(me: StationCode, pinned: &[PublicKey], policy: &PolicyHandle, kep
 
 /// The `/readyz` line of the policy: the bundle in force, since when, its expiry, the last
 /// refusal. Never required: a station works on its last good bundle.
-pub fn readiness(policy: &PolicyHandle) -> Check {
+pub fn readiness(policy: &PolicyHandle, files_missing: usize) -> Check {
     let in_force = policy.current();
     let report = policy.report();
     let now = OffsetDateTime::now_utc();
@@ -320,6 +411,9 @@ pub fn readiness(policy: &PolicyHandle) -> Check {
     if let Some(agents) = &in_force.agents {
         detail.push_str(&format!("; {} agent(s) of this centre", agents.len()));
     }
+    if files_missing > 0 {
+        detail.push_str(&format!("; {files_missing} files missing"));
+    }
     if let Some(r) = &report.last_refusal {
         detail.push_str(&format!(
             "; last refusal at {}: {} ({})",
@@ -337,22 +431,28 @@ pub fn readiness(policy: &PolicyHandle) -> Check {
 }
 
 /// The policy parts of station `me`: the `/readyz` line, the puller (when it has a parent) and,
-/// on a town that serves children, the relay routes. `data_dir` holds the kept files.
+/// on a town that serves children, the relay routes. `data_dir` holds the kept files; `blobs`
+/// the catalogue's files.
+#[allow(clippy::too_many_arguments)]
 pub fn parts(
     me: StationCode,
     pinned: Vec<PublicKey>,
     policy: PolicyHandle,
     data_dir: PathBuf,
+    blobs: BlobStore,
     link: Option<(reqwest::Client, Url)>,
     serves_children: bool,
     every: Duration,
 ) -> Parts {
     let kept = Kept::new(data_dir);
     let mut parts = Parts::new().readiness({
-        let policy = policy.clone();
+        let (policy, blobs) = (policy.clone(), blobs.clone());
         move || {
-            let line = readiness(&policy);
-            async move { vec![line] }
+            let (policy, blobs) = (policy.clone(), blobs.clone());
+            async move {
+                let lacking = missing(&policy.current().catalogue, &blobs).await.len();
+                vec![readiness(&policy, lacking)]
+            }
         }
     });
     if serves_children {
@@ -360,9 +460,13 @@ pub fn parts(
             kept: kept.clone(),
             policy: policy.clone(),
         })));
+        parts = parts.internode_routes(bangban_kit::policy::files::routes(FileSource {
+            policy: policy.clone(),
+            blobs: blobs.clone(),
+        }));
     }
     if let Some((client, parent)) = link {
-        let puller = Puller::new(me, pinned, policy, kept, client, parent);
+        let puller = Puller::new(me, pinned, policy, kept, client, parent, blobs);
         parts = parts.task("policy-puller", move |stop: Stop| async move {
             puller.run(every, stop).await;
             Ok(())

@@ -16,6 +16,7 @@
 
 pub mod apply;
 pub mod bundle;
+pub mod files;
 pub mod roster;
 pub mod serve;
 

@@ -79,6 +79,7 @@ pub fn openapi() -> OpenApi {
     let mut doc = router().into_openapi();
     doc.merge(crate::http::health_router().into_openapi());
     doc.merge(crate::policy::serve::openapi());
+    doc.merge(crate::policy::files::openapi());
     doc.info = InfoBuilder::new()
         .title("Bangban inter-node API")
         .version("1.0.0")

@@ -76,6 +76,9 @@ struct ApplyPage {
     trip: bool,
     /// The catalogue is sample data: its note, shown above the item list.
     sample: Option<String>,
+    /// The materials with a blank form or a sample: (item, material, blank form link, sample
+    /// link), a link empty when there is none.
+    files: Vec<(String, String, String, String)>,
     error: Option<String>,
     /// The input the error is about, or empty.
     field: String,
@@ -116,6 +119,25 @@ fn apply_page(
     let sample = catalogue
         .sample
         .then(|| catalogue.note.clone().unwrap_or_default());
+    let files = catalogue
+        .items
+        .iter()
+        .flat_map(|i| i.materials.iter().map(move |m| (i, m)))
+        .filter(|(_, m)| m.blank_form.is_some() || m.sample.is_some())
+        .map(|(i, m)| {
+            let link = |f: &Option<bangban_domain::catalogue::FileRef>| {
+                f.as_ref()
+                    .map(super::catalogue_files::href)
+                    .unwrap_or_default()
+            };
+            (
+                i.name.clone(),
+                m.name.clone(),
+                link(&m.blank_form),
+                link(&m.sample),
+            )
+        })
+        .collect();
     let items = catalogue
         .items
         .into_iter()
@@ -143,6 +165,7 @@ fn apply_page(
         items,
         company: f.applicant_type == "company",
         sample,
+        files,
         trip: fresh || f.trip == "on",
         f,
         error,

@@ -363,6 +363,12 @@ static ZH: &[(&str, &str)] = &[
     ("agent.role.hall_guide", "大厅引导员"),
     ("agent.badge", "工牌"),
     ("start.calendar_edit", "维护工作日历"),
+    // The catalogue's blank forms and samples (policy/files).
+    ("catalogue_file.blank_form", "空白表格"),
+    ("catalogue_file.sample", "示范样表"),
+    ("catalogue_file.heading", "空白表格与示范样表"),
+    ("catalogue_file.not_found", "在用事项目录中没有这个文件。"),
+    ("catalogue_file.not_yet", "尚未从上级下载，请稍后再试。"),
 ];
 
 static EN: &[(&str, &str)] = &[
@@ -642,6 +648,18 @@ static EN: &[(&str, &str)] = &[
     ("agent.role.hall_guide", "Hall guide"),
     ("agent.badge", "Badge"),
     ("start.calendar_edit", "Edit the working calendar"),
+    // The catalogue's blank forms and samples (policy/files).
+    ("catalogue_file.blank_form", "Blank form"),
+    ("catalogue_file.sample", "Sample"),
+    ("catalogue_file.heading", "Blank forms and samples"),
+    (
+        "catalogue_file.not_found",
+        "The catalogue in force names no such file.",
+    ),
+    (
+        "catalogue_file.not_yet",
+        "Not yet downloaded from the parent centre; try again later.",
+    ),
 ];
 
 #[cfg(test)]

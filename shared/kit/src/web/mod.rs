@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod apply;
 pub mod attachments;
 pub mod cases;
+pub mod catalogue_files;
 pub mod forms;
 pub mod i18n;
 pub mod intake;
@@ -87,6 +88,8 @@ pub fn access() -> Vec<crate::access::Access> {
             "/cases/{case_id}/attachments/{sha256}",
             Needs(ViewPersonalData),
         ),
+        // The catalogue's blank forms and samples (web/catalogue_files.rs).
+        Access::get("/catalogue/files/{sha256}", Needs(ViewCases)),
         Access::get("/cases/new/application", Needs(HandleCases)),
         Access::post("/cases/new/application", Needs(HandleCases)),
         Access::get("/cases/new/consultation", Needs(HandleCases)),
@@ -134,6 +137,7 @@ pub fn routes(web: Web) -> Router {
             "/cases/{case_id}/attachments/{sha256}",
             get(attachments::download),
         )
+        .route("/catalogue/files/{sha256}", get(catalogue_files::download))
         .route(
             "/cases/new/application",
             get(apply::application_form).post(apply::application_submit),

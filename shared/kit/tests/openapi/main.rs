@@ -103,6 +103,9 @@ fn every_internode_route_is_documented_and_every_documented_operation_is_routed(
     routed.extend(registered(
         &bangban_kit::policy::serve::router().split_for_parts().0,
     ));
+    routed.extend(registered(
+        &bangban_kit::policy::files::router().split_for_parts().0,
+    ));
     assert_eq!(routed, documented(&sync::server::openapi()));
     for expected in pairs(&[
         ("/v1/events", "POST"),
@@ -110,6 +113,7 @@ fn every_internode_route_is_documented_and_every_documented_operation_is_routed(
         ("/v1/cases/{case_id}/events", "GET"),
         ("/v1/policy/bundle", "GET"),
         ("/v1/policy/rosters", "GET"),
+        ("/v1/policy/files/{sha256}", "GET"),
         ("/v1/openapi.json", "GET"),
         ("/healthz", "GET"),
         ("/readyz", "GET"),

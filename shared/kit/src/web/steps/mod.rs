@@ -192,6 +192,9 @@ pub struct MaterialRow {
     pub optional: bool,
     /// Why the refused form was refused at this material.
     pub error: String,
+    /// The links to its blank form and its sample (`/catalogue/files/…`), or empty.
+    pub blank_form: String,
+    pub sample: String,
 }
 
 /// The steps the case page offers, and the defaults their forms start with.
@@ -288,6 +291,7 @@ fn verdict_value(v: Verdict) -> &'static str {
 /// The materials to review: the item's list in the catalogue in force, with the last review's
 /// verdicts; the last review's own list when the item has left the catalogue.
 fn material_rows(t: Tr, state: &CaseState, item: Option<&CatalogueItem>) -> Vec<MaterialRow> {
+    use super::catalogue_files::href;
     let last = |name: &str| {
         state
             .last_review
@@ -313,6 +317,8 @@ fn material_rows(t: Tr, state: &CaseState, item: Option<&CatalogueItem>) -> Vec<
                     .unwrap_or_default(),
                 optional: m.necessity != 1,
                 error: String::new(),
+                blank_form: m.blank_form.as_ref().map(href).unwrap_or_default(),
+                sample: m.sample.as_ref().map(href).unwrap_or_default(),
             })
             .collect(),
         _ => state
@@ -328,6 +334,8 @@ fn material_rows(t: Tr, state: &CaseState, item: Option<&CatalogueItem>) -> Vec<
                 last_remark: m.remark.clone().unwrap_or_default(),
                 optional: false,
                 error: String::new(),
+                blank_form: String::new(),
+                sample: String::new(),
             })
             .collect(),
     }
