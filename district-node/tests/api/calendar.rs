@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use bangban_domain::calendar::notice::parse_year;
-use bangban_kit::auth::{AuthStore, NewOperator, Role};
+use bangban_kit::auth::Role;
 use district_node::calendar::{YearRefusal, change_year};
 use district_node::drafts::{DraftError, Drafts};
 use reqwest::StatusCode;
@@ -143,36 +143,19 @@ struct Node {
 /// starts the node on a port-0 listener.
 async fn start(dir: &Path, url: &str) -> Node {
     let file = write_config(dir, url);
-    let config = district_node::Settings::load(Some(&file))
-        .unwrap()
-        .check(Some(&file))
-        .unwrap();
-    let db = district_node::open_db(&config).await.unwrap();
-    let auth = AuthStore::new(db.clone());
-    for (username, role) in [
-        ("admin", Role::DistrictAdmin),
-        ("wangfang", Role::StationOperator),
-    ] {
-        auth.create_operator(
-            NewOperator {
-                username: username.into(),
-                display_name: "区管理员".into(),
-                role,
-                password: PASSWORD.into(),
-            },
-            time::OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap();
+    let r = super::web::serve_config(
+        &file,
+        &[
+            ("admin", Role::DistrictAdmin),
+            ("wangfang", Role::StationOperator),
+        ],
+    )
+    .await;
+    Node {
+        base: r.base,
+        stop: r.stop,
+        task: r.task,
     }
-    db.close().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(district_node::serve(config, listener, async move {
-        let _ = rx.await;
-    }));
-    Node { base, stop, task }
 }
 
 /// A signed-in browser (no redirects followed, cookie by hand) with its CSRF token, and an API

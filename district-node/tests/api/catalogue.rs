@@ -9,7 +9,7 @@ use bangban_domain::catalogue::{
     Catalogue, CatalogueItem, ItemField, ItemInput, ItemProblem, MaterialInput,
 };
 use bangban_kit::attachments::Attachments;
-use bangban_kit::auth::{AuthStore, NewOperator, Role};
+use bangban_kit::auth::Role;
 use bangban_kit::policy::Policy;
 use district_node::catalogue::{EditError, FileKind, Items};
 use district_node::drafts::{DraftError, Drafts};
@@ -255,39 +255,18 @@ async fn start(dir: &Path, database_url: &str) -> Node {
         ),
     )
     .unwrap();
-    let config = district_node::Settings::load(Some(&file))
-        .unwrap()
-        .check(Some(&file))
-        .unwrap();
-    let db = district_node::open_db(&config).await.unwrap();
-    let auth = AuthStore::new(db.clone());
-    for (username, role) in [
-        ("admin", Role::DistrictAdmin),
-        ("clerk", Role::StationOperator),
-    ] {
-        auth.create_operator(
-            NewOperator {
-                username: username.into(),
-                display_name: "区管理员".into(),
-                role,
-                password: PASSWORD.into(),
-            },
-            time::OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap();
-    }
-    db.close().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(district_node::serve(config, listener, async move {
-        let _ = rx.await;
-    }));
+    let r = super::web::serve_config(
+        &file,
+        &[
+            ("admin", Role::DistrictAdmin),
+            ("clerk", Role::StationOperator),
+        ],
+    )
+    .await;
     Node {
-        base,
-        stop: Some(tx),
-        task,
+        base: r.base,
+        stop: Some(r.stop),
+        task: r.task,
     }
 }
 

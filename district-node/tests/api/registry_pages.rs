@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use bangban_kit::auth::{AuthStore, NewOperator, Role};
+use bangban_kit::auth::Role;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -88,35 +88,15 @@ fn location(res: &reqwest::Response) -> String {
 async fn flow(database_url: &str) {
     let dir = tempfile::tempdir().unwrap();
     let file = write_config(dir.path(), database_url);
-    let config = district_node::Settings::load(Some(&file))
-        .unwrap()
-        .check(Some(&file))
-        .unwrap();
-    let db = district_node::open_db(&config).await.unwrap();
-    let auth = AuthStore::new(db.clone());
-    for (username, role) in [
-        ("admin", Role::DistrictAdmin),
-        ("clerk", Role::StationOperator),
-    ] {
-        auth.create_operator(
-            NewOperator {
-                username: username.into(),
-                display_name: "测试".into(),
-                role,
-                password: PASSWORD.into(),
-            },
-            time::OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap();
-    }
-    db.close().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(district_node::serve(config, listener, async move {
-        let _ = rx.await;
-    }));
+    let r = super::web::serve_config(
+        &file,
+        &[
+            ("admin", Role::DistrictAdmin),
+            ("clerk", Role::StationOperator),
+        ],
+    )
+    .await;
+    let (base, tx, task) = (r.base, r.stop, r.task);
     let http = browser();
     let admin = web_login(&http, &base, "admin").await;
 

@@ -54,12 +54,7 @@ impl District {
             .unwrap()
             .check(Some(&file))
             .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(district_node::serve(config.clone(), listener, async move {
-            let _ = rx.await;
-        }));
+        let Running { base, stop, task } = serve_config(&file, &[]).await;
         let http = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -75,7 +70,7 @@ impl District {
             base,
             config,
             http,
-            stop: Some(tx),
+            stop: Some(stop),
             task: Some(task),
             _dir: dir,
         }
@@ -160,6 +155,47 @@ impl District {
             .await
             .unwrap()
     }
+}
+
+/// A district node started from a config file (see [`serve_config`]).
+pub struct Running {
+    pub base: String,
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Opens the database of the district configured in `file`, adds `accounts` (password
+/// [`PASSWORD`]), and starts the node on a port-0 listener.
+pub async fn serve_config(file: &Path, accounts: &[(&str, Role)]) -> Running {
+    bangban_kit::tls::install_crypto_provider();
+    let config = district_node::Settings::load(Some(file))
+        .unwrap()
+        .check(Some(file))
+        .unwrap();
+    let db = district_node::open_db(&config).await.unwrap();
+    let auth =
+        AuthStore::with_argon2_params(db.clone(), argon2::Params::new(1024, 1, 1, None).unwrap());
+    for (username, role) in accounts {
+        auth.create_operator(
+            NewOperator {
+                username: (*username).into(),
+                display_name: "区管理员".into(),
+                role: *role,
+                password: PASSWORD.into(),
+            },
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    }
+    db.close().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(district_node::serve(config, listener, async move {
+        let _ = rx.await;
+    }));
+    Running { base, stop, task }
 }
 
 /// The value of the first hidden field `name` in a page.
