@@ -6,7 +6,14 @@
 //! (`MON-FRI`, `SUN`): the `cron` crate counts Sunday as day 1, not 0, so numbers mislead.
 //!
 //! Each job runs in its own task: a slow run delays only its own next tick, and ticks missed
-//! while it ran are skipped rather than run back to back. Every run is logged with its duration
+//! while it ran are skipped rather than run back to back.
+//!
+//! Once per tick across processes ([`Jobs::claimed_in`]): before a scheduled run, the runner
+//! claims the tick in the database: on PostgreSQL it takes a session advisory lock of the job
+//! (so two district replicas never run one job at the same time), and on both backends it inserts
+//! the unique row `(job, scheduled_for)` into `job_ticks` (so a tick another replica has already
+//! run, or that this node ran before a restart, is not run again). A tick that cannot be claimed
+//! is skipped, never run twice; every job is idempotent, so the next tick catches up. Every run is logged with its duration
 //! and outcome; the last run, its outcome and the next run show in `/readyz` and `/metrics`.
 
 use std::collections::BTreeMap;
@@ -77,6 +84,8 @@ pub struct Jobs {
     /// and by jobs that publish into them (`refresh-gauges`). Unset for `job run` on the
     /// command line, which is another process than the node.
     metrics: Arc<OnceLock<NodeMetrics>>,
+    /// Where scheduled ticks are claimed (see the module docs); `None`: every tick runs here.
+    claims: Option<crate::db::Db>,
 }
 
 impl std::fmt::Debug for Jobs {
@@ -99,6 +108,14 @@ fn next_after(schedule: &cron::Schedule, now: OffsetDateTime) -> Option<OffsetDa
 impl Jobs {
     pub fn new() -> Jobs {
         Jobs::default()
+    }
+
+    /// Claims every scheduled tick in `db` before running it, so that the processes sharing
+    /// `db` run each tick of each job once between them. Runs on demand (`run_now`) claim
+    /// nothing.
+    pub fn claimed_in(mut self, db: crate::db::Db) -> Jobs {
+        self.claims = Some(db);
+        self
     }
 
     /// Registers a job. Names must be unique: registering a taken name is a programming error
@@ -227,15 +244,125 @@ impl Jobs {
                         _ = shutdown.wait_for(|s| *s) => break,
                         () = tokio::time::sleep(wait) => {}
                     }
+                    let claim = match &jobs.claims {
+                        None => None,
+                        Some(db) => match claim_tick(db, job.name, next).await {
+                            Ok(Some(claim)) => Some(claim),
+                            Ok(None) => {
+                                tracing::debug!(job = job.name, "tick run elsewhere; skipped");
+                                continue;
+                            }
+                            Err(e) => {
+                                tracing::warn!(job = job.name, error = %e, "cannot claim the tick; skipped");
+                                continue;
+                            }
+                        },
+                    };
                     tokio::select! {
                         _ = shutdown.wait_for(|s| *s) => break,
                         () = jobs.run_once(&job) => {}
+                    }
+                    if let Some(claim) = claim {
+                        claim.release().await;
                     }
                 }
             });
         }
         while tasks.join_next().await.is_some() {}
         tracing::info!("job runner stopped");
+    }
+}
+
+/// A claimed tick: the connection that holds the job's advisory lock on PostgreSQL.
+struct Claim {
+    conn: Option<(sqlx::pool::PoolConnection<sqlx::Any>, i64)>,
+}
+
+impl Claim {
+    /// Gives the advisory lock back (a connection dropped without it would keep the lock until
+    /// the pool closes it, so it is detached instead).
+    async fn release(self) {
+        if let Some((mut conn, key)) = self.conn {
+            let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(key)
+                .execute(&mut *conn)
+                .await;
+            if unlocked.is_err() {
+                drop(conn.detach());
+            }
+        }
+    }
+}
+
+/// The advisory lock key of a job: FNV-1a of its name, in a namespace of its own.
+fn lock_key(job: &str) -> i64 {
+    let hash = job.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    i64::from_ne_bytes((hash ^ 0x6a6f_6273_0000_0000).to_ne_bytes())
+}
+
+/// Who runs a tick, for the `job_ticks` row.
+fn runner() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_default();
+    format!("{host}#{}", std::process::id())
+}
+
+/// Claims tick `tick` of `job` (see the module docs): `None` when another process holds the
+/// job or has claimed the tick.
+async fn claim_tick(
+    db: &crate::db::Db,
+    job: &str,
+    tick: OffsetDateTime,
+) -> Result<Option<Claim>, sqlx::Error> {
+    let mut claim = Claim { conn: None };
+    if db.backend() == crate::db::Backend::Postgres {
+        let mut conn = db.pool().acquire().await?;
+        let key = lock_key(job);
+        let got: i64 = sqlx::query_scalar(
+            "SELECT CASE WHEN pg_try_advisory_lock($1) THEN 1 ELSE 0 END::BIGINT",
+        )
+        .bind(key)
+        .fetch_one(&mut *conn)
+        .await?;
+        if got != 1 {
+            return Ok(None);
+        }
+        claim.conn = Some((conn, key));
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO job_ticks (job, scheduled_for, started_at, runner) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (job, scheduled_for) DO NOTHING",
+    )
+    .bind(job)
+    .bind(to_ms(tick))
+    .bind(to_ms(OffsetDateTime::now_utc()))
+    .bind(runner())
+    .execute(db.pool())
+    .await;
+    match inserted {
+        Ok(done) if done.rows_affected() == 1 => {
+            // Old rows go with the claims; a failure here only leaves them for the next tick.
+            let week_ago = to_ms(tick - time::Duration::days(7));
+            if let Err(e) =
+                sqlx::query("DELETE FROM job_ticks WHERE job = $1 AND scheduled_for < $2")
+                    .bind(job)
+                    .bind(week_ago)
+                    .execute(db.pool())
+                    .await
+            {
+                tracing::debug!(job, error = %e, "old ticks not removed");
+            }
+            Ok(Some(claim))
+        }
+        Ok(_) => {
+            claim.release().await;
+            Ok(None)
+        }
+        Err(e) => {
+            claim.release().await;
+            Err(e)
+        }
     }
 }
 

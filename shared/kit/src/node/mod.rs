@@ -287,7 +287,8 @@ pub async fn run(
     }
 
     if !rt.jobs.names().is_empty() {
-        let jobs = rt.jobs.clone();
+        // Ticks are claimed in the node's database: district replicas run each tick once.
+        let jobs = rt.jobs.clone().claimed_in(rt.store.db().clone());
         tracing::info!(jobs = ?jobs.names(), "job runner ready");
         let stop = stop.receiver();
         tasks.spawn(async move {

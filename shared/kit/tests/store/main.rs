@@ -11,6 +11,7 @@ mod hardening;
 mod lists;
 mod personal;
 mod support;
+mod ticks;
 
 /// Generates `sqlite` and `postgres` variants of a contract test `contract::$name(store)`.
 macro_rules! both_backends {
@@ -63,6 +64,12 @@ macro_rules! both_backends_of {
         }
     };
 }
+
+both_backends_of!(
+    job_ticks => ticks:
+    two_runners_on_one_database_run_each_tick_once,
+    on_postgres_a_job_never_runs_twice_at_once_across_runners,
+);
 
 both_backends_of!(
     personal_data => personal:
