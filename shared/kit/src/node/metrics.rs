@@ -27,10 +27,11 @@ use bangban_domain::case::Stage;
 use bangban_domain::station::StationCode;
 use metrics::{counter, describe_counter, describe_gauge, gauge};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use time::OffsetDateTime;
 
 use crate::jobs::{JobResult, JobStatus, Jobs};
 use crate::policy::PolicyHandle;
-use crate::store::CaseStore;
+use crate::store::{CaseStore, to_ms};
 use crate::sync::LinkStatus;
 
 /// The metrics of one node: its own recorder and the handle that renders it. Cheap to clone.
@@ -53,6 +54,8 @@ pub struct GaugeReading {
     pub stages: Vec<(String, i64)>,
     pub events: i64,
     pub outbox: i64,
+    /// When the oldest event waiting for the parent was queued (unix ms), if any waits.
+    pub outbox_oldest_ms: Option<i64>,
     pub last_seq: i64,
     pub dead_letters_up: i64,
     pub dead_letters_down: i64,
@@ -67,6 +70,7 @@ impl GaugeReading {
             stages: store.stage_counts().await?,
             events: store.event_count().await?,
             outbox: store.outbox_len().await?,
+            outbox_oldest_ms: store.outbox_oldest_ms().await?,
             last_seq: store.last_seq().await?,
             dead_letters_up: dead.up,
             dead_letters_down: dead.down,
@@ -189,6 +193,10 @@ impl NodeMetrics {
             }
             gauge!("bangban_events").set(value(reading.events));
             gauge!("bangban_outbox").set(value(reading.outbox));
+            let age_ms = reading.outbox_oldest_ms.map_or(0, |oldest| {
+                (to_ms(OffsetDateTime::now_utc()) - oldest).max(0)
+            });
+            gauge!("bangban_outbox_oldest_age_seconds").set(value(age_ms / 1000));
             gauge!("bangban_last_seq").set(value(reading.last_seq));
             gauge!("bangban_dead_letters", "direction" => "up").set(value(reading.dead_letters_up));
             gauge!("bangban_dead_letters", "direction" => "down")
@@ -235,6 +243,10 @@ fn describe() {
     describe_gauge!(
         "bangban_outbox",
         "Events waiting to be pushed to the parent."
+    );
+    describe_gauge!(
+        "bangban_outbox_oldest_age_seconds",
+        "Age of the oldest event waiting for the parent, in seconds (0: nothing waits)."
     );
     describe_gauge!(
         "bangban_last_seq",

@@ -112,6 +112,15 @@ impl CaseStore {
         Ok(done)
     }
 
+    /// When the oldest event still waiting for the parent was queued (unix milliseconds), if
+    /// any waits: how long the station has been cut off, as far as the parent is concerned.
+    pub async fn outbox_oldest_ms(&self) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT MIN(enqueued_at) AS oldest FROM outbox")
+            .fetch_one(self.db.pool())
+            .await?;
+        Ok(row.try_get("oldest")?)
+    }
+
     /// How many events wait for the parent.
     pub async fn outbox_len(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox")

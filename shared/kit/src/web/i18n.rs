@@ -369,6 +369,10 @@ static ZH: &[(&str, &str)] = &[
     ("catalogue_file.heading", "空白表格与示范样表"),
     ("catalogue_file.not_found", "在用事项目录中没有这个文件。"),
     ("catalogue_file.not_yet", "尚未从上级下载，请稍后再试。"),
+    // Offline stations: how long the oldest record has waited for the parent (issue 10).
+    ("start.outbox_oldest_1", "最早一条排队于 "),
+    ("start.outbox_oldest_2", "，已等待 "),
+    ("start.outbox_oldest_3", " 分钟"),
 ];
 
 static EN: &[(&str, &str)] = &[
@@ -660,6 +664,10 @@ static EN: &[(&str, &str)] = &[
         "catalogue_file.not_yet",
         "Not yet downloaded from the parent centre; try again later.",
     ),
+    // Offline stations: how long the oldest record has waited for the parent (issue 10).
+    ("start.outbox_oldest_1", "the oldest queued at "),
+    ("start.outbox_oldest_2", ", waiting for "),
+    ("start.outbox_oldest_3", " min"),
 ];
 
 #[cfg(test)]

@@ -308,6 +308,10 @@ struct StartPage {
     day: crate::store::DayCounts,
     soon: String,
     outbox: i64,
+    /// When the oldest of them was queued (China time) and how many minutes ago, if any wait;
+    /// `outbox_stale` once that is longer than [`STALE_OUTBOX_MINUTES`].
+    outbox_oldest: Option<(String, i64)>,
+    outbox_stale: bool,
     dead_letters: i64,
     stages: Vec<(&'static str, i64)>,
     /// Cases whose one-time notice is out, waiting for the applicant's materials.
@@ -317,6 +321,9 @@ struct StartPage {
     /// The flag links to the calendar page: on the district, for those who edit the policy.
     calendar_link: bool,
 }
+
+/// How old the oldest record waiting for the parent may grow before the start page warns.
+const STALE_OUTBOX_MINUTES: i64 = 10;
 
 /// `GET /start`: the centre, its link to the parent, its cases by stage.
 pub async fn start(
@@ -343,6 +350,14 @@ pub async fn start(
         .collect();
     // Today in China time, and the second working day after it.
     let now = OffsetDateTime::now_utc();
+    let outbox_oldest = web
+        .store
+        .outbox_oldest_ms()
+        .await
+        .ok()
+        .flatten()
+        .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
+        .map(|at| (china_time(at), (now - at).whole_minutes().max(0)));
     let today = bangban_domain::calendar::local_date(now);
     let day_start_ms = today
         .midnight()
@@ -414,6 +429,10 @@ pub async fn start(
         day,
         soon: soon.to_string(),
         outbox: web.store.outbox_len().await.unwrap_or(-1),
+        outbox_stale: outbox_oldest
+            .as_ref()
+            .is_some_and(|(_, minutes)| *minutes >= STALE_OUTBOX_MINUTES),
+        outbox_oldest,
         dead_letters: web
             .store
             .dead_letter_counts()

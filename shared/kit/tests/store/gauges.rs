@@ -72,3 +72,30 @@ pub async fn gauges_change_when_the_refresh_job_runs_and_never_on_scrape(store: 
         "{text}"
     );
 }
+
+pub async fn the_age_of_the_oldest_record_waiting_for_the_parent_is_a_gauge(store: CaseStore) {
+    let store = store.with_uplink(code(VILLAGE));
+    let jobs = standard_jobs(AuthStore::new(store.db().clone()), store.clone(), &never());
+    let metrics = NodeMetrics::start(code(VILLAGE), &store, &jobs).await;
+    let age = "bangban_outbox_oldest_age_seconds{station=\"410402001001\"}";
+    assert_series(&metrics, &[(age, 0)]);
+    assert_eq!(store.outbox_oldest_ms().await.unwrap(), None);
+
+    // An escalation queues the case's log; it has waited half an hour (the link is down).
+    crate::hardening::escalated_to_town(&store, 1).await;
+    sqlx::query("UPDATE outbox SET enqueued_at = enqueued_at - 1800000")
+        .execute(store.db().pool())
+        .await
+        .unwrap();
+    let oldest = store.outbox_oldest_ms().await.unwrap().unwrap();
+    let waited = bangban_kit::store::to_ms(time::OffsetDateTime::now_utc()) - oldest;
+    assert!((1_800_000..1_900_000).contains(&waited), "{waited}");
+    jobs.run_now("refresh-gauges").await.unwrap();
+    let text = metrics.render();
+    let seconds: i64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix(age)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!((1800..1900).contains(&seconds), "{seconds}");
+    assert_series(&metrics, &[("bangban_outbox{station=\"410402001001\"}", 4)]);
+}

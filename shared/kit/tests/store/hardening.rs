@@ -16,7 +16,7 @@ use crate::support::*;
 
 /// A case taken in at the village, reviewed, delegated and escalated to the town (all stored
 /// here as local events).
-async fn escalated_to_town(store: &CaseStore, seq: u32) -> CaseBuilder {
+pub(crate) async fn escalated_to_town(store: &CaseStore, seq: u32) -> CaseBuilder {
     let case = CaseBuilder::at_station(VILLAGE, seq);
     for ev in [
         case.application(),

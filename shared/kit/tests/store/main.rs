@@ -98,6 +98,7 @@ both_backends!(
     events_from_the_future_are_refused_and_late_ones_kept_with_their_arrival,
     a_parent_cannot_send_events_authored_in_the_child_subtree,
     gauges_change_when_the_refresh_job_runs_and_never_on_scrape,
+    the_age_of_the_oldest_record_waiting_for_the_parent_is_a_gauge,
     the_day_counts_what_a_station_must_see_today,
     attachments_are_projected_from_their_events_once,
     search_finds_cases_by_number_item_name_and_id_never_by_plain_personal_data,
