@@ -65,6 +65,11 @@ impl Frame {
     }
 }
 
+/// Today in China time: the day policy edits are dated and checked against.
+pub fn today() -> time::Date {
+    bangban_domain::calendar::local_date(time::OffsetDateTime::now_utc())
+}
+
 /// The rule of every policy page.
 pub const MANAGE: Rule = Rule::Needs(Permission::ManagePolicy);
 

@@ -9,12 +9,11 @@ use bangban_kit::access::Access;
 use bangban_kit::auth::CurrentOperator;
 use bangban_kit::http::{ApiJson, Problem};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{AgentInput, Filed, Registry, RegistryError, role_str, status_str};
-use crate::admin::{Admin, MANAGE};
+use crate::admin::{Admin, MANAGE, today};
 use crate::drafts::DraftError;
 
 pub fn routes(admin: Admin) -> OpenApiRouter {
@@ -30,10 +29,6 @@ pub fn access() -> Vec<Access> {
         Access::post("/api/v1/policy/agents", MANAGE),
         Access::post("/api/v1/policy/agents/{id}/status", MANAGE),
     ]
-}
-
-fn today() -> time::Date {
-    bangban_domain::calendar::local_date(OffsetDateTime::now_utc())
 }
 
 /// One agent as listed: resident ID and phone masked.

@@ -22,13 +22,12 @@ use bangban_kit::web::pages::{
 };
 use bangban_kit::web::session::{WebUser, check_form};
 use serde::Deserialize;
-use time::{Date, OffsetDateTime};
 
 use super::{
     AgentInput, Filed, ROLES, Registry, RegistryError, STATUSES, parse_status, role_en, role_str,
     status_label, status_str,
 };
-use crate::admin::{Admin, Frame, MANAGE};
+use crate::admin::{Admin, Frame, MANAGE, today};
 
 pub fn routes(admin: Admin) -> Router {
     Router::new()
@@ -48,10 +47,6 @@ pub fn access() -> Vec<Access> {
         Access::post("/policy/agents/{id}/status", MANAGE),
         Access::post("/policy/agents/{id}/training", MANAGE),
     ]
-}
-
-fn today() -> Date {
-    bangban_domain::calendar::local_date(OffsetDateTime::now_utc())
 }
 
 /// One agent as the list shows them: resident ID and phone masked.

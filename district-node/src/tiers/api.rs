@@ -11,12 +11,11 @@ use bangban_kit::access::Access;
 use bangban_kit::auth::CurrentOperator;
 use bangban_kit::http::{ApiJson, Problem};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::authoring::{self, CentreEdit, DraftCentre, MoveInput, NewCentre, TierError};
-use crate::admin::{Admin, MANAGE};
+use crate::admin::{Admin, MANAGE, today};
 use crate::agents::Registry;
 
 pub fn routes(admin: Admin) -> OpenApiRouter {
@@ -60,10 +59,6 @@ pub struct RetireInput {
     /// The last day in use, `YYYY-MM-DD`; blank or absent: today.
     #[serde(default)]
     pub date: String,
-}
-
-fn today() -> time::Date {
-    bangban_domain::calendar::local_date(OffsetDateTime::now_utc())
 }
 
 /// A refusal as a problem document; `path` is the centre the route names (its absence is 404).

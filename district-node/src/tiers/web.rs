@@ -22,12 +22,12 @@ use bangban_kit::web::pages::{
 };
 use bangban_kit::web::session::{WebUser, check_form};
 use serde::Deserialize;
-use time::{Date, OffsetDateTime};
+use time::Date;
 
 use super::authoring::{
     self, CentreEdit, CentreStatus, DraftCentre, MoveInput, NewCentre, TierError,
 };
-use crate::admin::{Admin, Frame, MANAGE};
+use crate::admin::{Admin, Frame, MANAGE, today};
 use crate::agents::Registry;
 
 pub fn routes(admin: Admin) -> Router {
@@ -48,10 +48,6 @@ pub fn access() -> Vec<Access> {
         Access::post("/policy/tiers/{code}/move", MANAGE),
         Access::post("/policy/tiers/{code}/retire", MANAGE),
     ]
-}
-
-fn today() -> Date {
-    bangban_domain::calendar::local_date(OffsetDateTime::now_utc())
 }
 
 /// One centre as the list shows it.

@@ -150,24 +150,14 @@ pub(super) async fn upload(
         .await
     {
         Ok(_) => Redirect::to(&format!("/policy/catalogue/{code}?done=file#files")).into_response(),
-        Err(EditError::NotFound(_)) => not_found(lang),
-        Err(e) => match refusal_of(t, &e) {
-            Some(mut refusal) => {
-                if refusal.field == "form" {
-                    refusal.field = "file";
+        Err(e) => {
+            edit_failed(&items, frame, &headers, &code, e, |r| {
+                if r.field == "form" {
+                    r.field = "file";
                 }
-                let res = refuse_on_item(
-                    &items,
-                    frame,
-                    &code,
-                    refusal,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await;
-                with_lang(lang, &headers, res)
-            }
-            None => internal_error(&e, lang),
-        },
+            })
+            .await
+        }
     }
 }
 
@@ -208,22 +198,7 @@ pub(super) async fn detach(
         Ok(()) => {
             Redirect::to(&format!("/policy/catalogue/{code}?done=detached#files")).into_response()
         }
-        Err(EditError::NotFound(_)) => not_found(lang),
-        Err(e) => match refusal_of(t, &e) {
-            Some(mut refusal) => {
-                refusal.field = "file";
-                let res = refuse_on_item(
-                    &items,
-                    frame,
-                    &code,
-                    refusal,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await;
-                with_lang(lang, &headers, res)
-            }
-            None => internal_error(&e, lang),
-        },
+        Err(e) => edit_failed(&items, frame, &headers, &code, e, |r| r.field = "file").await,
     }
 }
 

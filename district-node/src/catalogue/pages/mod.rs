@@ -752,6 +752,37 @@ pub struct SmallForm {
 }
 
 /// Shows the stored item's page again with a refusal (upload, detach, remove).
+/// An edit of item `code` that failed: not found, or the item page again with the refusal
+/// (placed by `place`) beside its form, or the error page.
+async fn edit_failed(
+    items: &Items,
+    frame: Frame,
+    headers: &HeaderMap,
+    code: &str,
+    e: EditError,
+    place: impl FnOnce(&mut Refusal),
+) -> Response {
+    let lang = frame.t.lang;
+    if let EditError::NotFound(_) = e {
+        return not_found(lang);
+    }
+    match refusal_of(frame.t, &e) {
+        Some(mut refusal) => {
+            place(&mut refusal);
+            let res = refuse_on_item(
+                items,
+                frame,
+                code,
+                refusal,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+            with_lang(lang, headers, res)
+        }
+        None => internal_error(&e, lang),
+    }
+}
+
 async fn refuse_on_item(
     items: &Items,
     frame: Frame,
@@ -827,21 +858,6 @@ async fn remove(
         .await
     {
         Ok(_) => Redirect::to("/policy/catalogue?done=removed").into_response(),
-        Err(EditError::NotFound(_)) => not_found(lang),
-        Err(e) => match refusal_of(t, &e) {
-            Some(mut refusal) => {
-                refusal.field = "remove";
-                let res = refuse_on_item(
-                    &items,
-                    frame,
-                    &code,
-                    refusal,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await;
-                with_lang(lang, &headers, res)
-            }
-            None => internal_error(&e, lang),
-        },
+        Err(e) => edit_failed(&items, frame, &headers, &code, e, |r| r.field = "remove").await,
     }
 }
