@@ -206,6 +206,14 @@ fn main() -> ExitCode {
                 bangban_kit::cli::dead_letter_command(district_node::case_store(&config, db), cmd)
                     .await
             }
+            NodeCommand::Reconcile(args) => {
+                let db = district_node::open_db(&config).await?;
+                let store = district_node::case_store(&config, db.clone());
+                let result =
+                    bangban_kit::reconcile::cli::command(store, config.code, None, args).await;
+                db.close().await;
+                result
+            }
         }
     });
     bangban_kit::cli::finish("district-node", result)

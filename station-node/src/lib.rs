@@ -47,13 +47,44 @@ pub fn reloader(config: &Config) -> bangban_kit::node::Reloader {
     })
 }
 
-/// The scheduled jobs of this node, on the schedules of `[jobs]` (also for `job run`).
-pub fn jobs(config: &Config, db: Db) -> bangban_kit::jobs::Jobs {
-    bangban_kit::jobs::standard_jobs(
-        AuthStore::new(db.clone()),
-        case_store(config, db),
-        &config.jobs,
-    )
+/// The mTLS client and URL of this station's parent, when it has one.
+pub fn uplink(config: &Config) -> anyhow::Result<Option<bangban_kit::reconcile::cli::Uplink>> {
+    let (Some(parent), Some(parent_code)) = (&config.parent_url, config.code.parent()) else {
+        return Ok(None);
+    };
+    let credentials = bangban_kit::node::load_credentials(config.tls.as_ref())?
+        .ok_or_else(|| anyhow::anyhow!("parent.url needs the [tls] files"))?;
+    // The client accepts only the parent's own certificate (bangban_kit::tls::ParentVerifier).
+    let client = bangban_kit::tls::https_client(&credentials, Vec::new(), parent_code)?;
+    Ok(Some((client, parent.clone())))
+}
+
+/// The scheduled jobs of this node, on the schedules of `[jobs]` (also for `job run`): the
+/// standard ones, and reconciliation with the parent when there is one.
+pub fn jobs(config: &Config, db: Db) -> anyhow::Result<bangban_kit::jobs::Jobs> {
+    let store = case_store(config, db.clone());
+    let mut jobs =
+        bangban_kit::jobs::standard_jobs(AuthStore::new(db), store.clone(), &config.jobs);
+    if let Some((client, parent)) = uplink(config)? {
+        let me = config.code;
+        jobs.add("reconcile", config.jobs.reconcile.clone(), move || {
+            let (store, client, parent) = (store.clone(), client.clone(), parent.clone());
+            async move {
+                let mut progress = |p: &str| tracing::debug!("{p}");
+                let outcome = bangban_kit::reconcile::run_once(
+                    &store,
+                    &client,
+                    &parent,
+                    me,
+                    None,
+                    &mut progress,
+                )
+                .await?;
+                Ok(outcome.run.detail)
+            }
+        });
+    }
+    Ok(jobs)
 }
 
 /// The signed policy's parts (see [`policy_pull`]): the last good bundle is put back in force
@@ -123,7 +154,7 @@ pub async fn serve_with(
     bangban_kit::tls::install_crypto_provider();
     let db = open_db(&config).await?;
     let credentials = bangban_kit::node::load_credentials(config.tls.as_ref())?;
-    let jobs = jobs(&config, db.clone());
+    let jobs = jobs(&config, db.clone())?;
     let store = case_store(&config, db.clone());
     let mut parts = match config.parent_url.clone() {
         Some(parent) => uplink::parts(config.code, &store, credentials.as_ref(), parent, link)?,

@@ -64,8 +64,18 @@ fn main() -> ExitCode {
             }
             NodeCommand::Job(cmd) => {
                 let db = station_node::open_db(&config).await?;
-                bangban_kit::cli::job_command(station_node::jobs(&config, db.clone()), db, cmd)
+                bangban_kit::cli::job_command(station_node::jobs(&config, db.clone())?, db, cmd)
                     .await
+            }
+            NodeCommand::Reconcile(args) => {
+                bangban_kit::tls::install_crypto_provider();
+                let db = station_node::open_db(&config).await?;
+                let uplink = station_node::uplink(&config)?;
+                let store = station_node::case_store(&config, db.clone());
+                let result =
+                    bangban_kit::reconcile::cli::command(store, config.code, uplink, args).await;
+                db.close().await;
+                result
             }
             NodeCommand::DeadLetters(cmd) => {
                 let db = station_node::open_db(&config).await?;

@@ -43,14 +43,52 @@ pub fn parts(
         }
     };
     let puller = {
-        let (store, parent, status) = (store.clone(), parent.clone(), status.clone());
+        let (store, client, parent, status) = (
+            store.clone(),
+            client.clone(),
+            parent.clone(),
+            status.clone(),
+        );
         move |stop: bangban_kit::node::Stop| async move {
             run_puller(store, client, parent, options, status, stop.receiver()).await;
+            Ok(())
+        }
+    };
+    // A reconciliation the parent asks for (a header of a pull) runs at once.
+    let reconciler = {
+        let (store, parent, status) = (store.clone(), parent.clone(), status.clone());
+        move |stop: bangban_kit::node::Stop| async move {
+            loop {
+                let at = tokio::select! {
+                    at = status.reconcile_wanted() => at,
+                    () = stop.clone().stopped() => break,
+                };
+                tracing::info!(
+                    requested_at_ms = at,
+                    "the parent asked for a reconciliation"
+                );
+                let mut progress = |p: &str| tracing::debug!("{p}");
+                let run = bangban_kit::reconcile::run_once(
+                    &store,
+                    &client,
+                    &parent,
+                    me,
+                    Some(at),
+                    &mut progress,
+                );
+                tokio::select! {
+                    r = run => if let Err(e) = r {
+                        tracing::warn!(error = %e, "the reconciliation the parent asked for failed");
+                    },
+                    () = stop.clone().stopped() => break,
+                }
+            }
             Ok(())
         }
     };
     Ok(Parts::new()
         .uplink(parent, status)
         .task("forwarder", forwarder)
-        .task("puller", puller))
+        .task("puller", puller)
+        .task("reconciler", reconciler))
 }

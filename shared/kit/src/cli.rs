@@ -26,6 +26,27 @@ pub enum NodeCommand {
     /// Events set aside because they were refused (by the parent, or here when pulled).
     #[command(subcommand, name = "dead-letters")]
     DeadLetters(DeadLetterCommand),
+    /// Reconciliation with the parent: the last runs, or one now (--now). At a node with
+    /// children, --now asks them (all, or --child) and waits for their reports.
+    Reconcile(ReconcileArgs),
+}
+
+/// `reconcile …`.
+#[derive(Debug, clap::Args)]
+pub struct ReconcileArgs {
+    /// Reconcile now, showing progress (without it: list the last runs).
+    #[arg(long)]
+    pub now: bool,
+    /// At a node with children: ask this child (its station code) rather than this node's own
+    /// link to its parent.
+    #[arg(long, value_name = "CODE")]
+    pub child: Option<String>,
+    /// At a node with children: ask every active direct child.
+    #[arg(long)]
+    pub children: bool,
+    /// Seconds to wait for the children's reports.
+    #[arg(long, default_value_t = 120)]
+    pub wait: u64,
 }
 
 /// `job …`: the scheduled jobs of this node.

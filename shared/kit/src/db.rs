@@ -47,6 +47,8 @@ pub enum DbError {
     },
     #[error("cannot write the search terms of existing cases: {0}")]
     SearchTerms(String),
+    #[error("cannot write the reconciliation digests of existing cases: {0}")]
+    Digests(String),
     #[error("cannot migrate the tables of {owner}: {source}")]
     Migrate {
         owner: &'static str,
@@ -160,6 +162,15 @@ impl Db {
                     .map_err(|e| DbError::SearchTerms(e.to_string()))?;
                 if filled > 0 {
                     tracing::info!(cases = filled, "wrote the search terms of existing cases");
+                }
+                let filled = crate::store::fill_digests(self)
+                    .await
+                    .map_err(|e| DbError::Digests(e.to_string()))?;
+                if filled > 0 {
+                    tracing::info!(
+                        cases = filled,
+                        "wrote the reconciliation digests of existing cases"
+                    );
                 }
             }
         }

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod node;
 pub mod openapi;
 pub mod policy;
+pub mod reconcile;
 pub mod serve;
 pub mod shutdown;
 pub mod store;

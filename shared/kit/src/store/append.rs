@@ -221,13 +221,16 @@ impl CaseStore {
             .map(|i| (Some(i.code.clone()), Some(i.name.clone())))
             .unwrap_or((None, None));
         let version = i64::try_from(state.version).unwrap_or(i64::MAX);
+        // The digests reconciliation compares (see `digests`): the case's own, in its row.
+        let hash = digests::event_hash(&ev.event_id);
+        let day = digests::case_day(&state.case_no);
         if is_new {
             sqlx::query(
                 "INSERT INTO cases (case_id, case_no, origin, holder, stage, item_code, item_name, \
                  applicant_display, suspended, opened_at, accepted_at, due_date, closed_at, visits, \
-                 version, updated_at, state_doc, search_version) \
+                 version, updated_at, state_doc, search_version, case_day, ev_n, ev_x) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17, $18)",
+                 $17, $18, $19, 1, $20)",
             )
             .bind(&case_id)
             .bind(state.case_no.to_string())
@@ -247,15 +250,19 @@ impl CaseStore {
             .bind(now_ms)
             .bind(state.to_stored())
             .bind(search::SEARCH_VERSION)
+            .bind(day)
+            .bind(hash)
             .execute(&mut *conn)
             .await?;
         } else {
-            sqlx::query(
+            sqlx::query(concat!(
                 "UPDATE cases SET holder = $2, stage = $3, item_code = $4, item_name = $5, \
                  applicant_display = $6, suspended = $7, accepted_at = $8, due_date = $9, \
-                 closed_at = $10, visits = $11, version = $12, updated_at = $13, state_doc = $14 \
-                 WHERE case_id = $1",
-            )
+                 closed_at = $10, visits = $11, version = $12, updated_at = $13, state_doc = $14, \
+                 ev_n = ev_n + 1, ev_x = ",
+                digests::xor_sql!("ev_x", "$15"),
+                " WHERE case_id = $1"
+            ))
             .bind(&case_id)
             .bind(state.holder.to_string())
             .bind(state.stage.as_str())
@@ -270,6 +277,7 @@ impl CaseStore {
             .bind(version)
             .bind(now_ms)
             .bind(state.to_stored())
+            .bind(hash)
             .execute(&mut *conn)
             .await?;
         }
@@ -316,7 +324,9 @@ impl CaseStore {
         .await?;
         let seq: i64 = row.try_get("seq")?;
         self.project_attachment(&mut *conn, ev).await?;
-        self.queue_upward(&mut *conn, ev, &state, is_new, now_ms)
+        let origin = state.origin.to_string();
+        digests::add_to_scope(&mut *conn, "all", &origin, day, 1, hash).await?;
+        self.queue_upward(&mut *conn, ev, &state, is_new, now_ms, (day, hash))
             .await?;
         Ok(Appended::Stored {
             seq,
@@ -351,7 +361,7 @@ impl CaseStore {
         origin: StationCode,
     ) -> Result<(), StoreError> {
         within_child_subtree(admission, origin, ev)?;
-        if admission == Admission::FromParent
+        if matches!(admission, Admission::FromParent | Admission::Recovered)
             && self
                 .uplink
                 .is_some_and(|me| !me.is_same_or_ancestor_of(&origin))

@@ -56,10 +56,12 @@ mod attachments;
 mod cases;
 mod cursors;
 mod dead_letters;
+pub mod digests;
 mod error;
 mod numbering;
 mod outbox;
 mod personal;
+mod reconcile;
 mod search;
 
 pub use append::AppendTx;
@@ -69,6 +71,7 @@ pub use dead_letters::{DeadLetter, DeadLetterCounts, DeadLetterError, Direction,
 pub use error::StoreError;
 pub use outbox::Queued;
 pub use personal::{PersonalDataView, PersonalViewFilter};
+pub use reconcile::{LoggedEvent, RepairRow, RunRow};
 
 /// Where a batch of events comes from, which decides what it may contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +83,11 @@ pub enum Admission {
     FromChild(StationCode),
     /// Pulled from the parent: only cases that originated in this node's subtree.
     FromParent,
+    /// Fetched from the parent by reconciliation: as [`Admission::FromParent`], and events
+    /// written in this node's subtree are admitted too. Those are this node's own events that it
+    /// no longer has (it was restored from an older backup); only its parent, whose certificate
+    /// vouches for it, can give them back.
+    Recovered,
 }
 
 /// The result of an append.
@@ -337,6 +345,10 @@ fn parse_doc(doc: &str) -> Result<Event, StoreError> {
 /// Writes the search terms of cases stored before they existed; see `search::fill_pending`.
 pub(crate) async fn fill_search_terms(db: &Db) -> Result<u64, StoreError> {
     search::fill_pending(db).await
+}
+
+pub(crate) async fn fill_digests(db: &Db) -> Result<u64, StoreError> {
+    digests::fill_pending(db).await
 }
 
 fn date_string(d: Date) -> String {

@@ -28,6 +28,7 @@ impl CaseStore {
         state: &CaseState,
         is_new: bool,
         now_ms: i64,
+        (day, hash): (i64, i64),
     ) -> Result<(), StoreError> {
         let Some(me) = self.uplink else {
             return Ok(());
@@ -42,7 +43,11 @@ impl CaseStore {
                 .await?
                 .try_get("shared_up")?
         };
+        let origin = state.origin.to_string();
         if shared != 0 {
+            // Every event of a shared case counts in what the parent should hold, wherever it
+            // was written (see `digests`).
+            super::digests::add_to_scope(&mut *conn, "up", &origin, day, 1, hash).await?;
             if me.is_same_or_ancestor_of(&ev.author) {
                 sqlx::query(
                     "INSERT INTO outbox (event_id, enqueued_at) VALUES ($1, $2) \
@@ -54,10 +59,22 @@ impl CaseStore {
                 .await?;
             }
         } else if state.holder.tier() > me.tier() {
-            sqlx::query("UPDATE cases SET shared_up = 1 WHERE case_id = $1")
-                .bind(&case_id)
-                .execute(&mut *conn)
-                .await?;
+            let row = sqlx::query(
+                "UPDATE cases SET shared_up = 1 WHERE case_id = $1 RETURNING ev_n, ev_x",
+            )
+            .bind(&case_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            // The whole log so far (this event included) now counts in what the parent holds.
+            super::digests::add_to_scope(
+                &mut *conn,
+                "up",
+                &origin,
+                day,
+                row.try_get("ev_n")?,
+                row.try_get("ev_x")?,
+            )
+            .await?;
             sqlx::query(
                 "INSERT INTO outbox (event_id, enqueued_at) \
                  SELECT event_id, $2 FROM case_events WHERE case_id = $1 ORDER BY seq \

@@ -155,6 +155,18 @@ pub async fn pull_once(
     parent: &Url,
     options: &LinkOptions,
 ) -> Result<usize, LinkError> {
+    pull_once_noting(store, client, parent, options, None).await
+}
+
+/// As [`pull_once`], telling `status` when the parent asks for a reconciliation
+/// (`crate::reconcile::REQUEST_HEADER`).
+pub async fn pull_once_noting(
+    store: &CaseStore,
+    client: &reqwest::Client,
+    parent: &Url,
+    options: &LinkOptions,
+    status: Option<&LinkStatus>,
+) -> Result<usize, LinkError> {
     let after = store.cursor(PARENT_CURSOR).await?;
     let mut url = endpoint(parent, "/v1/events");
     url.query_pairs_mut()
@@ -168,6 +180,16 @@ pub async fn pull_once(
         .await?;
     if !res.status().is_success() {
         return Err(refused(res).await);
+    }
+    if let Some(status) = status {
+        let asked = res
+            .headers()
+            .get(crate::reconcile::REQUEST_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<i64>().ok());
+        if let Some(at) = asked {
+            status.reconcile_requested(at);
+        }
     }
     let page: PullPage = res.json().await?;
     if page.next == after && page.events.is_empty() {
@@ -269,7 +291,7 @@ pub async fn run_puller(
             break;
         }
         let result = tokio::select! {
-            r = pull_once(&store, &client, &parent, &options) => r,
+            r = pull_once_noting(&store, &client, &parent, &options, Some(&status)) => r,
             _ = shutdown.changed() => break,
         };
         match result {

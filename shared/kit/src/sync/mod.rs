@@ -29,6 +29,10 @@ pub struct LinkStatus {
     /// What went wrong last, for `/readyz`: an unreachable parent and a parent that refuses a
     /// batch need different fixes.
     last_error: std::sync::Mutex<Option<String>>,
+    /// The parent's latest request for a reconciliation (unix milliseconds at the parent; 0:
+    /// none), and the wake-up of whoever runs it.
+    reconcile_asked: AtomicI64,
+    reconcile_wanted: tokio::sync::Notify,
 }
 
 impl LinkStatus {
@@ -55,6 +59,20 @@ impl LinkStatus {
             return None;
         }
         self.last_error.lock().ok().and_then(|e| e.clone())
+    }
+
+    /// The parent asked for a reconciliation at `at`: wakes [`LinkStatus::reconcile_wanted`]
+    /// once per request, however many pulls carry it.
+    pub fn reconcile_requested(&self, at: i64) {
+        if self.reconcile_asked.swap(at, Ordering::Relaxed) != at {
+            self.reconcile_wanted.notify_one();
+        }
+    }
+
+    /// Waits for the parent's next request for a reconciliation, and returns its time.
+    pub async fn reconcile_wanted(&self) -> i64 {
+        self.reconcile_wanted.notified().await;
+        self.reconcile_asked.load(Ordering::Relaxed)
     }
 
     pub fn add_pushed(&self, n: usize) {

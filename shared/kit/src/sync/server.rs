@@ -42,7 +42,7 @@ pub struct SyncServer {
 
 /// The calling child, once authorised.
 #[derive(Debug, Clone, Copy)]
-struct Child(StationCode);
+pub(crate) struct Child(pub(crate) StationCode);
 
 /// The inter-node listener's routes: `/v1/…` for children, and `extra`: the node's `/healthz`
 /// and `/readyz`, and the inter-node routes its crate adds (`node::Parts::internode_routes`).
@@ -65,6 +65,9 @@ pub fn router() -> OpenApiRouter<Arc<SyncServer>> {
     OpenApiRouter::new()
         .routes(routes!(push, pull))
         .routes(routes!(case_events))
+        .routes(routes!(crate::reconcile::server::compare))
+        .routes(routes!(crate::reconcile::server::case_log))
+        .routes(routes!(crate::reconcile::server::report))
         .routes(routes!(crate::attachments::transfer::offer))
         .routes(routes!(
             crate::attachments::transfer::put_piece,
@@ -276,7 +279,7 @@ async fn pull(
     State(state): State<Arc<SyncServer>>,
     Extension(Child(child)): Extension<Child>,
     query: Result<Query<PullQuery>, QueryRejection>,
-) -> Result<Json<PullPage>, Problem> {
+) -> Result<Response, Problem> {
     let Query(q) = query?;
     if q.after < 0 {
         return Err(Problem::bad_request(
@@ -301,13 +304,20 @@ async fn pull(
             .await?;
         if !events.is_empty() || tokio::time::Instant::now() >= deadline {
             let next = events.last().map_or(q.after, |(seq, _)| *seq);
-            return Ok(Json(PullPage {
+            let page = Json(PullPage {
                 events: events
                     .into_iter()
                     .map(|(seq, event)| PulledEvent { seq, event })
                     .collect(),
                 next,
-            }));
+            });
+            // A reconciliation the parent asked for (crate::reconcile) rides on the answer.
+            return Ok(match state.store.reconcile_requested(child).await? {
+                Some(at) => {
+                    ([(crate::reconcile::REQUEST_HEADER, at.to_string())], page).into_response()
+                }
+                None => page.into_response(),
+            });
         }
         if tokio::time::timeout_at(deadline, changes.changed())
             .await

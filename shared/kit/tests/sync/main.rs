@@ -9,6 +9,7 @@ mod databases;
 mod link;
 mod matrix;
 mod openapi;
+mod reconcile;
 #[path = "../store/support.rs"]
 #[allow(dead_code)]
 mod store_support;
@@ -46,6 +47,7 @@ macro_rules! parent_on_both_backends {
 
 use attachments::*;
 use link::*;
+use reconcile::*;
 
 parent_on_both_backends!(
     an_event_the_parent_refuses_is_set_aside_and_the_events_behind_it_arrive,
@@ -54,6 +56,12 @@ parent_on_both_backends!(
     escalated_attachments_reach_the_parent_once_and_a_broken_transfer_resumes,
     the_parent_keeps_only_bytes_that_hash_to_their_name,
     files_added_above_come_down_after_the_pull,
+    a_check_without_differences_is_one_small_request,
+    every_kind_of_divergence_is_found_repaired_and_recorded,
+    events_in_transit_are_not_counted,
+    a_child_restored_from_nothing_gets_its_cases_back,
+    forged_requests_are_refused_and_change_nothing,
+    digests_of_an_older_database_are_filled_when_opened,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
