@@ -293,7 +293,7 @@ async fn pull(
         .unwrap_or(500)
         .clamp(1, u32::try_from(MAX_BATCH).unwrap_or(1000));
     let wait = Duration::from_secs(q.wait).min(MAX_WAIT);
-    let deadline = tokio::time::Instant::now() + wait;
+    let mut deadline = tokio::time::Instant::now() + wait;
     // Subscribe before reading, so an event stored between the read and the wait wakes us.
     let mut changes = state.store.subscribe();
     loop {
@@ -319,14 +319,23 @@ async fn pull(
                 None => page.into_response(),
             });
         }
-        if tokio::time::timeout_at(deadline, changes.changed())
+        // Wake at least every few seconds: a reconciliation request (written by the CLI, maybe
+        // in another process) should not wait for the whole long poll.
+        let wake = deadline.min(tokio::time::Instant::now() + REQUEST_CHECK);
+        if tokio::time::timeout_at(wake, changes.changed())
             .await
             .is_err()
         {
-            continue; // the deadline passed: answer with what there is (nothing)
+            if wake < deadline && state.store.reconcile_requested(child).await?.is_some() {
+                deadline = tokio::time::Instant::now();
+            }
+            continue; // answer with what there is (nothing) once the deadline passed
         }
     }
 }
+
+/// How often a waiting pull looks for a reconciliation request of its caller.
+const REQUEST_CHECK: Duration = Duration::from_secs(3);
 
 /// The whole log of one case of the caller's subtree (for reconciliation).
 #[utoipa::path(
