@@ -433,9 +433,10 @@ fn node_config(
         c.push_str(&format!("[internode]\nlisten = \"127.0.0.1:{a}\"\n"));
     }
     c.push_str("[tls]\ncert = \"tls/node.pem\"\nkey = \"tls/node.key\"\nca = \"tls/ca.pem\"\n");
-    // Every second, so that `Tree::metrics` waits little for a fresh reading.
+    // Every second, so that `Tree::metrics` waits little for a fresh reading; reconciliation
+    // every 5 seconds, so that every cross-tier test runs it beside its own traffic.
     // (The [policy] section comes last: `Tree::start_with` appends to it.)
-    c.push_str("[jobs]\nrefresh_gauges = \"* * * * * *\"\n");
+    c.push_str("[jobs]\nrefresh_gauges = \"* * * * * *\"\nreconcile = \"*/5 * * * * *\"\n");
     c.push_str(&format!(
         "[policy]\ncalendar = \"{}\"\ntopology = \"{}\"\ncatalogue = \"{}\"\n",
         ws.join("deploy/policy/calendar.json").display(),

@@ -170,6 +170,7 @@ pub async fn run(
         uplink: readiness.link.as_ref().map(|(_, status)| status.clone()),
         exposed_plain_http,
         secure_cookies: ui_tls.is_some(),
+        jobs: rt.jobs.clone(),
     };
     // Every route of the UI listener names what it needs; see crate::access.
     let access = Arc::new(crate::access::AccessPolicy::new(

@@ -48,6 +48,8 @@ pub struct Web {
     pub exposed_plain_http: bool,
     /// Cookies get `Secure` (the UI is served over HTTPS).
     pub secure_cookies: bool,
+    /// The node's scheduled jobs, whose last runs the start page shows.
+    pub jobs: crate::jobs::Jobs,
 }
 
 impl Web {

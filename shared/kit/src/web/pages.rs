@@ -320,6 +320,57 @@ struct StartPage {
     missing_year: Option<i32>,
     /// The flag links to the calendar page: on the district, for those who edit the policy.
     calendar_link: bool,
+    /// The scheduled jobs and their last runs.
+    jobs: Vec<JobRow>,
+}
+
+/// One scheduled job as the start page lists it.
+struct JobRow {
+    name: &'static str,
+    label: &'static str,
+    /// When it last ran (China time), `None` if not since the node started.
+    last: Option<String>,
+    ok: Option<bool>,
+    detail: String,
+    next: String,
+}
+
+/// What a job does, in the page's language.
+fn job_label(name: &str, t: &Tr) -> &'static str {
+    match name {
+        "reconcile" => t.pick("与上级对账", "reconciliation with the parent"),
+        "summary-push" => t.pick("上报办件概要", "case summaries to the parent"),
+        "deadline-scan" => t.pick("办理时限检查", "deadline scan"),
+        "link-watchdog" => t.pick("链路监测", "link watchdog"),
+        "purge-sessions" => t.pick("清理过期登录", "expired sessions"),
+        "purge-login-audit" => t.pick("清理登录记录", "old login records"),
+        "refresh-gauges" => t.pick("刷新监控指标", "metrics"),
+        _ => t.pick("其他任务", "other job"),
+    }
+}
+
+fn job_rows(jobs: &crate::jobs::Jobs, t: &Tr) -> Vec<JobRow> {
+    let at = |ms: i64| {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .map(china_time)
+            .unwrap_or_default()
+    };
+    jobs.status()
+        .into_iter()
+        .map(|(name, status)| JobRow {
+            name,
+            label: job_label(name, t),
+            last: status.last_started_ms.map(at),
+            ok: status.last_ok,
+            detail: status
+                .last_detail
+                .unwrap_or_default()
+                .chars()
+                .take(160)
+                .collect(),
+            next: status.next_run_ms.map(at).unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// How old the oldest record waiting for the parent may grow before the start page warns.
@@ -407,6 +458,7 @@ pub async fn start(
             .role
             .may(bangban_domain::account::Permission::ManagePolicy);
     let page = StartPage {
+        jobs: job_rows(&web.jobs, &t),
         missing_year,
         calendar_link,
         awaiting,
