@@ -49,11 +49,11 @@ pub fn reloader(config: &Config) -> bangban_kit::node::Reloader {
 
 /// The scheduled jobs of this node, on the schedules of `[jobs]` (also for `job run`).
 pub fn jobs(config: &Config, db: Db) -> bangban_kit::jobs::Jobs {
-    bangban_kit::jobs::standard_jobs(
-        AuthStore::new(db.clone()),
-        case_store(config, db),
-        &config.jobs,
-    )
+    let store = case_store(config, db.clone());
+    let mut jobs =
+        bangban_kit::jobs::standard_jobs(AuthStore::new(db), store.clone(), &config.jobs);
+    bangban_kit::alerts::add_jobs(&mut jobs, config.code, store, config.alerts, &config.jobs);
+    jobs
 }
 
 /// The signed policy's parts (see [`policy_pull`]): the last good bundle is put back in force
@@ -121,6 +121,15 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     bangban_kit::tls::install_crypto_provider();
+    // The pulls report escalations stuck longer than this node's own alarm threshold.
+    let link = LinkOptions {
+        transit_alarm: config
+            .alerts
+            .transit_alarm
+            .try_into()
+            .unwrap_or(link.transit_alarm),
+        ..link
+    };
     let db = open_db(&config).await?;
     let credentials = bangban_kit::node::load_credentials(config.tls.as_ref())?;
     let jobs = jobs(&config, db.clone());

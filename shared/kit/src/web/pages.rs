@@ -320,6 +320,9 @@ struct StartPage {
     missing_year: Option<i32>,
     /// The flag links to the calendar page: on the district, for those who edit the policy.
     calendar_link: bool,
+    /// The open alerts of this centre and its subtree, newest first; `None` for a role that
+    /// does not watch them (`Permission::WatchAlerts`).
+    alerts: Option<Vec<super::alerts::AlertRow>>,
 }
 
 /// How old the oldest record waiting for the parent may grow before the start page warns.
@@ -406,7 +409,16 @@ pub async fn start(
             .operator
             .role
             .may(bangban_domain::account::Permission::ManagePolicy);
+    let alerts = if user.operator.role.may(Permission::WatchAlerts) {
+        match super::alerts::rows(&web, t, now).await {
+            Ok(rows) => Some(rows),
+            Err(e) => return internal_error(&e, lang),
+        }
+    } else {
+        None
+    };
     let page = StartPage {
+        alerts,
         missing_year,
         calendar_link,
         awaiting,
