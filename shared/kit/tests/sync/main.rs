@@ -3,6 +3,7 @@
 //! while the rest flows on, and the refusal matrix of the inter-node API.
 #![allow(clippy::unwrap_used)]
 
+mod alerts;
 mod attachments;
 #[path = "../common/databases.rs"]
 mod databases;
@@ -44,6 +45,7 @@ macro_rules! parent_on_both_backends {
     };
 }
 
+use alerts::*;
 use attachments::*;
 use link::*;
 
@@ -54,6 +56,7 @@ parent_on_both_backends!(
     escalated_attachments_reach_the_parent_once_and_a_broken_transfer_resumes,
     the_parent_keeps_only_bytes_that_hash_to_their_name,
     files_added_above_come_down_after_the_pull,
+    the_parent_records_each_pulls_outbox_report_and_raises_link_alarms,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
