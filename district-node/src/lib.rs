@@ -204,11 +204,11 @@ pub fn reloader(config: &Config) -> bangban_kit::node::Reloader {
 
 /// The scheduled jobs of this node, on the schedules of `[jobs]` (also for `job run`).
 pub fn jobs(config: &Config, db: Db) -> bangban_kit::jobs::Jobs {
-    bangban_kit::jobs::standard_jobs(
-        AuthStore::new(db.clone()),
-        case_store(config, db),
-        &config.jobs,
-    )
+    let store = case_store(config, db.clone());
+    let mut jobs =
+        bangban_kit::jobs::standard_jobs(AuthStore::new(db), store.clone(), &config.jobs);
+    bangban_kit::alerts::add_jobs(&mut jobs, config.code, store, config.alerts, &config.jobs);
+    jobs
 }
 
 /// Runs the node on `ui_listener` until `shutdown` completes; binds the inter-node listener

@@ -31,6 +31,7 @@ pub struct Settings {
     pub policy: PolicySettings,
     pub log: LogSettings,
     pub jobs: JobSettings,
+    pub alerts: bangban_kit::alerts::AlertSettings,
     pub publish: PublishSettings,
 }
 
@@ -93,6 +94,8 @@ pub struct Config {
     pub publish_expires_days: u32,
     pub log: LogSettings,
     pub jobs: JobSchedules,
+    /// When deadline alerts and link alarms are raised (`[alerts]`).
+    pub alerts: bangban_kit::alerts::AlertPolicy,
     /// The config file the settings came from (the policy is read again from it on SIGHUP).
     pub source: Option<std::path::PathBuf>,
     /// The bounds of the UI/API and inter-node listeners.
@@ -148,6 +151,7 @@ impl Settings {
         self.log.validate()?;
         let (database_url, backend) = check_database_url(&self.database.url, base.as_deref())?;
         let jobs = self.jobs.check()?;
+        let alerts = self.alerts.check()?;
         let internode_listen = self.internode.check()?;
         let limits = node_limits(&self.http, &self.internode);
         let tls = self.tls.check(base.as_deref())?;
@@ -230,6 +234,7 @@ impl Settings {
             publish_expires_days: self.publish.expires_days,
             log: self.log,
             jobs,
+            alerts,
             source: file.map(Path::to_path_buf),
             limits,
         })

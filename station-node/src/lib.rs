@@ -65,6 +65,13 @@ pub fn jobs(config: &Config, db: Db) -> anyhow::Result<bangban_kit::jobs::Jobs> 
     let store = case_store(config, db.clone());
     let mut jobs =
         bangban_kit::jobs::standard_jobs(AuthStore::new(db), store.clone(), &config.jobs);
+    bangban_kit::alerts::add_jobs(
+        &mut jobs,
+        config.code,
+        store.clone(),
+        config.alerts,
+        &config.jobs,
+    );
     if let Some((client, parent)) = uplink(config)? {
         let me = config.code;
         jobs.add("reconcile", config.jobs.reconcile.clone(), move || {
@@ -152,6 +159,15 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     bangban_kit::tls::install_crypto_provider();
+    // The pulls report escalations stuck longer than this node's own alarm threshold.
+    let link = LinkOptions {
+        transit_alarm: config
+            .alerts
+            .transit_alarm
+            .try_into()
+            .unwrap_or(link.transit_alarm),
+        ..link
+    };
     let db = open_db(&config).await?;
     let credentials = bangban_kit::node::load_credentials(config.tls.as_ref())?;
     let jobs = jobs(&config, db.clone())?;

@@ -34,6 +34,7 @@ pub struct Settings {
     pub policy: PolicySettings,
     pub log: LogSettings,
     pub jobs: JobSettings,
+    pub alerts: bangban_kit::alerts::AlertSettings,
 }
 
 /// `[database]`: the station's SQLite file (created when missing).
@@ -76,6 +77,8 @@ pub struct Config {
     pub policy_pull: std::time::Duration,
     pub log: LogSettings,
     pub jobs: JobSchedules,
+    /// When deadline alerts and link alarms are raised (`[alerts]`).
+    pub alerts: bangban_kit::alerts::AlertPolicy,
     /// The config file the settings came from (the policy is read again from it on SIGHUP).
     pub source: Option<std::path::PathBuf>,
     /// The bounds of the UI/API and inter-node listeners.
@@ -107,6 +110,7 @@ impl Settings {
             url => Some(check_url("parent.url", url)?),
         };
         let jobs = self.jobs.check()?;
+        let alerts = self.alerts.check()?;
         let internode_listen = self.internode.check()?;
         let limits = node_limits(&self.http, &self.internode);
         if internode_listen.is_some() && code.tier() != Tier::Town {
@@ -181,6 +185,7 @@ impl Settings {
             policy_pull,
             log: self.log,
             jobs,
+            alerts,
             source: file.map(Path::to_path_buf),
             limits,
         })

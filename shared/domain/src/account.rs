@@ -85,10 +85,13 @@ pub enum Permission {
     /// Author the district's policy (the tree of centres, the catalogue, the working calendar,
     /// the agent registry) and publish it as signed bundles; read the policy audit.
     ManagePolicy,
+    /// See the deadline alerts and link alarms of the centre and its subtree, and acknowledge
+    /// them: those who handle the cases, and those who supervise the district's.
+    WatchAlerts,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 8] = [
         Permission::SignedIn,
         Permission::ViewCases,
         Permission::HandleCases,
@@ -96,6 +99,7 @@ impl Permission {
         Permission::ManageAccounts,
         Permission::ViewAudit,
         Permission::ManagePolicy,
+        Permission::WatchAlerts,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -107,6 +111,7 @@ impl Permission {
             Permission::ManageAccounts => "manage_accounts",
             Permission::ViewAudit => "view_audit",
             Permission::ManagePolicy => "manage_policy",
+            Permission::WatchAlerts => "watch_alerts",
         }
     }
 }
@@ -114,13 +119,13 @@ impl Permission {
 impl Role {
     /// Least privilege, role by role:
     ///
-    /// | role | view cases | handle cases | full personal data | manage accounts | read audit | manage policy |
-    /// |---|---|---|---|---|---|---|
-    /// | district_admin | yes | no | no | yes | yes | yes |
-    /// | inspector | yes | no | no | no | yes | no |
-    /// | station_admin | yes | no | no | yes | yes | no |
-    /// | station_operator | yes | yes | yes | no | no | no |
-    /// | agent | yes | yes | yes | no | no | no |
+    /// | role | view cases | handle cases | full personal data | manage accounts | read audit | manage policy | alerts |
+    /// |---|---|---|---|---|---|---|---|
+    /// | district_admin | yes | no | no | yes | yes | yes | yes |
+    /// | inspector | yes | no | no | no | yes | no | yes |
+    /// | station_admin | yes | no | no | yes | yes | no | no |
+    /// | station_operator | yes | yes | yes | no | no | no | yes |
+    /// | agent | yes | yes | yes | no | no | no | yes |
     ///
     /// Operators and agents handle cases (the district hall's own intake is done by its agents'
     /// accounts); inspectors and administrators read cases and never change one.
@@ -145,6 +150,10 @@ impl Role {
             // Only the district's administrators author policy; the policy pages and API exist
             // only on the district node.
             Permission::ManagePolicy => matches!(self, DistrictAdmin),
+            // Not the station administrator: it manages accounts and handles no case.
+            Permission::WatchAlerts => {
+                matches!(self, StationOperator | Agent | DistrictAdmin | Inspector)
+            }
         }
     }
 

@@ -5,6 +5,7 @@
 //! Domain rules live in `bangban-domain`; this crate must never re-decide them.
 
 pub mod access;
+pub mod alerts;
 pub mod api;
 pub mod attachments;
 pub mod auth;

@@ -59,7 +59,7 @@ async fn jobs_are_listed_and_run_on_demand_and_an_unknown_one_is_refused() {
     assert!(
         err.contains(
             "no job named `purge-everything`; the jobs are: purge-sessions, purge-login-audit, \
-             refresh-gauges"
+             refresh-gauges, deadline-scan, link-watchdog"
         ),
         "{err}"
     );
@@ -84,6 +84,22 @@ fn bad_job_settings_are_refused_with_the_setting_named() {
             "BANGBAN_JOBS__REFRESH_GAUGES",
             "every minute",
             "jobs.refresh_gauges",
+        ),
+        (
+            "BANGBAN_JOBS__DEADLINE_SCAN",
+            "every ten minutes",
+            "jobs.deadline_scan",
+        ),
+        ("BANGBAN_JOBS__LINK_WATCHDOG", "* * *", "jobs.link_watchdog"),
+        (
+            "BANGBAN_ALERTS__NEAR_DUE_WORKING_DAYS",
+            "99",
+            "alerts.near_due_working_days",
+        ),
+        (
+            "BANGBAN_ALERTS__TRANSIT_ALARM_MINS",
+            "0",
+            "alerts.transit_alarm_mins",
         ),
         (
             "BANGBAN_JOBS__LOGIN_AUDIT_RETENTION_DAYS",

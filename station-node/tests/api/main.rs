@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod accounts;
+mod alerts;
 mod attachments;
 mod browser;
 mod cases;

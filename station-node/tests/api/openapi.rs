@@ -199,6 +199,7 @@ async fn real_answers_validate_against_their_documented_schemas() {
     assert_eq!(list.body["cases"].as_array().unwrap().len(), 3);
     answers.push(list);
     answers.push(Answer::get(&s, "get", "/api/v1/items", "/api/v1/items", None).await);
+    answers.push(Answer::get(&s, "get", "/api/v1/alerts", "/api/v1/alerts", None).await);
 
     // Problems: a malformed id, an unknown case, an illegal step, a bad identifier, a bad query.
     for (method, path, url, body, status) in [
@@ -231,6 +232,20 @@ async fn real_answers_validate_against_their_documented_schemas() {
             "item_code": "410402-SCJG-001", "applicant": {"type": "person", "name": "张三",
             "id_number": "110105194912310021", "phone": "13812345678"}})),
             422,
+        ),
+        (
+            "post",
+            "/api/v1/alerts/{alert_id}/ack",
+            "/api/v1/alerts/0190a5c2-7f3e-7a4b-9c1d-2e3f4a5b6c7d/ack",
+            None,
+            404,
+        ),
+        (
+            "post",
+            "/api/v1/alerts/{alert_id}/ack",
+            "/api/v1/alerts/not-a-uuid/ack",
+            None,
+            400,
         ),
         (
             "get",

@@ -54,6 +54,9 @@ pub fn access() -> Vec<crate::access::Access> {
         Access::get("/api/v1/cases/{case_id}", Needs(ViewCases)),
         Access::post("/api/v1/cases/{case_id}/events", Needs(HandleCases)),
         Access::get("/api/v1/items", Needs(ViewCases)),
+        // Alerts (crate::alerts::api).
+        Access::get("/api/v1/alerts", Needs(WatchAlerts)),
+        Access::post("/api/v1/alerts/{alert_id}/ack", Needs(WatchAlerts)),
     ]
 }
 
@@ -67,6 +70,7 @@ pub fn router() -> OpenApiRouter<Arc<NodeApi>> {
     OpenApiRouter::new()
         .merge(crate::auth::auth_router())
         .merge(cases::router())
+        .merge(crate::alerts::api::router())
         .routes(routes!(openapi_json))
 }
 
@@ -130,6 +134,12 @@ pub fn openapi_with(own: Vec<OpenApi>) -> OpenApi {
         TagBuilder::new()
             .name("cases")
             .description(Some("办件与事项。Cases and service items."))
+            .build(),
+        TagBuilder::new()
+            .name("alerts")
+            .description(Some(
+                "办件到期预警与上下级链路告警。Deadline alerts and link alarms.",
+            ))
             .build(),
         TagBuilder::new()
             .name("health")

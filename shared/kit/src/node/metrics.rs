@@ -4,7 +4,8 @@
 //!
 //! Where each value comes from:
 //! - counts that need the database (cases by stage, events, outbox, dead letters, last sequence
-//!   number) are read by the `refresh-gauges` job on its `[jobs]` schedule, and once at start;
+//!   number, open alerts by kind) are read by the `refresh-gauges` job on its `[jobs]`
+//!   schedule, and once at start;
 //!   between two runs a scrape shows the last reading;
 //! - job runs are recorded by the job runner as they end (`crate::jobs`);
 //! - the policy in force and the parent link already live in memory (`PolicyHandle`,
@@ -59,6 +60,8 @@ pub struct GaugeReading {
     pub last_seq: i64,
     pub dead_letters_up: i64,
     pub dead_letters_down: i64,
+    /// Open alerts by kind (a kind with none is absent).
+    pub alerts_open: Vec<(String, i64)>,
 }
 
 impl GaugeReading {
@@ -74,6 +77,9 @@ impl GaugeReading {
             last_seq: store.last_seq().await?,
             dead_letters_up: dead.up,
             dead_letters_down: dead.down,
+            alerts_open: crate::alerts::AlertStore::new(store.db().clone())
+                .open_counts()
+                .await?,
         })
     }
 
@@ -201,6 +207,14 @@ impl NodeMetrics {
             gauge!("bangban_dead_letters", "direction" => "up").set(value(reading.dead_letters_up));
             gauge!("bangban_dead_letters", "direction" => "down")
                 .set(value(reading.dead_letters_down));
+            for kind in crate::alerts::AlertKind::ALL {
+                let n = reading
+                    .alerts_open
+                    .iter()
+                    .find(|(k, _)| k == kind.as_str())
+                    .map_or(0, |(_, n)| *n);
+                gauge!("bangban_alerts_open", "kind" => kind.as_str()).set(value(n));
+            }
         });
     }
 
@@ -255,6 +269,10 @@ fn describe() {
     describe_gauge!(
         "bangban_dead_letters",
         "Events set aside, waiting for a decision, by direction."
+    );
+    describe_gauge!(
+        "bangban_alerts_open",
+        "Open alerts at this node, by kind (near_due, overdue, stuck_in_transit, child_silent)."
     );
     describe_gauge!(
         "bangban_policy_generation",

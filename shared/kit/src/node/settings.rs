@@ -234,6 +234,10 @@ pub struct JobSettings {
     /// Reading the database counts that `/metrics` shows (cases by stage, events, outbox, dead
     /// letters): a scrape never queries the database, so the gauges are as fresh as this job.
     pub refresh_gauges: String,
+    /// The deadline scan: near-due and overdue alerts (see `crate::alerts::scan`).
+    pub deadline_scan: String,
+    /// The link watchdog: escalations stuck in transit, silent children (`crate::alerts::watchdog`).
+    pub link_watchdog: String,
 }
 
 /// Checked `[jobs]` settings.
@@ -244,6 +248,8 @@ pub struct JobSchedules {
     pub purge_login_audit: cron::Schedule,
     pub login_audit_retention: time::Duration,
     pub refresh_gauges: cron::Schedule,
+    pub deadline_scan: cron::Schedule,
+    pub link_watchdog: cron::Schedule,
 }
 
 impl JobSettings {
@@ -261,6 +267,8 @@ impl JobSettings {
             purge_login_audit: check_cron("jobs.purge_login_audit", &self.purge_login_audit)?,
             login_audit_retention: time::Duration::days(i64::from(self.login_audit_retention_days)),
             refresh_gauges: check_cron("jobs.refresh_gauges", &self.refresh_gauges)?,
+            deadline_scan: check_cron("jobs.deadline_scan", &self.deadline_scan)?,
+            link_watchdog: check_cron("jobs.link_watchdog", &self.link_watchdog)?,
         })
     }
 }

@@ -42,6 +42,9 @@ pub struct LinkOptions {
     pub backoff_cap: Duration,
     /// How often an idle forwarder looks at the outbox even without a wake-up.
     pub idle_check: Duration,
+    /// How long an escalation may wait in the outbox before the pulls report it stuck
+    /// (`[alerts] transit_alarm_mins`).
+    pub transit_alarm: Duration,
 }
 
 impl Default for LinkOptions {
@@ -52,6 +55,7 @@ impl Default for LinkOptions {
             backoff_base: Duration::from_millis(200),
             backoff_cap: Duration::from_secs(30),
             idle_check: Duration::from_secs(5),
+            transit_alarm: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -173,11 +177,14 @@ pub async fn pull_once_noting(
         .append_pair("after", &after.to_string())
         .append_pair("limit", &options.batch.to_string())
         .append_pair("wait", &options.pull_wait_secs.to_string());
-    let res = client
+    let mut req = client
         .get(url)
-        .timeout(Duration::from_secs(options.pull_wait_secs + 15))
-        .send()
-        .await?;
+        .timeout(Duration::from_secs(options.pull_wait_secs + 15));
+    // The parent's link watchdog reads this node's outbox state from every pull.
+    for (name, value) in outbox_report(store, options.transit_alarm).await {
+        req = req.header(name, value);
+    }
+    let res = req.send().await?;
     if !res.status().is_success() {
         return Err(refused(res).await);
     }
@@ -208,6 +215,27 @@ pub async fn pull_once_noting(
         .await?;
     fetch_attachments(store, client, parent).await;
     Ok(events.len())
+}
+
+/// The headers reporting this node's outbox to the parent; none when it cannot be read (the
+/// pull goes on without them).
+async fn outbox_report(
+    store: &CaseStore,
+    transit_alarm: Duration,
+) -> Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)> {
+    let stuck_before = OffsetDateTime::now_utc()
+        - time::Duration::try_from(transit_alarm).unwrap_or(time::Duration::MAX);
+    let alerts = crate::alerts::AlertStore::new(store.db().clone());
+    match alerts
+        .outbox_report(crate::store::to_ms(stuck_before))
+        .await
+    {
+        Ok(report) => crate::alerts::watchdog::report_headers(&report),
+        Err(e) => {
+            tracing::warn!(error = %e, "the outbox report for the parent could not be read");
+            Vec::new()
+        }
+    }
 }
 
 /// Fetches the files added above that this node lacks. The pulled events are committed

@@ -268,7 +268,12 @@ struct PullQuery {
     get,
     path = "/v1/events",
     tag = "sync",
-    params(PullQuery),
+    params(
+        PullQuery,
+        ("bangban-outbox-len" = Option<i64>, Header, description = "下级待上传记录数。Events waiting in the child's outbox."),
+        ("bangban-outbox-oldest-ms" = Option<i64>, Header, description = "其中最早一条的排队时间（Unix 毫秒）。When the oldest of them was queued (Unix ms)."),
+        ("bangban-stuck-escalations" = Option<i64>, Header, description = "其中滞留超时的上报记录数。Escalations among them waiting longer than the child's transit alarm. Values that do not check are ignored."),
+    ),
     responses(
         (status = OK, description = "一页记录。A page of events.", body = PullPage),
         (status = BAD_REQUEST, description = "查询参数有误。Bad query parameters.", body = Problem, content_type = "application/problem+json"),
@@ -278,8 +283,10 @@ struct PullQuery {
 async fn pull(
     State(state): State<Arc<SyncServer>>,
     Extension(Child(child)): Extension<Child>,
+    headers: axum::http::HeaderMap,
     query: Result<Query<PullQuery>, QueryRejection>,
 ) -> Result<Response, Problem> {
+    record_contact(&state, child, &headers).await;
     let Query(q) = query?;
     if q.after < 0 {
         return Err(Problem::bad_request(
@@ -336,6 +343,24 @@ async fn pull(
 
 /// How often a waiting pull looks for a reconciliation request of its caller.
 const REQUEST_CHECK: Duration = Duration::from_secs(3);
+
+/// Records the child's pull and the outbox state it reports (see `crate::alerts::watchdog`).
+/// Never refuses the pull: a header that does not check is logged and ignored, and a failed
+/// write is logged (the next pull records again).
+async fn record_contact(state: &SyncServer, child: StationCode, headers: &axum::http::HeaderMap) {
+    let now = crate::store::to_ms(OffsetDateTime::now_utc());
+    let (report, bad) = crate::alerts::watchdog::report_from_headers(headers, now);
+    if !bad.is_empty() {
+        tracing::warn!(peer = %child, headers = ?bad, "ignored outbox report headers that do not check");
+    }
+    let alerts = crate::alerts::AlertStore::new(state.store.db().clone());
+    if let Err(e) = alerts
+        .record_contact(&child.to_string(), now, &report)
+        .await
+    {
+        tracing::warn!(peer = %child, error = %e, "the child's contact could not be recorded");
+    }
+}
 
 /// The whole log of one case of the caller's subtree (for reconciliation).
 #[utoipa::path(

@@ -373,6 +373,28 @@ static ZH: &[(&str, &str)] = &[
     ("start.outbox_oldest_1", "最早一条排队于 "),
     ("start.outbox_oldest_2", "，已等待 "),
     ("start.outbox_oldest_3", " 分钟"),
+    // Alerts on the start page: deadlines and links (issue 10, issue 12 point 3).
+    ("alerts.heading", "预警"),
+    ("alerts.none", "目前没有预警。"),
+    ("alerts.kind", "类别"),
+    ("alerts.case", "办件编号"),
+    ("alerts.centre", "中心"),
+    ("alerts.what", "情况"),
+    ("alerts.raised", "发现时间"),
+    ("alerts.ack", "确认"),
+    ("alerts.ack_button", "确认已知"),
+    ("alerts.acked_by", "已确认："),
+    ("alerts.due", "承诺办结日期 "),
+    ("alerts.due_today", "，今日到期"),
+    ("alerts.left_1", "，还剩 "),
+    ("alerts.left_2", " 个工作日"),
+    ("alerts.late_1", "，已超期 "),
+    ("alerts.late_2", " 个工作日"),
+    ("alerts.stuck_here", "上报记录尚未获上级确认，排队于 "),
+    ("alerts.stuck_child", "下级报告有上报记录滞留，最早排队于 "),
+    ("alerts.stuck_child_unknown", "下级报告有上报记录滞留"),
+    ("alerts.silent", "最后联系于 "),
+    ("alerts.not_found", "没有这个预警。"),
 ];
 
 static EN: &[(&str, &str)] = &[
@@ -668,6 +690,37 @@ static EN: &[(&str, &str)] = &[
     ("start.outbox_oldest_1", "the oldest queued at "),
     ("start.outbox_oldest_2", ", waiting for "),
     ("start.outbox_oldest_3", " min"),
+    // Alerts on the start page: deadlines and links (issue 10, issue 12 point 3).
+    ("alerts.heading", "Alerts"),
+    ("alerts.none", "No alerts."),
+    ("alerts.kind", "Kind"),
+    ("alerts.case", "Case"),
+    ("alerts.centre", "Centre"),
+    ("alerts.what", "What"),
+    ("alerts.raised", "Raised"),
+    ("alerts.ack", "Acknowledged"),
+    ("alerts.ack_button", "Acknowledge"),
+    ("alerts.acked_by", "by "),
+    ("alerts.due", "due "),
+    ("alerts.due_today", ", due today"),
+    ("alerts.left_1", ", "),
+    ("alerts.left_2", " working day(s) left"),
+    ("alerts.late_1", ", "),
+    ("alerts.late_2", " working day(s) late"),
+    (
+        "alerts.stuck_here",
+        "escalation not yet acknowledged by the parent, queued at ",
+    ),
+    (
+        "alerts.stuck_child",
+        "the child reports stuck escalations, the oldest queued at ",
+    ),
+    (
+        "alerts.stuck_child_unknown",
+        "the child reports stuck escalations",
+    ),
+    ("alerts.silent", "last contact at "),
+    ("alerts.not_found", "No such alert."),
 ];
 
 #[cfg(test)]

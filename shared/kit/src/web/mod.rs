@@ -12,6 +12,7 @@
 //! they never decide a rule themselves.
 
 pub mod accounts;
+pub mod alerts;
 pub mod apply;
 pub mod attachments;
 pub mod cases;
@@ -108,6 +109,8 @@ pub fn access() -> Vec<crate::access::Access> {
         Access::post("/accounts/{username}/role", Needs(ManageAccounts)),
         Access::get("/cases/{case_id}/personal", Needs(ViewPersonalData)),
         Access::get("/audit/personal-data", Needs(ViewAudit)),
+        // Alerts on the start page (web/alerts.rs).
+        Access::post("/alerts/{alert_id}/ack", Needs(WatchAlerts)),
     ]
 }
 
@@ -159,5 +162,7 @@ pub fn routes(web: Web) -> Router {
         .route("/accounts/{username}/role", post(accounts::role))
         .route("/cases/{case_id}/personal", get(personal::show))
         .route("/audit/personal-data", get(personal::trail))
+        // Alerts on the start page (web/alerts.rs).
+        .route("/alerts/{alert_id}/ack", post(alerts::ack))
         .with_state(web)
 }

@@ -322,6 +322,9 @@ struct StartPage {
     calendar_link: bool,
     /// The scheduled jobs and their last runs.
     jobs: Vec<JobRow>,
+    /// The open alerts of this centre and its subtree, newest first; `None` for a role that
+    /// does not watch them (`Permission::WatchAlerts`).
+    alerts: Option<Vec<super::alerts::AlertRow>>,
 }
 
 /// One scheduled job as the start page lists it.
@@ -457,8 +460,17 @@ pub async fn start(
             .operator
             .role
             .may(bangban_domain::account::Permission::ManagePolicy);
+    let alerts = if user.operator.role.may(Permission::WatchAlerts) {
+        match super::alerts::rows(&web, t, now).await {
+            Ok(rows) => Some(rows),
+            Err(e) => return internal_error(&e, lang),
+        }
+    } else {
+        None
+    };
     let page = StartPage {
         jobs: job_rows(&web.jobs, &t),
+        alerts,
         missing_year,
         calendar_link,
         awaiting,

@@ -9,14 +9,16 @@ use bangban_kit::store::CaseStore;
 use crate::support::{CaseBuilder, VILLAGE, code, now};
 
 /// Schedules that never come round while a test runs: the test runs the job itself.
-fn never() -> bangban_kit::node::JobSchedules {
+pub fn never() -> bangban_kit::node::JobSchedules {
     let never = "0 0 0 1 1 * 2099".to_owned();
     JobSettings {
         reconcile: never.clone(),
         purge_sessions: never.clone(),
         purge_login_audit: never.clone(),
         login_audit_retention_days: 180,
-        refresh_gauges: never,
+        refresh_gauges: never.clone(),
+        deadline_scan: never.clone(),
+        link_watchdog: never,
     }
     .check()
     .unwrap()

@@ -3,6 +3,7 @@
 //! one). A missing server fails the PostgreSQL half loudly; it is never skipped.
 #![allow(clippy::unwrap_used)]
 
+mod alerts;
 mod contract;
 #[path = "../common/databases.rs"]
 mod databases;
@@ -69,6 +70,14 @@ both_backends_of!(
     job_ticks => ticks:
     two_runners_on_one_database_run_each_tick_once,
     on_postgres_a_job_never_runs_twice_at_once_across_runners,
+);
+
+both_backends_of!(
+    deadline_and_transit_alerts => alerts:
+    near_due_and_overdue_follow_the_working_calendar,
+    suspended_cases_are_skipped_and_closing_clears,
+    acknowledging_records_who_and_when_until_the_alert_clears,
+    an_escalation_stuck_in_the_outbox_raises_an_alarm_until_the_parent_acknowledges_it,
 );
 
 both_backends_of!(

@@ -3,6 +3,7 @@
 //! while the rest flows on, and the refusal matrix of the inter-node API.
 #![allow(clippy::unwrap_used)]
 
+mod alerts;
 mod attachments;
 #[path = "../common/databases.rs"]
 mod databases;
@@ -45,6 +46,7 @@ macro_rules! parent_on_both_backends {
     };
 }
 
+use alerts::*;
 use attachments::*;
 use link::*;
 use reconcile::*;
@@ -62,6 +64,7 @@ parent_on_both_backends!(
     a_child_restored_from_nothing_gets_its_cases_back,
     forged_requests_are_refused_and_change_nothing,
     digests_of_an_older_database_are_filled_when_opened,
+    the_parent_records_each_pulls_outbox_report_and_raises_link_alarms,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
