@@ -26,11 +26,13 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// The case store of this station, queuing for its parent when it has one.
+/// The case store of this station, queuing for its parent when it has one; it summarises the
+/// cases taken in here either way.
 pub fn case_store(config: &Config, db: Db) -> CaseStore {
     let store = CaseStore::new(db, config.policy.clone())
         .with_limits(config.event_limits)
-        .with_attachments(config.attachments.clone());
+        .with_attachments(config.attachments.clone())
+        .of_station(config.code);
     if config.parent_url.is_some() {
         store.with_uplink(config.code)
     } else {
@@ -49,11 +51,40 @@ pub fn reloader(config: &Config) -> bangban_kit::node::Reloader {
 
 /// The scheduled jobs of this node, on the schedules of `[jobs]` (also for `job run`).
 pub fn jobs(config: &Config, db: Db) -> bangban_kit::jobs::Jobs {
-    bangban_kit::jobs::standard_jobs(
-        AuthStore::new(db.clone()),
-        case_store(config, db),
-        &config.jobs,
-    )
+    let store = case_store(config, db.clone());
+    let mut jobs =
+        bangban_kit::jobs::standard_jobs(AuthStore::new(db), store.clone(), &config.jobs);
+    if let Some(parent) = config.parent_url.clone() {
+        add_summary_push(&mut jobs, config, store, parent);
+    }
+    jobs
+}
+
+/// `summary-push`: drains the summary outbox to the parent over the uplink's mTLS client, which
+/// is made at the first run (so that `job list` needs no certificate) and kept.
+fn add_summary_push(
+    jobs: &mut bangban_kit::jobs::Jobs,
+    config: &Config,
+    store: CaseStore,
+    parent: url::Url,
+) {
+    let me = config.code;
+    let tls = config.tls.clone();
+    let client = Arc::new(tokio::sync::OnceCell::<reqwest::Client>::new());
+    jobs.add(
+        "summary-push",
+        config.jobs.summary_push.clone(),
+        move || {
+            let (store, parent, tls, client) =
+                (store.clone(), parent.clone(), tls.clone(), client.clone());
+            async move {
+                let client = client
+                    .get_or_try_init(|| async { uplink::client(me, tls.as_ref()) })
+                    .await?;
+                bangban_kit::sync::summaries::summary_push_job(&store, client, &parent, me).await
+            }
+        },
+    );
 }
 
 /// The signed policy's parts (see [`policy_pull`]): the last good bundle is put back in force

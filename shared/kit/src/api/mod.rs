@@ -6,6 +6,7 @@
 //! Personal data is masked in every answer; handlers never build SQL.
 
 pub mod cases;
+pub mod summaries;
 
 use std::sync::Arc;
 
@@ -54,6 +55,8 @@ pub fn access() -> Vec<crate::access::Access> {
         Access::get("/api/v1/cases/{case_id}", Needs(ViewCases)),
         Access::post("/api/v1/cases/{case_id}/events", Needs(HandleCases)),
         Access::get("/api/v1/items", Needs(ViewCases)),
+        // Case summaries of the subtree (no personal data).
+        Access::get("/api/v1/summaries", Needs(ViewCases)),
     ]
 }
 
@@ -67,6 +70,7 @@ pub fn router() -> OpenApiRouter<Arc<NodeApi>> {
     OpenApiRouter::new()
         .merge(crate::auth::auth_router())
         .merge(cases::router())
+        .merge(summaries::router())
         .routes(routes!(openapi_json))
 }
 

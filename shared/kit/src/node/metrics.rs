@@ -59,6 +59,10 @@ pub struct GaugeReading {
     pub last_seq: i64,
     pub dead_letters_up: i64,
     pub dead_letters_down: i64,
+    /// Case summaries waiting for the parent.
+    pub summaries_queued: i64,
+    /// Case summaries children sent since start: stored, already held, refused (from memory).
+    pub summaries_received: [u64; 3],
 }
 
 impl GaugeReading {
@@ -74,6 +78,11 @@ impl GaugeReading {
             last_seq: store.last_seq().await?,
             dead_letters_up: dead.up,
             dead_letters_down: dead.down,
+            summaries_queued: store.summary_outbox_len().await?,
+            summaries_received: {
+                let counts = store.summary_counts();
+                [counts.stored(), counts.unchanged(), counts.refused()]
+            },
         })
     }
 
@@ -201,6 +210,13 @@ impl NodeMetrics {
             gauge!("bangban_dead_letters", "direction" => "up").set(value(reading.dead_letters_up));
             gauge!("bangban_dead_letters", "direction" => "down")
                 .set(value(reading.dead_letters_down));
+            gauge!("bangban_summaries_queued").set(value(reading.summaries_queued));
+            for (outcome, n) in ["stored", "unchanged", "refused"]
+                .into_iter()
+                .zip(reading.summaries_received)
+            {
+                counter!("bangban_summaries_received_total", "outcome" => outcome).absolute(n);
+            }
         });
     }
 
@@ -255,6 +271,16 @@ fn describe() {
     describe_gauge!(
         "bangban_dead_letters",
         "Events set aside, waiting for a decision, by direction."
+    );
+    describe_gauge!(
+        "bangban_summaries_queued",
+        "Case summaries waiting to be pushed to the parent."
+    );
+    describe_counter!(
+        "bangban_summaries_received_total",
+        "Case summaries children sent since start, by outcome: stored (new or newer), \
+         unchanged (a version already held), refused (personal data, outside the subtree, \
+         malformed)."
     );
     describe_gauge!(
         "bangban_policy_generation",

@@ -234,6 +234,8 @@ pub struct JobSettings {
     /// Reading the database counts that `/metrics` shows (cases by stage, events, outbox, dead
     /// letters): a scrape never queries the database, so the gauges are as fresh as this job.
     pub refresh_gauges: String,
+    /// Pushing the queued case summaries to the parent (stations with a parent only).
+    pub summary_push: String,
 }
 
 /// Checked `[jobs]` settings.
@@ -244,6 +246,7 @@ pub struct JobSchedules {
     pub purge_login_audit: cron::Schedule,
     pub login_audit_retention: time::Duration,
     pub refresh_gauges: cron::Schedule,
+    pub summary_push: cron::Schedule,
 }
 
 impl JobSettings {
@@ -261,6 +264,7 @@ impl JobSettings {
             purge_login_audit: check_cron("jobs.purge_login_audit", &self.purge_login_audit)?,
             login_audit_retention: time::Duration::days(i64::from(self.login_audit_retention_days)),
             refresh_gauges: check_cron("jobs.refresh_gauges", &self.refresh_gauges)?,
+            summary_push: check_cron("jobs.summary_push", &self.summary_push)?,
         })
     }
 }

@@ -318,6 +318,7 @@ impl CaseStore {
         self.project_attachment(&mut *conn, ev).await?;
         self.queue_upward(&mut *conn, ev, &state, is_new, now_ms)
             .await?;
+        self.summarise(&mut *conn, &state, now_ms).await?;
         Ok(Appended::Stored {
             seq,
             state: Box::new(state),

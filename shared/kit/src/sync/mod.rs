@@ -8,6 +8,7 @@
 
 pub mod client;
 pub mod server;
+pub mod summaries;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -42,7 +42,7 @@ pub struct SyncServer {
 
 /// The calling child, once authorised.
 #[derive(Debug, Clone, Copy)]
-struct Child(StationCode);
+pub(crate) struct Child(pub(crate) StationCode);
 
 /// The inter-node listener's routes: `/v1/…` for children, and `extra`: the node's `/healthz`
 /// and `/readyz`, and the inter-node routes its crate adds (`node::Parts::internode_routes`).
@@ -65,6 +65,7 @@ pub fn router() -> OpenApiRouter<Arc<SyncServer>> {
     OpenApiRouter::new()
         .routes(routes!(push, pull))
         .routes(routes!(case_events))
+        .routes(routes!(crate::sync::summaries::push_summaries))
         .routes(routes!(crate::attachments::transfer::offer))
         .routes(routes!(
             crate::attachments::transfer::put_piece,

@@ -23,6 +23,7 @@ pub mod pages;
 pub mod personal;
 pub mod session;
 pub mod steps;
+pub mod summaries;
 
 use std::sync::Arc;
 
@@ -106,6 +107,8 @@ pub fn access() -> Vec<crate::access::Access> {
         Access::post("/accounts/{username}/role", Needs(ManageAccounts)),
         Access::get("/cases/{case_id}/personal", Needs(ViewPersonalData)),
         Access::get("/audit/personal-data", Needs(ViewAudit)),
+        // Case summaries of the subtree (no personal data).
+        Access::get("/summaries", Needs(ViewCases)),
     ]
 }
 
@@ -157,5 +160,7 @@ pub fn routes(web: Web) -> Router {
         .route("/accounts/{username}/role", post(accounts::role))
         .route("/cases/{case_id}/personal", get(personal::show))
         .route("/audit/personal-data", get(personal::trail))
+        // Case summaries of the subtree (no personal data).
+        .route("/summaries", get(summaries::list))
         .with_state(web)
 }

@@ -320,6 +320,8 @@ struct StartPage {
     missing_year: Option<i32>,
     /// The flag links to the calendar page: on the district, for those who edit the policy.
     calendar_link: bool,
+    /// A node with children links to the summaries of its subtree's cases (`/summaries`).
+    summaries_link: bool,
 }
 
 /// How old the oldest record waiting for the parent may grow before the start page warns.
@@ -409,6 +411,7 @@ pub async fn start(
     let page = StartPage {
         missing_year,
         calendar_link,
+        summaries_link: web.me.tier() != Tier::Village,
         awaiting,
         t,
         centre: Some(web.name.clone()),

@@ -16,7 +16,8 @@ fn never() -> bangban_kit::node::JobSchedules {
         purge_sessions: never.clone(),
         purge_login_audit: never.clone(),
         login_audit_retention_days: 180,
-        refresh_gauges: never,
+        refresh_gauges: never.clone(),
+        summary_push: never,
     }
     .check()
     .unwrap()

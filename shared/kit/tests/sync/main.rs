@@ -12,6 +12,7 @@ mod openapi;
 #[path = "../store/support.rs"]
 #[allow(dead_code)]
 mod store_support;
+mod summaries;
 mod support;
 #[path = "../tls/support.rs"]
 #[allow(dead_code)]
@@ -46,6 +47,7 @@ macro_rules! parent_on_both_backends {
 
 use attachments::*;
 use link::*;
+use summaries::*;
 
 parent_on_both_backends!(
     an_event_the_parent_refuses_is_set_aside_and_the_events_behind_it_arrive,
@@ -54,6 +56,10 @@ parent_on_both_backends!(
     escalated_attachments_reach_the_parent_once_and_a_broken_transfer_resumes,
     the_parent_keeps_only_bytes_that_hash_to_their_name,
     files_added_above_come_down_after_the_pull,
+    pushed_summaries_are_stored_once_and_a_replay_changes_nothing,
+    a_summary_with_personal_data_is_refused_and_nothing_is_stored,
+    summaries_outside_the_callers_subtree_or_malformed_are_refused,
+    a_summary_refused_for_good_leaves_the_queue_and_the_others_flow_on,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
