@@ -19,7 +19,7 @@ use bangban_domain::summary::{MAX_SUMMARY_BATCH, SummaryBatch, SummaryOutcome, p
 use time::OffsetDateTime;
 use url::Url;
 
-use super::client::{LinkError, endpoint, refused};
+use super::client::{LinkError, endpoint};
 use super::server::{Child, SyncServer};
 use crate::http::{ApiJson, Problem};
 use crate::store::CaseStore;
@@ -177,22 +177,31 @@ pub struct SummariesPushed {
     pub dropped: usize,
 }
 
-/// Whether a refusal is about one summary for good: a 4xx naming its case. 408 and 429 are about
-/// timing, and a refusal that names no case is about the link.
-fn refused_summary(err: &LinkError) -> Option<CaseId> {
-    match err {
-        LinkError::Refused { status, body, .. }
-            if (400..500).contains(status) && *status != 408 && *status != 429 =>
-        {
-            serde_json::from_str::<serde_json::Value>(body)
-                .ok()?
-                .get("case_id")?
-                .as_str()?
-                .parse()
-                .ok()
-        }
-        _ => None,
-    }
+/// A refusal of the parent, and the case it names when it is about one summary for good: a 4xx
+/// naming its case. 408 and 429 are about timing, and a refusal that names no case is about the
+/// link. Read whole, unlike the error's body (cut for the logs), so the case is always found.
+async fn refusal(res: reqwest::Response) -> (LinkError, Option<CaseId>) {
+    let status = res.status().as_u16();
+    let body = res.text().await.unwrap_or_default();
+    let problem: Option<serde_json::Value> = serde_json::from_str(&body).ok();
+    let member = |name: &str| {
+        problem
+            .as_ref()
+            .and_then(|p| p.get(name))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let for_good = (400..500).contains(&status) && status != 408 && status != 429;
+    let case_id = member("case_id")
+        .and_then(|id| id.parse().ok())
+        .filter(|_| for_good);
+    let err = LinkError::Refused {
+        status,
+        code: member("code"),
+        event_id: None,
+        body: body.chars().take(500).collect(),
+    };
+    (err, case_id)
 }
 
 /// Pushes the whole summary outbox to `parent`, `batch` at a time. Rows leave the outbox only
@@ -224,8 +233,8 @@ pub async fn push_summaries_once(
             .send()
             .await?;
         if !res.status().is_success() {
-            let err = refused(res).await;
-            let Some(case_id) = refused_summary(&err) else {
+            let (err, case_id) = refusal(res).await;
+            let Some(case_id) = case_id else {
                 return Err(err);
             };
             let Some(summary) = body.summaries.iter().find(|s| s.case_id == case_id) else {
