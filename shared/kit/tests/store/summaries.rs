@@ -102,7 +102,10 @@ pub async fn a_summary_is_replaced_by_a_newer_version_only(store: CaseStore) {
         case.complete_review(VILLAGE, 10),
         case.delegation(VILLAGE, 20),
     ]);
-    let outcome = store.store_summaries(&[v2.clone()], now()).await.unwrap();
+    let outcome = store
+        .store_summaries(std::slice::from_ref(&v2), now())
+        .await
+        .unwrap();
     assert_eq!(
         outcome,
         SummaryOutcome {
@@ -123,7 +126,10 @@ pub async fn a_summary_is_replaced_by_a_newer_version_only(store: CaseStore) {
         }
     );
     assert_eq!(store.summary(case.case_id).await.unwrap().unwrap(), v2);
-    let outcome = store.store_summaries(&[v3.clone()], now()).await.unwrap();
+    let outcome = store
+        .store_summaries(std::slice::from_ref(&v3), now())
+        .await
+        .unwrap();
     assert_eq!(outcome.stored, 1);
     assert_eq!(store.summary(case.case_id).await.unwrap().unwrap(), v3);
     let row = sqlx::query("SELECT stage, version FROM case_summaries WHERE case_id = $1")
