@@ -7,6 +7,7 @@ use bangban_domain::case::{Stage, fold};
 use bangban_domain::event::*;
 use bangban_domain::station::Tier;
 use bangban_domain::summary::{CaseSummary, SummaryOutcome};
+use bangban_kit::node::{NodeMetrics, refresh_gauges};
 use bangban_kit::store::{CaseStore, Keyset, SummaryFilter};
 use sqlx::Row;
 
@@ -179,6 +180,15 @@ pub async fn the_summary_outbox_keeps_the_latest_version_until_it_is_acknowledge
     );
     assert_eq!(store.summary_outbox_len().await.unwrap(), 1);
     assert_eq!(store.summary_outbox_peek(10).await.unwrap()[0].version, 3);
+    let metrics = NodeMetrics::new(code(VILLAGE));
+    refresh_gauges(&store, Some(&metrics)).await.unwrap();
+    assert!(
+        metrics
+            .render()
+            .contains("bangban_summaries_queued{station=\"410402001001\"} 1"),
+        "{}",
+        metrics.render()
+    );
     assert_eq!(
         store
             .summary_outbox_ack(&[(case.case_id, 3)])
@@ -188,6 +198,12 @@ pub async fn the_summary_outbox_keeps_the_latest_version_until_it_is_acknowledge
     );
     assert_eq!(store.summary_outbox_len().await.unwrap(), 0);
     assert!(store.summary_outbox_peek(10).await.unwrap().is_empty());
+    refresh_gauges(&store, Some(&metrics)).await.unwrap();
+    assert!(
+        metrics
+            .render()
+            .contains("bangban_summaries_queued{station=\"410402001001\"} 0")
+    );
 }
 
 pub async fn a_summary_follows_the_events_pulled_from_the_parent(store: CaseStore) {
@@ -251,6 +267,19 @@ pub async fn a_town_relays_the_summaries_its_villages_send(store: CaseStore) {
     // A replay from a village is not relayed again.
     store.store_summaries(&[sa], now()).await.unwrap();
     assert!(queued(&store).await.is_empty());
+    // What came and how it fared shows in /metrics.
+    store.summary_counts().add_refused(3);
+    let metrics = NodeMetrics::new(code(TOWN));
+    refresh_gauges(&store, Some(&metrics)).await.unwrap();
+    let text = metrics.render();
+    for line in [
+        "bangban_summaries_received_total{station=\"410402001000\",outcome=\"stored\"} 2",
+        "bangban_summaries_received_total{station=\"410402001000\",outcome=\"unchanged\"} 1",
+        "bangban_summaries_received_total{station=\"410402001000\",outcome=\"refused\"} 3",
+        "bangban_summaries_queued{station=\"410402001000\"} 0",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
 }
 
 pub async fn summaries_list_by_subtree_and_stage_newest_first(store: CaseStore) {
