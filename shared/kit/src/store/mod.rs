@@ -12,7 +12,9 @@
 //! - `personal`: audited reads of a case's full personal data, and their trail;
 //! - `attachments`: the rows of the cases' attachments (the blobs are `crate::attachments`);
 //! - `numbering`: human case numbers; `dead_letters`: events set aside; `error`: [`StoreError`];
-//! - `search`: what a case is found by.
+//! - `search`: what a case is found by;
+//! - `summaries`: case summaries (no personal data) written with each event of this node's own
+//!   cases or received from children, and the queue of those waiting for the parent.
 //!
 //! # Lists at a million cases
 //!
