@@ -361,7 +361,8 @@ const PERSONAL_TOKENS: &[&str] = &[
 const NAMES_OF_THINGS: &[&str] = &["itemname"];
 
 /// Whether `key` names personal data: a name (`name`, `agent_name`; `item_name` is a thing's)
-/// or one of [`PERSONAL_TOKENS`].
+/// or a word of personal data (`applicant`, `phone`, `address`, `delivery`, `contact` …),
+/// compared without case, `_` or `-`.
 pub fn is_personal_key(key: &str) -> bool {
     let k: String = key
         .chars()
