@@ -186,11 +186,13 @@ fn policy_line(handle: &bangban_kit::policy::PolicyHandle) -> bangban_kit::http:
     }
 }
 
-/// The district's case store. The district has no parent, so nothing is queued upward.
+/// The district's case store. The district has no parent, so nothing is queued upward; it
+/// summarises the cases taken in at its own hall, beside those its towns send.
 pub fn case_store(config: &Config, db: Db) -> CaseStore {
     CaseStore::new(db, config.policy.clone())
         .with_limits(config.event_limits)
         .with_attachments(config.attachments.clone())
+        .of_station(config.code)
 }
 
 /// Reads the policy files again, through the same checks as at start (on SIGHUP).

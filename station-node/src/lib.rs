@@ -26,11 +26,13 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// The case store of this station, queuing for its parent when it has one.
+/// The case store of this station, queuing for its parent when it has one; it summarises the
+/// cases taken in here either way.
 pub fn case_store(config: &Config, db: Db) -> CaseStore {
     let store = CaseStore::new(db, config.policy.clone())
         .with_limits(config.event_limits)
-        .with_attachments(config.attachments.clone());
+        .with_attachments(config.attachments.clone())
+        .of_station(config.code);
     if config.parent_url.is_some() {
         store.with_uplink(config.code)
     } else {
@@ -74,6 +76,23 @@ pub fn jobs(config: &Config, db: Db) -> anyhow::Result<bangban_kit::jobs::Jobs> 
     );
     if let Some((client, parent)) = uplink(config)? {
         let me = config.code;
+        let (summaries, summary_client, summary_parent) =
+            (store.clone(), client.clone(), parent.clone());
+        jobs.add(
+            "summary-push",
+            config.jobs.summary_push.clone(),
+            move || {
+                let (store, client, parent) = (
+                    summaries.clone(),
+                    summary_client.clone(),
+                    summary_parent.clone(),
+                );
+                async move {
+                    bangban_kit::sync::summaries::summary_push_job(&store, &client, &parent, me)
+                        .await
+                }
+            },
+        );
         jobs.add("reconcile", config.jobs.reconcile.clone(), move || {
             let (store, client, parent) = (store.clone(), client.clone(), parent.clone());
             async move {

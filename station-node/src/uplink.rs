@@ -92,3 +92,22 @@ pub fn parts(
         .task("puller", puller)
         .task("reconciler", reconciler))
 }
+
+/// The mTLS client of station `me` towards its parent, from the `[tls]` files (for the jobs,
+/// which may run in a `job run` process of their own).
+pub fn client(
+    me: StationCode,
+    tls: Option<&bangban_kit::node::TlsFiles>,
+) -> anyhow::Result<reqwest::Client> {
+    bangban_kit::tls::install_crypto_provider();
+    let credentials = bangban_kit::node::load_credentials(tls)?
+        .ok_or_else(|| anyhow::anyhow!("parent.url needs the [tls] files"))?;
+    let parent_code = me
+        .parent()
+        .ok_or_else(|| anyhow::anyhow!("parent.url is set, but {me} has no parent"))?;
+    Ok(bangban_kit::tls::https_client(
+        &credentials,
+        Vec::new(),
+        parent_code,
+    )?)
+}

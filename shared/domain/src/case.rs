@@ -14,7 +14,7 @@ use crate::Bilingual;
 use crate::calendar::{self, CalendarError, Deadline, WorkingCalendar};
 use crate::event::{
     Applicant, CaseId, CaseNumber, CaseType, Channel, Delivery, Event, EventBody, EventError,
-    EventKind, ItemRef, PreReview, Satisfaction, TerminationReason, VisitKind,
+    EventKind, ItemRef, Outcome, PreReview, Satisfaction, TerminationReason, VisitKind,
 };
 use crate::station::{StationCode, Tier};
 
@@ -275,6 +275,19 @@ pub struct CaseState {
     pub one_time_notices: u32,
     pub escalations: u32,
     pub evaluations: Vec<Satisfaction>,
+    /// Whether a comment was recorded after the last evaluation: how a bad rating is followed
+    /// up (差评回访).
+    #[serde(default)]
+    pub followed_up: bool,
+    /// The agent named on the delegation agreement (代办), once one is signed.
+    #[serde(default)]
+    pub agent: Option<String>,
+    /// Whether the agent accompanied the applicant to the window (帮办).
+    #[serde(default)]
+    pub assisted: bool,
+    /// The result's outcome, once it is out.
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
     /// Events folded so far.
     pub version: u64,
     pub last_event_at: OffsetDateTime,
@@ -323,6 +336,10 @@ impl CaseState {
             one_time_notices: 0,
             escalations: 0,
             evaluations: Vec::new(),
+            followed_up: false,
+            agent: None,
+            assisted: false,
+            outcome: None,
             version: 1,
             last_event_at: first.occurred_at,
         })
@@ -432,6 +449,7 @@ impl CaseState {
                         case_type: CaseType::Promised,
                     });
                 }
+                s.assisted = true;
                 s.stage = S::AtWindow;
             }
             (EventBody::DelegationSigned(d), S::Reviewed) => {
@@ -442,6 +460,7 @@ impl CaseState {
                     });
                 }
                 s.delivery = Some(d.delivery.clone());
+                s.agent = Some(d.agent_name.trim().to_owned());
                 s.stage = S::Delegated;
             }
             (EventBody::HandlingStarted(_), S::Delegated) => s.stage = S::InProgress,
@@ -495,7 +514,10 @@ impl CaseState {
                     s.stage = S::InProgress;
                 }
             }
-            (EventBody::ResultReady(_), S::InProgress) => s.stage = S::ResultReady,
+            (EventBody::ResultReady(r), S::InProgress) => {
+                s.outcome = Some(r.outcome);
+                s.stage = S::ResultReady;
+            }
             (EventBody::HandedOver(_), S::ResultReady) => s.stage = S::HandedOver,
             (EventBody::Completed(_), S::HandedOver | S::AtWindow | S::Consultation) => {
                 s.stage = S::Completed;
@@ -515,8 +537,12 @@ impl CaseState {
                 VisitKind::OnSite => s.visits += 1,
                 VisitKind::HomeVisit => s.home_visits += 1,
             },
-            (EventBody::Evaluated(e), S::Completed | S::Terminated) => s.evaluations.push(e.level),
-            (EventBody::Commented(_) | EventBody::AttachmentAdded(_), _) => {}
+            (EventBody::Evaluated(e), S::Completed | S::Terminated) => {
+                s.evaluations.push(e.level);
+                s.followed_up = false;
+            }
+            (EventBody::Commented(_), _) => s.followed_up = !s.evaluations.is_empty(),
+            (EventBody::AttachmentAdded(_), _) => {}
             _ => return Err(illegal()),
         }
         Ok(s)
@@ -536,8 +562,9 @@ impl CaseState {
 }
 
 /// The version of the stored snapshot's layout; a snapshot of another version is ignored and the
-/// state folded from the log again.
-pub const STORED_STATE_FORMAT: u32 = 1;
+/// state folded from the log again. 2: the agent, window assistance, outcome and follow-up are
+/// folded too (case summaries carry them).
+pub const STORED_STATE_FORMAT: u32 = 2;
 
 /// The snapshot as it is written: the public state with the personal fields beside it.
 #[derive(Serialize)]

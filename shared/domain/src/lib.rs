@@ -32,6 +32,7 @@ pub mod event;
 pub mod ident;
 pub mod masked;
 pub mod station;
+pub mod summary;
 pub mod topology;
 pub mod wire;
 

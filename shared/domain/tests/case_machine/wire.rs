@@ -369,12 +369,13 @@ fn the_stored_snapshot_keeps_personal_data_and_suspensions() {
 
 #[test]
 fn a_snapshot_of_another_format_or_garbage_is_not_used() {
-    use bangban_domain::case::StoredStateError;
+    use bangban_domain::case::{STORED_STATE_FORMAT, StoredStateError};
     let s = Script::application(village(), CaseType::Promised);
-    let other = s
-        .state
-        .to_stored()
-        .replacen("\"format\":1", "\"format\":99", 1);
+    let other = s.state.to_stored().replacen(
+        &format!("\"format\":{STORED_STATE_FORMAT}"),
+        "\"format\":99",
+        1,
+    );
     assert_eq!(
         CaseState::from_stored(&other),
         Err(StoredStateError::Format { found: 99 })

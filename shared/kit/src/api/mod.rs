@@ -6,6 +6,7 @@
 //! Personal data is masked in every answer; handlers never build SQL.
 
 pub mod cases;
+pub mod summaries;
 
 use std::sync::Arc;
 
@@ -57,6 +58,8 @@ pub fn access() -> Vec<crate::access::Access> {
         // Alerts (crate::alerts::api).
         Access::get("/api/v1/alerts", Needs(WatchAlerts)),
         Access::post("/api/v1/alerts/{alert_id}/ack", Needs(WatchAlerts)),
+        // Case summaries of the subtree (no personal data).
+        Access::get("/api/v1/summaries", Needs(ViewCases)),
     ]
 }
 
@@ -71,6 +74,7 @@ pub fn router() -> OpenApiRouter<Arc<NodeApi>> {
         .merge(crate::auth::auth_router())
         .merge(cases::router())
         .merge(crate::alerts::api::router())
+        .merge(summaries::router())
         .routes(routes!(openapi_json))
 }
 

@@ -62,6 +62,10 @@ pub struct GaugeReading {
     pub dead_letters_down: i64,
     /// Open alerts by kind (a kind with none is absent).
     pub alerts_open: Vec<(String, i64)>,
+    /// Case summaries waiting for the parent.
+    pub summaries_queued: i64,
+    /// Case summaries children sent since start: stored, already held, refused (from memory).
+    pub summaries_received: [u64; 3],
 }
 
 impl GaugeReading {
@@ -80,6 +84,11 @@ impl GaugeReading {
             alerts_open: crate::alerts::AlertStore::new(store.db().clone())
                 .open_counts()
                 .await?,
+            summaries_queued: store.summary_outbox_len().await?,
+            summaries_received: {
+                let counts = store.summary_counts();
+                [counts.stored(), counts.unchanged(), counts.refused()]
+            },
         })
     }
 
@@ -215,6 +224,13 @@ impl NodeMetrics {
                     .map_or(0, |(_, n)| *n);
                 gauge!("bangban_alerts_open", "kind" => kind.as_str()).set(value(n));
             }
+            gauge!("bangban_summaries_queued").set(value(reading.summaries_queued));
+            for (outcome, n) in ["stored", "unchanged", "refused"]
+                .into_iter()
+                .zip(reading.summaries_received)
+            {
+                counter!("bangban_summaries_received_total", "outcome" => outcome).absolute(n);
+            }
         });
     }
 
@@ -273,6 +289,16 @@ fn describe() {
     describe_gauge!(
         "bangban_alerts_open",
         "Open alerts at this node, by kind (near_due, overdue, stuck_in_transit, child_silent)."
+    );
+    describe_gauge!(
+        "bangban_summaries_queued",
+        "Case summaries waiting to be pushed to the parent."
+    );
+    describe_counter!(
+        "bangban_summaries_received_total",
+        "Case summaries children sent since start, by outcome: stored (new or newer), \
+         unchanged (a version already held), refused (personal data, outside the subtree, \
+         malformed)."
     );
     describe_gauge!(
         "bangban_policy_generation",

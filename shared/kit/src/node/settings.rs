@@ -238,6 +238,8 @@ pub struct JobSettings {
     pub deadline_scan: String,
     /// The link watchdog: escalations stuck in transit, silent children (`crate::alerts::watchdog`).
     pub link_watchdog: String,
+    /// Pushing the queued case summaries to the parent (stations with a parent only).
+    pub summary_push: String,
 }
 
 /// Checked `[jobs]` settings.
@@ -250,6 +252,7 @@ pub struct JobSchedules {
     pub refresh_gauges: cron::Schedule,
     pub deadline_scan: cron::Schedule,
     pub link_watchdog: cron::Schedule,
+    pub summary_push: cron::Schedule,
 }
 
 impl JobSettings {
@@ -269,6 +272,7 @@ impl JobSettings {
             refresh_gauges: check_cron("jobs.refresh_gauges", &self.refresh_gauges)?,
             deadline_scan: check_cron("jobs.deadline_scan", &self.deadline_scan)?,
             link_watchdog: check_cron("jobs.link_watchdog", &self.link_watchdog)?,
+            summary_push: check_cron("jobs.summary_push", &self.summary_push)?,
         })
     }
 }

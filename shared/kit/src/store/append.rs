@@ -328,6 +328,7 @@ impl CaseStore {
         digests::add_to_scope(&mut *conn, "all", &origin, day, 1, hash).await?;
         self.queue_upward(&mut *conn, ev, &state, is_new, now_ms, (day, hash))
             .await?;
+        self.summarise(&mut *conn, &state, now_ms).await?;
         Ok(Appended::Stored {
             seq,
             state: Box::new(state),

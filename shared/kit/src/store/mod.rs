@@ -12,7 +12,9 @@
 //! - `personal`: audited reads of a case's full personal data, and their trail;
 //! - `attachments`: the rows of the cases' attachments (the blobs are `crate::attachments`);
 //! - `numbering`: human case numbers; `dead_letters`: events set aside; `error`: [`StoreError`];
-//! - `search`: what a case is found by.
+//! - `search`: what a case is found by;
+//! - `summaries`: case summaries (no personal data) written with each event of this node's own
+//!   cases or received from children, and the queue of those waiting for the parent.
 //!
 //! # Lists at a million cases
 //!
@@ -63,6 +65,7 @@ mod outbox;
 mod personal;
 mod reconcile;
 mod search;
+mod summaries;
 
 pub use append::AppendTx;
 pub use attachments::AttachmentRow;
@@ -72,6 +75,7 @@ pub use error::StoreError;
 pub use outbox::Queued;
 pub use personal::{PersonalDataView, PersonalViewFilter};
 pub use reconcile::{LoggedEvent, RepairRow, RunRow};
+pub use summaries::{SummaryCounts, SummaryFilter, SummaryRow};
 
 /// Where a batch of events comes from, which decides what it may contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,6 +210,11 @@ pub struct CaseStore {
     /// This node's code, when it has a parent to push to: events of cases escalated above it are
     /// then queued in the outbox in the same transaction as they are stored.
     uplink: Option<StationCode>,
+    /// This node's code, when it summarises its own cases: the summary of every case whose
+    /// origin it is, written with each event of the case (see `summaries`).
+    me: Option<StationCode>,
+    /// Summaries stored and refused since start, for `/metrics`.
+    summary_counts: Arc<SummaryCounts>,
     /// The local sequence number of the last stored event; wakes long-polls and the forwarder.
     changes: Arc<tokio::sync::watch::Sender<i64>>,
     limits: AppendLimits,
@@ -258,6 +267,8 @@ impl CaseStore {
             db,
             policy: policy.into(),
             uplink: None,
+            me: None,
+            summary_counts: Arc::default(),
             changes: Arc::new(tokio::sync::watch::channel(0).0),
             limits: AppendLimits::default(),
             attachments: None,
@@ -295,9 +306,18 @@ impl CaseStore {
         self.limits
     }
 
-    /// Queues, for the parent, the events of cases escalated above `me` (see [`CaseStore`]).
+    /// Queues, for the parent, the events of cases escalated above `me` (see [`CaseStore`]),
+    /// and the summaries of `me`'s own cases and of those its children send.
     pub fn with_uplink(mut self, me: StationCode) -> Self {
         self.uplink = Some(me);
+        self.me = Some(me);
+        self
+    }
+
+    /// Writes the summary of every case whose origin is `me` with each of its events (a node
+    /// with a parent does so from [`CaseStore::with_uplink`] on).
+    pub fn of_station(mut self, me: StationCode) -> Self {
+        self.me = Some(me);
         self
     }
 

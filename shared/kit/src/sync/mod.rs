@@ -1,6 +1,7 @@
 //! Transfer between tiers. Children always dial their parent: a child pushes its outbox up
 //! (`POST /v1/events`) and long-polls the events of its subtree down (`GET /v1/events`). Both
-//! directions are idempotent by event id, so every call can be retried blindly.
+//! directions are idempotent by event id, so every call can be retried blindly. Case summaries
+//! go up on their own (`POST /v1/summaries`, see [`summaries`]), idempotent by version.
 //!
 //! This module never decides whether an event is legal: the store folds it through the shared
 //! state machine. It never trusts a body for identity: the caller's station comes from its
@@ -8,6 +9,7 @@
 
 pub mod client;
 pub mod server;
+pub mod summaries;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -68,6 +68,7 @@ pub fn router() -> OpenApiRouter<Arc<SyncServer>> {
         .routes(routes!(crate::reconcile::server::compare))
         .routes(routes!(crate::reconcile::server::case_log))
         .routes(routes!(crate::reconcile::server::report))
+        .routes(routes!(crate::sync::summaries::push_summaries))
         .routes(routes!(crate::attachments::transfer::offer))
         .routes(routes!(
             crate::attachments::transfer::put_piece,

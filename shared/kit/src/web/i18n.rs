@@ -395,6 +395,20 @@ static ZH: &[(&str, &str)] = &[
     ("alerts.stuck_child_unknown", "下级报告有上报记录滞留"),
     ("alerts.silent", "最后联系于 "),
     ("alerts.not_found", "没有这个预警。"),
+    // Case summaries of the subtree (辖区办件, issue 10).
+    ("summaries.title", "辖区办件"),
+    (
+        "summaries.intro",
+        "本站及下级站点受理的全部办件摘要（不含个人信息）；本站持有全部记录的办件可点开查看。",
+    ),
+    ("summaries.centre", "受理站点"),
+    ("summaries.any_centre", "全部站点"),
+    ("summaries.visits", "跑动次数"),
+    ("summaries.none", "没有符合条件的办件摘要。"),
+    (
+        "summaries.bad_centre",
+        "该站点不在本站辖区内，已显示全部站点。",
+    ),
 ];
 
 static EN: &[(&str, &str)] = &[
@@ -721,6 +735,20 @@ static EN: &[(&str, &str)] = &[
     ),
     ("alerts.silent", "last contact at "),
     ("alerts.not_found", "No such alert."),
+    // Case summaries of the subtree (辖区办件, issue 10).
+    ("summaries.title", "Cases of the area"),
+    (
+        "summaries.intro",
+        "Summaries of every case taken in here and below (no personal data); a case whose full record this centre holds opens from its number.",
+    ),
+    ("summaries.centre", "Taken in at"),
+    ("summaries.any_centre", "Every centre"),
+    ("summaries.visits", "Trips"),
+    ("summaries.none", "No case summaries match."),
+    (
+        "summaries.bad_centre",
+        "That centre is outside this centre's area; showing every centre.",
+    ),
 ];
 
 #[cfg(test)]

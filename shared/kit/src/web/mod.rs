@@ -24,6 +24,7 @@ pub mod pages;
 pub mod personal;
 pub mod session;
 pub mod steps;
+pub mod summaries;
 
 use std::sync::Arc;
 
@@ -111,6 +112,8 @@ pub fn access() -> Vec<crate::access::Access> {
         Access::get("/audit/personal-data", Needs(ViewAudit)),
         // Alerts on the start page (web/alerts.rs).
         Access::post("/alerts/{alert_id}/ack", Needs(WatchAlerts)),
+        // Case summaries of the subtree (no personal data).
+        Access::get("/summaries", Needs(ViewCases)),
     ]
 }
 
@@ -164,5 +167,7 @@ pub fn routes(web: Web) -> Router {
         .route("/audit/personal-data", get(personal::trail))
         // Alerts on the start page (web/alerts.rs).
         .route("/alerts/{alert_id}/ack", post(alerts::ack))
+        // Case summaries of the subtree (no personal data).
+        .route("/summaries", get(summaries::list))
         .with_state(web)
 }

@@ -325,6 +325,8 @@ struct StartPage {
     /// The open alerts of this centre and its subtree, newest first; `None` for a role that
     /// does not watch them (`Permission::WatchAlerts`).
     alerts: Option<Vec<super::alerts::AlertRow>>,
+    /// A node with children links to the summaries of its subtree's cases (`/summaries`).
+    summaries_link: bool,
 }
 
 /// One scheduled job as the start page lists it.
@@ -473,6 +475,7 @@ pub async fn start(
         alerts,
         missing_year,
         calendar_link,
+        summaries_link: web.me.tier() != Tier::Village,
         awaiting,
         t,
         centre: Some(web.name.clone()),

@@ -18,7 +18,8 @@ pub fn never() -> bangban_kit::node::JobSchedules {
         login_audit_retention_days: 180,
         refresh_gauges: never.clone(),
         deadline_scan: never.clone(),
-        link_watchdog: never,
+        link_watchdog: never.clone(),
+        summary_push: never,
     }
     .check()
     .unwrap()

@@ -234,7 +234,8 @@ pub async fn appends_apply_to_the_stored_state_and_fold_when_it_is_unusable(stor
         .unwrap()
         .try_get(0)
         .unwrap();
-    assert!(doc.is_some_and(|d| d.contains("\"format\":1")));
+    let format = format!("\"format\":{}", bangban_domain::case::STORED_STATE_FORMAT);
+    assert!(doc.is_some_and(|d| d.contains(&format)));
 
     // A case stored before snapshots existed, and one whose snapshot is garbage: both fold.
     for broken in ["NULL", "'{not json'"] {

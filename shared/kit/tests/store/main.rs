@@ -11,6 +11,7 @@ mod gauges;
 mod hardening;
 mod lists;
 mod personal;
+mod summaries;
 mod support;
 mod ticks;
 
@@ -78,6 +79,16 @@ both_backends_of!(
     suspended_cases_are_skipped_and_closing_clears,
     acknowledging_records_who_and_when_until_the_alert_clears,
     an_escalation_stuck_in_the_outbox_raises_an_alarm_until_the_parent_acknowledges_it,
+);
+
+both_backends_of!(
+    case_summaries => summaries:
+    the_summary_of_an_own_case_is_written_with_each_of_its_events,
+    a_summary_is_replaced_by_a_newer_version_only,
+    the_summary_outbox_keeps_the_latest_version_until_it_is_acknowledged,
+    a_summary_follows_the_events_pulled_from_the_parent,
+    a_town_relays_the_summaries_its_villages_send,
+    summaries_list_by_subtree_and_stage_newest_first,
 );
 
 both_backends_of!(

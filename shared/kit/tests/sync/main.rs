@@ -14,6 +14,7 @@ mod reconcile;
 #[path = "../store/support.rs"]
 #[allow(dead_code)]
 mod store_support;
+mod summaries;
 mod support;
 #[path = "../tls/support.rs"]
 #[allow(dead_code)]
@@ -50,6 +51,7 @@ use alerts::*;
 use attachments::*;
 use link::*;
 use reconcile::*;
+use summaries::*;
 
 parent_on_both_backends!(
     an_event_the_parent_refuses_is_set_aside_and_the_events_behind_it_arrive,
@@ -65,6 +67,10 @@ parent_on_both_backends!(
     forged_requests_are_refused_and_change_nothing,
     digests_of_an_older_database_are_filled_when_opened,
     the_parent_records_each_pulls_outbox_report_and_raises_link_alarms,
+    pushed_summaries_are_stored_once_and_a_replay_changes_nothing,
+    a_summary_with_personal_data_is_refused_and_nothing_is_stored,
+    summaries_outside_the_callers_subtree_or_malformed_are_refused,
+    a_summary_refused_for_good_leaves_the_queue_and_the_others_flow_on,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -107,6 +107,48 @@ async fn real_internode_answers_validate_against_their_documented_schemas() {
         &events,
     );
 
+    // A summary push: the request fits its schema, and so do the answer and a refusal.
+    let other = new_case(2);
+    append_all(&child.store, &[other.application()]).await;
+    let summaries = json!({ "summaries": child.store.summary_outbox_peek(10).await.unwrap() });
+    let mut request = doc["paths"]["/v1/summaries"]["post"]["requestBody"]["content"]
+        ["application/json"]["schema"]
+        .clone();
+    request["components"] = doc["components"].clone();
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&request)
+        .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&summaries)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\n{summaries}");
+    for (body, status) in [
+        (summaries.clone(), 200),
+        (json!({"summaries": [{"applicant": "张三"}]}), 422),
+    ] {
+        let res = child
+            .client
+            .post(format!("{base}v1/summaries"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), status);
+        let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+        let answer: Value = res.json().await.unwrap();
+        validate(
+            &doc,
+            "post",
+            "/v1/summaries",
+            status,
+            &content_type,
+            &answer,
+        );
+    }
+
     // Problems: a malformed id, a bad cursor, a station that is not a direct child.
     let (status, content_type, problem) =
         get(&child.client, format!("{base}v1/cases/not-a-uuid/events")).await;
