@@ -31,7 +31,7 @@ pub fn case_store(config: &Config, db: Db) -> CaseStore {
     let store = CaseStore::new(db, config.policy.clone())
         .with_limits(config.event_limits)
         .with_attachments(config.attachments.clone());
-    if config.parent_url.is_some() {
+    if config.parent.is_some() {
         store.with_uplink(config.code)
     } else {
         store
@@ -75,7 +75,7 @@ fn policy_parts(
         &policy,
         &bangban_kit::policy::apply::Kept::new(data_dir.clone()),
     );
-    let link = match (&config.parent_url, credentials, config.code.parent()) {
+    let link = match (&config.parent, credentials, config.code.parent()) {
         (Some(parent), Some(creds), Some(parent_code)) => Some((
             bangban_kit::tls::https_client(creds, Vec::new(), parent_code)?,
             parent.clone(),
@@ -125,7 +125,7 @@ pub async fn serve_with(
     let credentials = bangban_kit::node::load_credentials(config.tls.as_ref())?;
     let jobs = jobs(&config, db.clone());
     let store = case_store(&config, db.clone());
-    let mut parts = match config.parent_url.clone() {
+    let mut parts = match config.parent.clone() {
         Some(parent) => uplink::parts(config.code, &store, credentials.as_ref(), parent, link)?,
         None => Parts::new(),
     };

@@ -293,6 +293,10 @@ async fn pull(
     let deadline = tokio::time::Instant::now() + wait;
     // Subscribe before reading, so an event stored between the read and the wait wakes us.
     let mut changes = state.store.subscribe();
+    // Replicas of this node on one PostgreSQL database store events this process is not told
+    // of: a wait there looks again every second (a delay, never a loss: the cursor is shared).
+    let recheck = (state.store.db().backend() == crate::db::Backend::Postgres)
+        .then_some(Duration::from_secs(1));
     loop {
         changes.borrow_and_update();
         let events = state
@@ -309,12 +313,11 @@ async fn pull(
                 next,
             }));
         }
-        if tokio::time::timeout_at(deadline, changes.changed())
-            .await
-            .is_err()
-        {
-            continue; // the deadline passed: answer with what there is (nothing)
-        }
+        let until = recheck.map_or(deadline, |r| {
+            (tokio::time::Instant::now() + r).min(deadline)
+        });
+        // Woken, or time to look again (past the deadline: answer with what there is).
+        let _ = tokio::time::timeout_at(until, changes.changed()).await;
     }
 }
 

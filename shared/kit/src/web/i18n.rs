@@ -373,6 +373,10 @@ static ZH: &[(&str, &str)] = &[
     ("start.outbox_oldest_1", "最早一条排队于 "),
     ("start.outbox_oldest_2", "，已等待 "),
     ("start.outbox_oldest_3", " 分钟"),
+    // Two district replicas: the parent URL in use on the start page's link panel.
+    ("start.parent_url", "上级地址"),
+    ("start.parent_others", "备用地址："),
+    ("start.parent_switches", "切换次数："),
 ];
 
 static EN: &[(&str, &str)] = &[
@@ -668,6 +672,10 @@ static EN: &[(&str, &str)] = &[
     ("start.outbox_oldest_1", "the oldest queued at "),
     ("start.outbox_oldest_2", ", waiting for "),
     ("start.outbox_oldest_3", " min"),
+    // Two district replicas: the parent URL in use on the start page's link panel.
+    ("start.parent_url", "Parent URL"),
+    ("start.parent_others", "other URLs: "),
+    ("start.parent_switches", "switches: "),
 ];
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 mod attachments;
 #[path = "../common/databases.rs"]
 mod databases;
+mod failover;
 mod link;
 mod matrix;
 mod openapi;
@@ -45,6 +46,7 @@ macro_rules! parent_on_both_backends {
 }
 
 use attachments::*;
+use failover::*;
 use link::*;
 
 parent_on_both_backends!(
@@ -54,6 +56,10 @@ parent_on_both_backends!(
     escalated_attachments_reach_the_parent_once_and_a_broken_transfer_resumes,
     the_parent_keeps_only_bytes_that_hash_to_their_name,
     files_added_above_come_down_after_the_pull,
+    a_dead_first_url_is_passed_over_at_once_and_the_next_stays_in_use,
+    a_refusal_does_not_move_the_link,
+    a_server_error_moves_the_link_to_the_next_url,
+    two_replicas_on_one_database_serve_one_link,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
