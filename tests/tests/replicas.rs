@@ -132,22 +132,17 @@ async fn page(ui: &str, path: &str, cookie: &str) -> (u16, String) {
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
-/// The scheduled runs a replica logged (JSON lines): (job, tick) → how many times.
+/// The scheduled runs a replica logged (its JSON lines): (job, tick) of each.
 fn logged_runs(log: &str) -> Vec<(String, i64)> {
     log.lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|l| {
             matches!(
-                l["fields"]["message"].as_str(),
+                l["message"].as_str(),
                 Some("job done" | "job failed" | "job panicked")
             )
         })
-        .filter_map(|l| {
-            Some((
-                l["fields"]["job"].as_str()?.to_owned(),
-                l["fields"]["tick"].as_i64()?,
-            ))
-        })
+        .filter_map(|l| Some((l["job"].as_str()?.to_owned(), l["tick"].as_i64()?)))
         .collect()
 }
 
@@ -233,11 +228,19 @@ async fn two_district_replicas_on_one_postgres_serve_the_tree_and_survive_a_sigk
         "the case page at B"
     );
 
-    // The district accepts the case at A.
-    tree.step(DISTRICT, &first, "accepted_upstream", json!({}))
+    // The district accepts the case at B while the town long-polls A: A looks at the shared
+    // database again within a second, not only at the end of the 25-second wait.
+    tree.step(REPLICA_B, &first, "accepted_upstream", json!({}))
         .await;
-    tree.wait_case(REPLICA_B, &first, SYNC, |c| c["stage"] == "in_progress")
-        .await;
+    tree.wait_case(TOWN, &first, Duration::from_secs(5), |c| {
+        c["stage"] == "in_progress"
+    })
+    .await;
+    let check = parent_check(&town_ui).await;
+    assert!(
+        check["detail"].as_str().unwrap().contains("0 switch(es)"),
+        "it came through A: {check}"
+    );
 
     // Let the jobs of both replicas collide for a few ticks, then kill A as a crash would.
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -373,7 +376,13 @@ async fn two_district_replicas_on_one_postgres_serve_the_tree_and_survive_a_sigk
     assert_eq!(
         jobs,
         BTreeSet::from(["purge-login-audit", "purge-sessions", "refresh-gauges"]),
-        "{runs:?}"
+        "{runs:?}\nB's log:\n{}",
+        b_log
+            .lines()
+            .filter(|l| l.contains("job"))
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     let gauges: Vec<i64> = runs
         .keys()
