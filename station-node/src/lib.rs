@@ -33,7 +33,7 @@ pub fn case_store(config: &Config, db: Db) -> CaseStore {
         .with_limits(config.event_limits)
         .with_attachments(config.attachments.clone())
         .of_station(config.code);
-    if config.parent_url.is_some() {
+    if config.parent.is_some() {
         store.with_uplink(config.code)
     } else {
         store
@@ -51,7 +51,7 @@ pub fn reloader(config: &Config) -> bangban_kit::node::Reloader {
 
 /// The mTLS client and URL of this station's parent, when it has one.
 pub fn uplink(config: &Config) -> anyhow::Result<Option<bangban_kit::reconcile::cli::Uplink>> {
-    let (Some(parent), Some(parent_code)) = (&config.parent_url, config.code.parent()) else {
+    let (Some(parent), Some(parent_code)) = (&config.parent, config.code.parent()) else {
         return Ok(None);
     };
     let credentials = bangban_kit::node::load_credentials(config.tls.as_ref())?
@@ -88,8 +88,8 @@ pub fn jobs(config: &Config, db: Db) -> anyhow::Result<bangban_kit::jobs::Jobs> 
                     summary_parent.clone(),
                 );
                 async move {
-                    bangban_kit::sync::summaries::summary_push_job(&store, &client, &parent, me)
-                        .await
+                    let url = parent.current().clone();
+                    bangban_kit::sync::summaries::summary_push_job(&store, &client, &url, me).await
                 }
             },
         );
@@ -97,10 +97,11 @@ pub fn jobs(config: &Config, db: Db) -> anyhow::Result<bangban_kit::jobs::Jobs> 
             let (store, client, parent) = (store.clone(), client.clone(), parent.clone());
             async move {
                 let mut progress = |p: &str| tracing::debug!("{p}");
+                let url = parent.current().clone();
                 let outcome = bangban_kit::reconcile::run_once(
                     &store,
                     &client,
-                    &parent,
+                    &url,
                     me,
                     None,
                     &mut progress,
@@ -132,7 +133,7 @@ fn policy_parts(
         &policy,
         &bangban_kit::policy::apply::Kept::new(data_dir.clone()),
     );
-    let link = match (&config.parent_url, credentials, config.code.parent()) {
+    let link = match (&config.parent, credentials, config.code.parent()) {
         (Some(parent), Some(creds), Some(parent_code)) => Some((
             bangban_kit::tls::https_client(creds, Vec::new(), parent_code)?,
             parent.clone(),
@@ -191,7 +192,7 @@ pub async fn serve_with(
     let credentials = bangban_kit::node::load_credentials(config.tls.as_ref())?;
     let jobs = jobs(&config, db.clone())?;
     let store = case_store(&config, db.clone());
-    let mut parts = match config.parent_url.clone() {
+    let mut parts = match config.parent.clone() {
         Some(parent) => uplink::parts(config.code, &store, credentials.as_ref(), parent, link)?,
         None => Parts::new(),
     };

@@ -49,10 +49,10 @@ fn main() -> ExitCode {
                     config.ui_tls.scheme(),
                     config.http.listen,
                     config.database_path.display(),
-                    config
-                        .parent_url
-                        .as_ref()
-                        .map_or("none".to_owned(), |u| u.to_string()),
+                    config.parent.as_ref().map_or("none".to_owned(), |p| {
+                        let urls: Vec<String> = p.urls().iter().map(|u| u.to_string()).collect();
+                        urls.join(" then ")
+                    }),
                     config
                         .internode_listen
                         .map_or("none".to_owned(), |a| format!("served on {a} (mTLS)")),

@@ -10,7 +10,9 @@
 //!
 //! It must never put in force anything that did not verify: a refusal keeps the policy in force,
 //! is logged at WARN with the reason, and shows on the start page, in `/readyz` and `/metrics`.
-//! A station without pinned keys runs on its policy files and pulls nothing.
+//! A station without pinned keys runs on its policy files and pulls nothing. Like the case link,
+//! it asks the parent URL in use and moves to the next after a transport failure
+//! (`bangban_kit::sync::ParentUrls`, shared with the forwarder and the puller).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,6 +29,7 @@ use bangban_kit::policy::bundle::{BundleError, MAX_ENVELOPE_BYTES, PublicKey, Re
 use bangban_kit::policy::files::{FileMismatch, FileSource, check, file_path, missing};
 use bangban_kit::policy::roster::RosterSet;
 use bangban_kit::policy::serve::{BUNDLE_PATH, BundleSource, ROSTERS_PATH, SourceFuture};
+use bangban_kit::sync::{Failover, ParentUrls};
 use time::OffsetDateTime;
 use url::Url;
 
@@ -38,7 +41,8 @@ pub struct Puller {
     pub policy: PolicyHandle,
     pub kept: Kept,
     pub client: reqwest::Client,
-    pub parent: Url,
+    /// The parent's URLs and the one in use.
+    pub parents: Arc<ParentUrls>,
     /// Where the catalogue's files are kept (the node's attachments).
     pub blobs: BlobStore,
     /// The last bundle refused: offered again, it is not verified, logged or
@@ -74,6 +78,16 @@ pub enum PullError {
     Store(String),
 }
 
+impl Failover for PullError {
+    fn is_transport_failure(&self) -> bool {
+        match self {
+            PullError::Transport(_) => true,
+            PullError::Status(status) => *status >= 500,
+            PullError::TooLarge | PullError::Rosters(_) | PullError::Store(_) => false,
+        }
+    }
+}
+
 /// Why one of the catalogue's files was not kept.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
@@ -84,6 +98,12 @@ pub enum FileError {
     Mismatch(#[from] FileMismatch),
     #[error("the file could not be kept: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl Failover for FileError {
+    fn is_transport_failure(&self) -> bool {
+        matches!(self, FileError::Link(e) if e.is_transport_failure())
+    }
 }
 
 /// What one round of fetching the catalogue's files did.
@@ -115,7 +135,7 @@ impl Puller {
         policy: PolicyHandle,
         kept: Kept,
         client: reqwest::Client,
-        parent: Url,
+        parents: Arc<ParentUrls>,
         blobs: BlobStore,
     ) -> Puller {
         Puller {
@@ -124,7 +144,7 @@ impl Puller {
             policy,
             kept,
             client,
-            parent,
+            parents,
             blobs,
             last_refused: Arc::default(),
         }
@@ -142,9 +162,14 @@ impl Puller {
         Ok(bytes)
     }
 
-    /// Asks the parent once and applies what it offers.
+    /// Asks the parent once (the next of its URLs too, if the one in use does not answer) and
+    /// applies what it offers.
     pub async fn pull_once(&self) -> Result<Pulled, PullError> {
-        let mut req = self.client.get(endpoint(&self.parent, BUNDLE_PATH));
+        self.parents.exchange(|parent| self.pull_from(parent)).await
+    }
+
+    async fn pull_from(&self, parent: Url) -> Result<Pulled, PullError> {
+        let mut req = self.client.get(endpoint(&parent, BUNDLE_PATH));
         if let Some(number) = self.policy.current().bundle {
             req = req.header(reqwest::header::IF_NONE_MATCH, format!("\"{number}\""));
         }
@@ -163,7 +188,7 @@ impl Puller {
         if self.refused_before(&envelope) {
             return Ok(Pulled::Refused("refused before".to_owned()));
         }
-        let rosters = self.rosters().await?;
+        let rosters = self.rosters(&parent).await?;
         // Published between the two requests: ask again at the next pull.
         if let (Some(set), Some(number)) = (&rosters, offered)
             && set.number != number
@@ -249,9 +274,19 @@ impl Puller {
         &self,
         reference: &bangban_domain::catalogue::FileRef,
     ) -> Result<(), FileError> {
+        self.parents
+            .exchange(|parent| self.fetch_file_from(parent, reference))
+            .await
+    }
+
+    async fn fetch_file_from(
+        &self,
+        parent: Url,
+        reference: &bangban_domain::catalogue::FileRef,
+    ) -> Result<(), FileError> {
         let mut res = self
             .client
-            .get(endpoint(&self.parent, &file_path(&reference.sha256)))
+            .get(endpoint(&parent, &file_path(&reference.sha256)))
             .send()
             .await
             .map_err(PullError::from)?;
@@ -283,10 +318,10 @@ impl Puller {
             .unwrap_or(false)
     }
 
-    async fn rosters(&self) -> Result<Option<RosterSet>, PullError> {
+    async fn rosters(&self, parent: &Url) -> Result<Option<RosterSet>, PullError> {
         let res = self
             .client
-            .get(endpoint(&self.parent, ROSTERS_PATH))
+            .get(endpoint(parent, ROSTERS_PATH))
             .send()
             .await?;
         match res.status().as_u16() {
@@ -440,7 +475,7 @@ pub fn parts(
     policy: PolicyHandle,
     data_dir: PathBuf,
     blobs: BlobStore,
-    link: Option<(reqwest::Client, Url)>,
+    link: Option<(reqwest::Client, Arc<ParentUrls>)>,
     serves_children: bool,
     every: Duration,
 ) -> Parts {

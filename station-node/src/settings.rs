@@ -2,11 +2,10 @@
 //! the parent link. Checked once at start; the rest of the node works on [`Config`].
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bangban_domain::station::{StationCode, Tier};
-use bangban_kit::config::{
-    LogSettings, SettingsError, base_dir, check_file_to_create, check_url, load,
-};
+use bangban_kit::config::{LogSettings, SettingsError, base_dir, check_file_to_create, load};
 use bangban_kit::https::UiTls;
 use bangban_kit::node::{
     AttachmentSettings, EventSettings, HttpSettings, InternodeSettings, JobSchedules, JobSettings,
@@ -16,6 +15,7 @@ use bangban_kit::policy::Policy;
 use bangban_kit::policy::bundle::PublicKey;
 use bangban_kit::serve::NodeLimits;
 use bangban_kit::store::AppendLimits;
+use bangban_kit::sync::ParentUrls;
 use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("defaults.toml");
@@ -48,7 +48,26 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParentSettings {
-    pub url: String,
+    pub url: ParentUrlSetting,
+}
+
+/// `parent.url`: one URL, several in one string (separated by commas or whitespace, as
+/// `BANGBAN_PARENT__URL` gives them), or a TOML array: the replicas of the parent, tried in
+/// turn (see `bangban_kit::sync::ParentUrls`). Empty: no parent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ParentUrlSetting {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl ParentUrlSetting {
+    fn items(&self) -> &[String] {
+        match self {
+            ParentUrlSetting::One(one) => std::slice::from_ref(one),
+            ParentUrlSetting::Many(many) => many,
+        }
+    }
 }
 
 /// Checked settings, ready to run on.
@@ -58,7 +77,9 @@ pub struct Config {
     pub name: String,
     pub http: HttpSettings,
     pub database_path: PathBuf,
-    pub parent_url: Option<url::Url>,
+    /// The parent's URLs (several when the parent runs as replicas) and the one in use; shared
+    /// by everything that dials the parent. `None`: standalone.
+    pub parent: Option<Arc<ParentUrls>>,
     /// Where a town's children dial it.
     pub internode_listen: Option<std::net::SocketAddr>,
     pub tls: Option<TlsFiles>,
@@ -105,10 +126,9 @@ impl Settings {
         self.log.validate()?;
         let database_path =
             check_file_to_create("database.path", &self.database.path, base.as_deref())?;
-        let parent_url = match self.parent.url.trim() {
-            "" => None,
-            url => Some(check_url("parent.url", url)?),
-        };
+        let parent = ParentUrls::parse(self.parent.url.items())
+            .map_err(|e| SettingsError::invalid("parent.url", e.to_string()))?
+            .map(Arc::new);
         let jobs = self.jobs.check()?;
         let alerts = self.alerts.check()?;
         let internode_listen = self.internode.check()?;
@@ -125,18 +145,10 @@ impl Settings {
         let attachments = self
             .attachments
             .check(base.as_deref(), Some(&database_path))?;
-        if tls.is_none() && (parent_url.is_some() || internode_listen.is_some()) {
+        if tls.is_none() && (parent.is_some() || internode_listen.is_some()) {
             return Err(SettingsError::invalid(
                 "tls",
                 "parent.url and internode.listen need tls.cert, tls.key and tls.ca",
-            ));
-        }
-        if let Some(url) = &parent_url
-            && url.scheme() != "https"
-        {
-            return Err(SettingsError::invalid(
-                "parent.url",
-                "the parent is reached over mutual TLS: use https://",
             ));
         }
         let calendar = self.policy.load_calendar(base.as_deref())?;
@@ -169,7 +181,7 @@ impl Settings {
             name: self.node.name,
             http: self.http,
             database_path,
-            parent_url,
+            parent,
             internode_listen,
             tls,
             ui_tls,

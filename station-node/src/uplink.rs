@@ -1,23 +1,24 @@
 //! The station's link to its parent, as parts of the node: a forwarder that pushes the outbox
 //! up and a puller that long-polls the subtree's events down, both over mTLS to the parent the
-//! topology names (see `bangban_kit::sync::client`). Only stations dial a parent; the district
-//! has none.
+//! topology names (see `bangban_kit::sync::client`), at the URL in use among the parent's
+//! (`bangban_kit::sync::ParentUrls`). Only stations dial a parent; the district has none.
+
+use std::sync::Arc;
 
 use bangban_domain::station::StationCode;
 use bangban_kit::node::Parts;
 use bangban_kit::store::CaseStore;
-use bangban_kit::sync::LinkStatus;
 use bangban_kit::sync::client::{LinkOptions, run_forwarder, run_puller};
+use bangban_kit::sync::{LinkStatus, ParentUrls};
 use bangban_kit::tls::NodeCredentials;
-use url::Url;
 
-/// The forwarder and the puller of station `me` towards `parent`, and the link's status for
-/// `/readyz` and `/metrics`.
+/// The forwarder and the puller of station `me` towards `parent` (its URLs, shared with the
+/// other parts that dial it), and the link's status for `/readyz` and `/metrics`.
 pub fn parts(
     me: StationCode,
     store: &CaseStore,
     credentials: Option<&NodeCredentials>,
-    parent: Url,
+    parent: Arc<ParentUrls>,
     options: LinkOptions,
 ) -> anyhow::Result<Parts> {
     let credentials =
@@ -27,7 +28,8 @@ pub fn parts(
         .ok_or_else(|| anyhow::anyhow!("parent.url is set, but {me} has no parent"))?;
     // The client accepts only the parent's own certificate (bangban_kit::tls::ParentVerifier).
     let client = bangban_kit::tls::https_client(credentials, Vec::new(), parent_code)?;
-    tracing::info!(parent = %parent, "linking to the parent");
+    let urls: Vec<String> = parent.urls().iter().map(ToString::to_string).collect();
+    tracing::info!(parent = %parent.current(), urls = ?urls, "linking to the parent");
     let status = LinkStatus::new();
     let forwarder = {
         let (store, client, parent, options, status) = (
@@ -68,10 +70,11 @@ pub fn parts(
                     "the parent asked for a reconciliation"
                 );
                 let mut progress = |p: &str| tracing::debug!("{p}");
+                let url = parent.current().clone();
                 let run = bangban_kit::reconcile::run_once(
                     &store,
                     &client,
-                    &parent,
+                    &url,
                     me,
                     Some(at),
                     &mut progress,

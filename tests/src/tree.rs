@@ -49,7 +49,7 @@ pub enum DistrictDb {
 }
 
 /// Creates a fresh database on the test server and returns its URL.
-async fn fresh_postgres_database() -> String {
+pub async fn fresh_postgres_database() -> String {
     let admin_url = std::env::var("PG_TEST_URL").expect(
         "PG_TEST_URL is not set: the PostgreSQL half of the cross-tier tests needs a real \
          server. Run ./scripts/test.sh, which starts one",
@@ -152,6 +152,40 @@ impl Tree {
             );
         }
         tree
+    }
+
+    /// A tree with no node yet, for tests that start their nodes themselves (such as two
+    /// replicas of the district) and then [`Tree::adopt`] them.
+    pub fn empty(root: &Path) -> Tree {
+        Tree {
+            root: root.to_path_buf(),
+            nodes: BTreeMap::new(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Adds a running node of station `code` under `key` (its code, or another name for a
+    /// second replica of the same station), so the tree's helpers drive it as `key`.
+    pub fn adopt(
+        &mut self,
+        key: &str,
+        code: &str,
+        node: Node,
+        api: Option<String>,
+        tls_dir: PathBuf,
+    ) {
+        let ui = node.ui_url.clone();
+        self.nodes.insert(
+            key.to_owned(),
+            TreeNode {
+                code: code.to_owned(),
+                node,
+                ui,
+                api,
+                tls_dir,
+                token: None,
+            },
+        );
     }
 
     pub fn node(&mut self, code: &str) -> &mut TreeNode {
@@ -409,7 +443,9 @@ fn code_of(code: &str) -> bangban_domain::station::StationCode {
     bangban_domain::station::StationCode::parse(code).expect("station code")
 }
 
-fn node_config(
+/// The config of node `code` in a test tree: its UI and inter-node ports, its parent's
+/// inter-node URL, the district's database URL (used by the district only).
+pub fn node_config(
     code: &str,
     ui: u16,
     api: Option<u16>,

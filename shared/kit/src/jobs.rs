@@ -178,11 +178,14 @@ impl Jobs {
                 name: name.to_owned(),
                 known: self.names(),
             })?;
-        self.run_once(job).await;
+        self.run_once(job, None).await;
         Ok(self.status().remove(job.name).unwrap_or_default())
     }
 
-    async fn run_once(&self, job: &Job) {
+    /// Runs `job` once; `tick` is the scheduled time it runs for (none on demand), logged with
+    /// the outcome so that the runs of replicas can be told apart and counted.
+    async fn run_once(&self, job: &Job, tick: Option<OffsetDateTime>) {
+        let tick = tick.map(to_ms);
         let started = OffsetDateTime::now_utc();
         let clock = Instant::now();
         // A panicking job must not take the runner down: run it in its own task.
@@ -190,12 +193,13 @@ impl Jobs {
         let took = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
         let (ok, detail) = match outcome {
             Ok(Ok(detail)) => {
-                tracing::info!(job = job.name, took_ms = took, outcome = %detail, "job done");
+                tracing::info!(job = job.name, tick, took_ms = took, outcome = %detail, "job done");
                 (true, detail)
             }
             Ok(Err(e)) => {
                 tracing::warn!(
                     job = job.name,
+                    tick,
                     took_ms = took,
                     error = format!("{e:#}"),
                     "job failed"
@@ -203,7 +207,7 @@ impl Jobs {
                 (false, format!("{e:#}"))
             }
             Err(e) => {
-                tracing::error!(job = job.name, took_ms = took, error = %e, "job panicked");
+                tracing::error!(job = job.name, tick, took_ms = took, error = %e, "job panicked");
                 (false, format!("the job panicked: {e}"))
             }
         };
@@ -260,7 +264,7 @@ impl Jobs {
                     };
                     tokio::select! {
                         _ = shutdown.wait_for(|s| *s) => break,
-                        () = jobs.run_once(&job) => {}
+                        () = jobs.run_once(&job, Some(next)) => {}
                     }
                     if let Some(claim) = claim {
                         claim.release().await;

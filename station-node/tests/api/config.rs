@@ -43,6 +43,28 @@ fn bad_settings_are_refused_with_the_setting_named() {
             "database.path",
         ),
         ("[parent]\nurl = \"town-node:9443\"\n", &[], "parent.url"),
+        // Several parent URLs (replicas): every one https, none twice.
+        (
+            "[parent]\nurl = [\"https://127.0.0.1:9443\", \"http://127.0.0.1:9444\"]\n",
+            &[],
+            "parent.url",
+        ),
+        (
+            "",
+            &[(
+                "BANGBAN_PARENT__URL",
+                "https://127.0.0.1:9443, 127.0.0.1:9444",
+            )],
+            "parent.url",
+        ),
+        (
+            "",
+            &[(
+                "BANGBAN_PARENT__URL",
+                "https://127.0.0.1:9443 https://127.0.0.1:9443/",
+            )],
+            "listed twice",
+        ),
         // A parent is dialled over mutual TLS only.
         ("[parent]\nurl = \"https://127.0.0.1:9443\"\n", &[], "tls"),
         ("[tls]\ncert = \"node.pem\"\n", &[], "tls"),
@@ -205,6 +227,29 @@ fn listener_bounds_have_defaults_and_can_be_set() {
         Duration::from_secs(3)
     );
     assert_eq!(config.limits.max_long_polls, 8);
+}
+
+#[test]
+fn several_parent_urls_come_from_an_array_or_one_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = crate::https::node_files(dir.path(), &crate::https::district_ca());
+    let both = "parent https://127.0.0.1:9443/ then https://127.0.0.1:9444/;";
+    let file = write_config(
+        dir.path(),
+        &format!("{tls}[parent]\nurl = [\"https://127.0.0.1:9443\", \"https://127.0.0.1:9444\"]\n"),
+    );
+    let (code, out, err) = check_config(&file, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(both), "{out}");
+    let file = write_config(dir.path(), &tls);
+    for list in [
+        "https://127.0.0.1:9443,https://127.0.0.1:9444",
+        " https://127.0.0.1:9443  https://127.0.0.1:9444\n",
+    ] {
+        let (code, out, err) = check_config(&file, &[("BANGBAN_PARENT__URL", list)]);
+        assert_eq!(code, 0, "{list:?}: {err}");
+        assert!(out.contains(both), "{list:?}: {out}");
+    }
 }
 
 #[test]

@@ -24,14 +24,14 @@ fn now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
 }
 
-fn district_ca() -> Ca {
+pub(crate) fn district_ca() -> Ca {
     bangban_kit::tls::install_crypto_provider();
     Ca::generate(StationCode::parse("410402000000").unwrap(), now(), 365).unwrap()
 }
 
 /// Writes the node's own certificate (for 127.0.0.1), key and the district CA under `dir/tls`;
 /// returns the `[tls]` section naming them.
-fn node_files(dir: &Path, ca: &Ca) -> String {
+pub(crate) fn node_files(dir: &Path, ca: &Ca) -> String {
     let (cert, key) = new_node_key_and_cert_for_hosts(
         ca,
         StationCode::parse(VILLAGE).unwrap(),

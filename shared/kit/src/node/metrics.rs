@@ -33,7 +33,7 @@ use time::OffsetDateTime;
 use crate::jobs::{JobResult, JobStatus, Jobs};
 use crate::policy::PolicyHandle;
 use crate::store::{CaseStore, to_ms};
-use crate::sync::LinkStatus;
+use crate::sync::Uplink;
 
 /// The metrics of one node: its own recorder and the handle that renders it. Cheap to clone.
 #[derive(Clone)]
@@ -145,7 +145,7 @@ impl NodeMetrics {
 
     /// `GET /metrics`, which also shows the policy in force and, when there is one, the parent
     /// link (both read from memory at scrape).
-    pub fn routes(&self, policy: PolicyHandle, link: Option<Arc<LinkStatus>>) -> Router {
+    pub fn routes(&self, policy: PolicyHandle, link: Option<Uplink>) -> Router {
         let metrics = self.clone();
         Router::new().route(
             "/metrics",
@@ -153,12 +153,12 @@ impl NodeMetrics {
                 let metrics = metrics.clone();
                 let policy = policy.clone();
                 let link = link.clone();
-                async move { metrics.scrape(&policy, link.as_deref()) }
+                async move { metrics.scrape(&policy, link.as_ref()) }
             }),
         )
     }
 
-    fn scrape(&self, policy: &PolicyHandle, link: Option<&LinkStatus>) -> axum::response::Response {
+    fn scrape(&self, policy: &PolicyHandle, link: Option<&Uplink>) -> axum::response::Response {
         let report = policy.report();
         let policy = policy.current();
         self.record(|| {
@@ -175,7 +175,15 @@ impl NodeMetrics {
             gauge!("bangban_policy_generation")
                 .set(value(i64::try_from(policy.generation).unwrap_or(i64::MAX)));
             gauge!("bangban_policy_since_ms").set(value(crate::store::to_ms(policy.since)));
-            if let Some(link) = link {
+            if let Some(Uplink { parents, status }) = link {
+                // 1 on the URL in use, 0 on the other replicas of the parent.
+                let in_use = parents.current();
+                for url in parents.urls() {
+                    gauge!("bangban_parent_url_in_use", "url" => url.to_string())
+                        .set(f64::from(u8::from(url == in_use)));
+                }
+                counter!("bangban_parent_switches_total").absolute(parents.switches());
+                let link = status;
                 gauge!("bangban_parent_reachable").set(f64::from(u8::from(link.reachable())));
                 gauge!("bangban_parent_last_ok_ms").set(value(link.last_ok_ms()));
                 counter!("bangban_pushed_total")
@@ -324,6 +332,14 @@ fn describe() {
     describe_counter!(
         "bangban_job_failures_total",
         "Failed runs of the job since start."
+    );
+    describe_gauge!(
+        "bangban_parent_url_in_use",
+        "1 for the parent URL exchanges go to, 0 for the parent's other URLs."
+    );
+    describe_counter!(
+        "bangban_parent_switches_total",
+        "Times the link moved to the parent's next URL after a transport failure, since start."
     );
     describe_gauge!(
         "bangban_parent_reachable",

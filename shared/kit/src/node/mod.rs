@@ -167,7 +167,7 @@ pub async fn run(
         name: rt.name.clone(),
         auth: rt.auth.clone(),
         store: rt.store.clone(),
-        uplink: readiness.link.as_ref().map(|(_, status)| status.clone()),
+        uplink: readiness.link.clone(),
         exposed_plain_http,
         secure_cookies: ui_tls.is_some(),
         jobs: rt.jobs.clone(),
@@ -181,10 +181,7 @@ pub async fn run(
     let node_metrics = NodeMetrics::start(rt.me, &rt.store, &rt.jobs).await;
     let internode_readiness = readiness.clone();
     let ui = Router::new()
-        .merge(node_metrics.routes(
-            rt.policy.clone(),
-            readiness.link.as_ref().map(|(_, status)| status.clone()),
-        ))
+        .merge(node_metrics.routes(rt.policy.clone(), readiness.link.clone()))
         .merge(crate::http::health_routes(readiness))
         .merge(crate::api::routes(api))
         .merge(crate::web::routes(web))

@@ -80,7 +80,7 @@ pub struct Parts {
     pub(crate) tasks: Vec<Task>,
     pub(crate) checks: Vec<CheckFn>,
     /// The link to the parent, when this node dials one: shown in `/readyz` and `/metrics`.
-    pub(crate) uplink: Option<(url::Url, Arc<crate::sync::LinkStatus>)>,
+    pub(crate) uplink: Option<crate::sync::Uplink>,
 }
 
 impl Parts {
@@ -163,8 +163,12 @@ impl Parts {
     }
 
     /// Declares the link this node keeps to its parent, for `/readyz` and `/metrics`.
-    pub fn uplink(mut self, parent: url::Url, status: Arc<crate::sync::LinkStatus>) -> Parts {
-        self.uplink = Some((parent, status));
+    pub fn uplink(
+        mut self,
+        parents: Arc<crate::sync::ParentUrls>,
+        status: Arc<crate::sync::LinkStatus>,
+    ) -> Parts {
+        self.uplink = Some(crate::sync::Uplink { parents, status });
         self
     }
 

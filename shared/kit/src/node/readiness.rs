@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use url::Url;
+
 use crate::http::{Check, Readiness};
 use crate::store::CaseStore;
 
@@ -41,7 +43,7 @@ pub type SharedReadiness = Arc<StoreReadiness>;
 pub struct NodeReadiness {
     pub store: CaseStore,
     pub certificate: Option<String>,
-    pub link: Option<(url::Url, Arc<crate::sync::LinkStatus>)>,
+    pub link: Option<crate::sync::Uplink>,
     pub jobs: crate::jobs::Jobs,
     /// The lines the node crate's parts add.
     pub extra: Vec<super::CheckFn>,
@@ -109,20 +111,32 @@ impl Readiness for NodeReadiness {
                 detail: e.to_string(),
             }),
         }
-        if let Some((url, status)) = &self.link {
+        if let Some(crate::sync::Uplink { parents, status }) = &self.link {
             let queued = self.store.outbox_len().await.unwrap_or(-1);
+            let url = parents.current();
+            let mut detail = format!(
+                "{url} {}; {queued} event(s) queued for it",
+                match (status.reachable(), status.last_error()) {
+                    (true, _) => "reachable".to_owned(),
+                    (false, Some(e)) => format!("failing: {e}"),
+                    (false, None) => "not reached yet".to_owned(),
+                }
+            );
+            // Replicas of the parent: which is in use among them, and how often it changed.
+            if parents.urls().len() > 1 {
+                let all: Vec<String> = parents.urls().iter().map(Url::to_string).collect();
+                detail.push_str(&format!(
+                    "; in use of {} parent URLs ({}), {} switch(es) since start",
+                    all.len(),
+                    all.join(", "),
+                    parents.switches()
+                ));
+            }
             checks.push(Check {
                 name: "parent",
                 ok: status.reachable(),
                 required: false,
-                detail: format!(
-                    "{url} {}; {queued} event(s) queued for it",
-                    match (status.reachable(), status.last_error()) {
-                        (true, _) => "reachable".to_owned(),
-                        (false, Some(e)) => format!("failing: {e}"),
-                        (false, None) => "not reached yet".to_owned(),
-                    }
-                ),
+                detail,
             });
         }
         for part in &self.extra {

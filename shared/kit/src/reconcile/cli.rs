@@ -5,13 +5,12 @@ use std::time::Duration;
 
 use bangban_domain::station::StationCode;
 use time::OffsetDateTime;
-use url::Url;
 
 use crate::cli::ReconcileArgs;
 use crate::store::{CaseStore, RunRow};
 
-/// This node's link to its parent, when it has one: the mTLS client and the parent's URL.
-pub type Uplink = (reqwest::Client, Url);
+/// This node's link to its parent, when it has one: the mTLS client and the parent's URLs.
+pub type Uplink = (reqwest::Client, std::sync::Arc<crate::sync::ParentUrls>);
 
 fn line(run: &RunRow) -> String {
     let at = OffsetDateTime::from_unix_timestamp(run.finished_at_ms / 1000)
@@ -54,7 +53,22 @@ pub async fn command(
             anyhow::bail!("this node has no parent to reconcile with");
         };
         let mut progress = |p: &str| println!("{p}");
-        let outcome = super::run_once(&store, &client, &parent, me, None, &mut progress).await?;
+        // Each URL in turn, as the link itself does, until one answers.
+        let mut outcome = None;
+        for url in parent.urls() {
+            match super::run_once(&store, &client, url, me, None, &mut progress).await {
+                Ok(o) => {
+                    outcome = Some(o);
+                    break;
+                }
+                Err(e) if crate::sync::Failover::is_transport_failure(&e) => {
+                    println!("{url}: {e}; trying the next parent URL");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let outcome = outcome
+            .ok_or_else(|| anyhow::anyhow!("no parent URL answered; nothing was compared"))?;
         println!("{}", line(&outcome.run));
         for r in &outcome.repairs {
             println!(

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 use url::Url;
 
-use super::{LinkStatus, PARENT_CURSOR, backoff};
+use super::{LinkStatus, PARENT_CURSOR, ParentUrls, backoff};
 use crate::store::{CaseStore, StoreError};
 
 /// Why one exchange with the parent failed.
@@ -247,12 +247,12 @@ async fn fetch_attachments(store: &CaseStore, client: &reqwest::Client, parent: 
 }
 
 /// Pushes the outbox until `shutdown` turns true: at once when events are stored, every
-/// `idle_check` otherwise, with backoff after failures. A batch in flight at shutdown is
-/// abandoned; its rows stay queued and go with the next start.
+/// `idle_check` otherwise, with backoff after failures (once every URL of `parents` failed).
+/// A batch in flight at shutdown is abandoned; its rows stay queued and go with the next start.
 pub async fn run_forwarder(
     store: CaseStore,
     client: reqwest::Client,
-    parent: Url,
+    parents: Arc<ParentUrls>,
     options: LinkOptions,
     status: Arc<LinkStatus>,
     mut shutdown: watch::Receiver<bool>,
@@ -265,7 +265,10 @@ pub async fn run_forwarder(
         }
         changes.borrow_and_update();
         let result = tokio::select! {
-            r = push_once(&store, &client, &parent, options.batch) => r,
+            r = parents.exchange(|parent| {
+                let (store, client) = (&store, &client);
+                async move { push_once(store, client, &parent, options.batch).await }
+            }) => r,
             _ = shutdown.changed() => break,
         };
         let wait = match result {
@@ -304,11 +307,12 @@ pub async fn run_forwarder(
     tracing::info!("forwarder stopped");
 }
 
-/// Long-polls the parent until `shutdown` turns true, with backoff after failures.
+/// Long-polls the parent until `shutdown` turns true, with backoff after failures (once every
+/// URL of `parents` failed).
 pub async fn run_puller(
     store: CaseStore,
     client: reqwest::Client,
-    parent: Url,
+    parents: Arc<ParentUrls>,
     options: LinkOptions,
     status: Arc<LinkStatus>,
     mut shutdown: watch::Receiver<bool>,
@@ -319,7 +323,12 @@ pub async fn run_puller(
             break;
         }
         let result = tokio::select! {
-            r = pull_once_noting(&store, &client, &parent, &options, Some(&status)) => r,
+            r = parents.exchange(|parent| {
+                let (store, client, options, status) = (&store, &client, &options, &status);
+                async move {
+                    pull_once_noting(store, client, &parent, options, Some(status.as_ref())).await
+                }
+            }) => r,
             _ = shutdown.changed() => break,
         };
         match result {

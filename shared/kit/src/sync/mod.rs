@@ -8,8 +8,11 @@
 //! verified certificate (see `crate::tls`).
 
 pub mod client;
+mod parents;
 pub mod server;
 pub mod summaries;
+
+pub use parents::{Failover, ParentUrls, ParentUrlsError};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -18,6 +21,14 @@ use time::OffsetDateTime;
 
 /// The name under which the cursor of the pull from the parent is saved.
 pub const PARENT_CURSOR: &str = "parent";
+
+/// The link to the parent as the node shows it (`/readyz`, `/metrics`, the start page): the
+/// parent's URLs with the one in use, and how the exchanges went.
+#[derive(Debug, Clone)]
+pub struct Uplink {
+    pub parents: Arc<ParentUrls>,
+    pub status: Arc<LinkStatus>,
+}
 
 /// What the node knows about its link to the parent, for `/readyz` and `/metrics`.
 #[derive(Debug, Default)]

@@ -304,6 +304,10 @@ async fn pull(
     let mut deadline = tokio::time::Instant::now() + wait;
     // Subscribe before reading, so an event stored between the read and the wait wakes us.
     let mut changes = state.store.subscribe();
+    // Replicas of this node on one PostgreSQL database store events this process is not told
+    // of: a wait there looks again every second (a delay, never a loss: the cursor is shared).
+    let recheck = (state.store.db().backend() == crate::db::Backend::Postgres)
+        .then_some(Duration::from_secs(1));
     loop {
         changes.borrow_and_update();
         let events = state
@@ -328,17 +332,19 @@ async fn pull(
             });
         }
         // Wake at least every few seconds: a reconciliation request (written by the CLI, maybe
-        // in another process) should not wait for the whole long poll.
-        let wake = deadline.min(tokio::time::Instant::now() + REQUEST_CHECK);
+        // in another process) should not wait for the whole long poll; and on PostgreSQL every
+        // second, for events stored through a replica.
+        let step = recheck.unwrap_or(REQUEST_CHECK).min(REQUEST_CHECK);
+        let wake = deadline.min(tokio::time::Instant::now() + step);
         if tokio::time::timeout_at(wake, changes.changed())
             .await
             .is_err()
+            && wake < deadline
+            && state.store.reconcile_requested(child).await?.is_some()
         {
-            if wake < deadline && state.store.reconcile_requested(child).await?.is_some() {
-                deadline = tokio::time::Instant::now();
-            }
-            continue; // answer with what there is (nothing) once the deadline passed
+            deadline = tokio::time::Instant::now();
         }
+        // Woken, or time to look again (past the deadline: answer with what there is).
     }
 }
 

@@ -409,6 +409,10 @@ static ZH: &[(&str, &str)] = &[
         "summaries.bad_centre",
         "该站点不在本站辖区内，已显示全部站点。",
     ),
+    // Two district replicas: the parent URL in use on the start page's link panel.
+    ("start.parent_url", "上级地址"),
+    ("start.parent_others", "备用地址："),
+    ("start.parent_switches", "切换次数："),
 ];
 
 static EN: &[(&str, &str)] = &[
@@ -749,6 +753,10 @@ static EN: &[(&str, &str)] = &[
         "summaries.bad_centre",
         "That centre is outside this centre's area; showing every centre.",
     ),
+    // Two district replicas: the parent URL in use on the start page's link panel.
+    ("start.parent_url", "Parent URL"),
+    ("start.parent_others", "other URLs: "),
+    ("start.parent_switches", "switches: "),
 ];
 
 #[cfg(test)]

@@ -26,8 +26,6 @@ pub mod session;
 pub mod steps;
 pub mod summaries;
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::{get, post};
@@ -45,7 +43,7 @@ pub struct Web {
     pub auth: AuthStore,
     pub store: CaseStore,
     /// The link to the parent, when the node has one.
-    pub uplink: Option<Arc<crate::sync::LinkStatus>>,
+    pub uplink: Option<crate::sync::Uplink>,
     /// The UI is served in plain HTTP on an address other machines reach: every page warns.
     pub exposed_plain_http: bool,
     /// Cookies get `Secure` (the UI is served over HTTPS).

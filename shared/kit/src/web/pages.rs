@@ -305,6 +305,9 @@ struct StartPage {
     policy_refusal: Option<String>,
     policy_expired: bool,
     link: LinkView,
+    /// The parent URL in use, the parent's other URLs (comma-separated, empty with one) and
+    /// how often the link switched between them since start.
+    parent_url: Option<(String, String, u64)>,
     day: crate::store::DayCounts,
     soon: String,
     outbox: i64,
@@ -434,12 +437,24 @@ pub async fn start(
         Ok(d) => d,
         Err(e) => return internal_error(&e, lang),
     };
-    let link = match &web.uplink {
+    let link = match web.uplink.as_ref().map(|u| &u.status) {
         None => LinkView::None,
         Some(status) if status.reachable() => LinkView::Ok,
         Some(status) if status.last_ok_ms() == 0 => LinkView::Never,
         Some(_) => LinkView::Down,
     };
+    // The parent URL in use, and the parent's other URLs (replicas) when it has several.
+    let parent_url = web.uplink.as_ref().map(|u| {
+        let in_use = u.parents.current();
+        let others: Vec<String> = u
+            .parents
+            .urls()
+            .iter()
+            .filter(|url| *url != in_use)
+            .map(ToString::to_string)
+            .collect();
+        (in_use.to_string(), others.join(", "), u.parents.switches())
+    });
     let in_force = web.store.policy().current();
     let missing_year = in_force.calendar.missing_year(today);
     let policy_bundle = in_force.bundle;
@@ -493,6 +508,7 @@ pub async fn start(
             Tier::Village => "tier.village",
         },
         link,
+        parent_url,
         day,
         soon: soon.to_string(),
         outbox: web.store.outbox_len().await.unwrap_or(-1),

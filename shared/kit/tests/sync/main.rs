@@ -7,6 +7,7 @@ mod alerts;
 mod attachments;
 #[path = "../common/databases.rs"]
 mod databases;
+mod failover;
 mod link;
 mod matrix;
 mod openapi;
@@ -49,6 +50,7 @@ macro_rules! parent_on_both_backends {
 
 use alerts::*;
 use attachments::*;
+use failover::*;
 use link::*;
 use reconcile::*;
 use summaries::*;
@@ -71,6 +73,10 @@ parent_on_both_backends!(
     a_summary_with_personal_data_is_refused_and_nothing_is_stored,
     summaries_outside_the_callers_subtree_or_malformed_are_refused,
     a_summary_refused_for_good_leaves_the_queue_and_the_others_flow_on,
+    a_dead_first_url_is_passed_over_at_once_and_the_next_stays_in_use,
+    a_refusal_does_not_move_the_link,
+    a_server_error_moves_the_link_to_the_next_url,
+    two_replicas_on_one_database_serve_one_link,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
