@@ -91,7 +91,12 @@ impl Node {
 
     /// Starts (or restarts) the process on the same folder and config.
     pub fn spawn(&mut self) {
-        let log = std::fs::File::create(self.dir.join("node.log")).expect("log file");
+        // Appended to, so that a restarted node's log follows what it said before it died.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("node.log"))
+            .expect("log file");
         let child = Command::new(binary(self.kind.binary()))
             .arg("--config")
             .arg(&self.config)
@@ -259,4 +264,5 @@ pub fn ca_issue(ca: &Path, station: &str, out: &Path, extra: &[&str]) {
     run("district-node", &args);
 }
 
+pub mod faults;
 pub mod tree;
