@@ -44,6 +44,11 @@ const CODES: [&str; 7] = [
 /// Short waits on every link, so that a healed link is used again within a second or two.
 const PARENT_LINK: &str = "pull_wait_secs = 2\nretry_base_ms = 50\nretry_cap_ms = 1000\n";
 
+/// The longest a case may take to reach the node it was sent to. Faults last at most 3 s, a
+/// killed node is back within 3 s and a link retries at least every second, so a case still in
+/// transit after this is stuck, not slow.
+const ARRIVAL_LIMIT: Duration = Duration::from_secs(30);
+
 /// How big a run is.
 #[derive(Debug, Clone)]
 struct Params {
@@ -78,7 +83,7 @@ impl Params {
             faults: 1000,
             kills: 100,
             tasks: 8,
-            gap_ms: (50, 450),
+            gap_ms: (150, 650),
             workload_limit: Duration::from_secs(1800),
             converge_limit: Duration::from_secs(60),
         }
@@ -484,10 +489,12 @@ impl Operators {
         Ok(())
     }
 
-    /// Waits until `code` shows the case held by `holder` at `stage`.
+    /// Waits until `code` shows the case held by `holder` at `stage`: a case in transit longer
+    /// than [`ARRIVAL_LIMIT`] is stuck.
     async fn arrive(&self, code: &str, id: &str, holder: &str, stage: &str) -> Result<(), String> {
         let mut last = Value::Null;
-        while Instant::now() < self.deadline {
+        let limit = (Instant::now() + ARRIVAL_LIMIT).min(self.deadline);
+        while Instant::now() < limit {
             let (status, view) = self
                 .call(code, &format!("/api/v1/cases/{id}"), None)
                 .await?;
