@@ -200,16 +200,21 @@ fn schedule(rng: &mut Rng, p: &Params) -> Vec<(Duration, Action)> {
     out
 }
 
-/// Runs the schedule against the tree and its proxies; returns the tree (every node running
-/// again, every link healed) and how many nodes it killed.
+/// Runs the schedule against the tree and its proxies, until its end or until `stop` (the
+/// workload failed); returns the tree (every node running again, every link healed) and how
+/// many nodes it killed.
 async fn inject(
     mut tree: Tree,
     proxies: Arc<BTreeMap<String, Arc<Proxy>>>,
     plan: Vec<(Duration, Action)>,
+    stop: Arc<AtomicBool>,
 ) -> (Tree, usize) {
     let mut kills = 0;
     let mut down: Vec<(Instant, &'static str)> = Vec::new();
     for (gap, action) in plan {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
         let at = Instant::now() + gap;
         // Nodes due back come back during the pause.
         loop {
@@ -931,7 +936,7 @@ async fn run(seed: u64, p: Params, district_db: DistrictDb) {
         let proxies = proxies.clone();
         let over = schedule_over.clone();
         tokio::spawn(async move {
-            let out = inject(tree, proxies, plan).await;
+            let out = inject(tree, proxies, plan, over.clone()).await;
             over.store(true, Ordering::SeqCst);
             out
         })
