@@ -160,14 +160,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let internode = bangban_kit::node::bind_internode(config.internode_listen).await?;
-    serve_with(
-        config,
-        ui_listener,
-        internode,
-        LinkOptions::default(),
-        shutdown,
-    )
-    .await
+    let link = config.link.clone();
+    serve_with(config, ui_listener, internode, link, shutdown).await
 }
 
 /// As [`serve`], with the inter-node listener and link behaviour given (tests).

@@ -16,6 +16,7 @@ use bangban_kit::policy::bundle::PublicKey;
 use bangban_kit::serve::NodeLimits;
 use bangban_kit::store::AppendLimits;
 use bangban_kit::sync::ParentUrls;
+use bangban_kit::sync::client::LinkOptions;
 use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("defaults.toml");
@@ -49,6 +50,45 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct ParentSettings {
     pub url: ParentUrlSetting,
+    /// Seconds a pull waits at the parent for new events (long-poll; the parent allows 30).
+    pub pull_wait_secs: u64,
+    /// The first wait after a failed exchange with the parent, in milliseconds; it doubles
+    /// with each failure up to `retry_cap_ms` (each wait jittered).
+    pub retry_base_ms: u64,
+    pub retry_cap_ms: u64,
+}
+
+impl ParentSettings {
+    /// How the link to the parent behaves, checked: tests and the fault test shorten the waits.
+    fn link(&self) -> Result<LinkOptions, SettingsError> {
+        let max_wait = bangban_kit::sync::server::MAX_WAIT.as_secs();
+        if !(1..=max_wait).contains(&self.pull_wait_secs) {
+            return Err(SettingsError::invalid(
+                "parent.pull_wait_secs",
+                format!(
+                    "give a number of seconds from 1 to {max_wait} (the parent waits no longer)"
+                ),
+            ));
+        }
+        if !(10..=60_000).contains(&self.retry_base_ms) {
+            return Err(SettingsError::invalid(
+                "parent.retry_base_ms",
+                "give a number of milliseconds from 10 to 60000",
+            ));
+        }
+        if !(self.retry_base_ms..=3_600_000).contains(&self.retry_cap_ms) {
+            return Err(SettingsError::invalid(
+                "parent.retry_cap_ms",
+                "give a number of milliseconds from parent.retry_base_ms to 3600000",
+            ));
+        }
+        Ok(LinkOptions {
+            pull_wait_secs: self.pull_wait_secs,
+            backoff_base: std::time::Duration::from_millis(self.retry_base_ms),
+            backoff_cap: std::time::Duration::from_millis(self.retry_cap_ms),
+            ..LinkOptions::default()
+        })
+    }
 }
 
 /// `parent.url`: one URL, several in one string (separated by commas or whitespace, as
@@ -80,6 +120,8 @@ pub struct Config {
     /// The parent's URLs (several when the parent runs as replicas) and the one in use; shared
     /// by everything that dials the parent. `None`: standalone.
     pub parent: Option<Arc<ParentUrls>>,
+    /// How the link to the parent waits and retries (`[parent]`).
+    pub link: LinkOptions,
     /// Where a town's children dial it.
     pub internode_listen: Option<std::net::SocketAddr>,
     pub tls: Option<TlsFiles>,
@@ -129,6 +171,7 @@ impl Settings {
         let parent = ParentUrls::parse(self.parent.url.items())
             .map_err(|e| SettingsError::invalid("parent.url", e.to_string()))?
             .map(Arc::new);
+        let link = self.parent.link()?;
         let jobs = self.jobs.check()?;
         let alerts = self.alerts.check()?;
         let internode_listen = self.internode.check()?;
@@ -182,6 +225,7 @@ impl Settings {
             http: self.http,
             database_path,
             parent,
+            link,
             internode_listen,
             tls,
             ui_tls,

@@ -91,8 +91,13 @@ impl Node {
 
     /// Starts (or restarts) the process on the same folder and config.
     pub fn spawn(&mut self) {
-        let log = std::fs::File::create(self.dir.join("node.log")).expect("log file");
-        let child = Command::new(binary(self.kind.binary()))
+        // Appended to, so that a restarted node's log follows what it said before it died.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("node.log"))
+            .expect("log file");
+        let child = without_test_settings(&mut Command::new(binary(self.kind.binary())))
             .arg("--config")
             .arg(&self.config)
             .arg("serve")
@@ -173,9 +178,20 @@ impl Drop for Node {
     }
 }
 
+/// Removes the test's own `BANGBAN_FAULT_*` variables (the fault test's seed and length) from a
+/// node's environment: a node reads every `BANGBAN_` variable as a setting and refuses unknown ones.
+fn without_test_settings(cmd: &mut Command) -> &mut Command {
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("BANGBAN_FAULT_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
 /// Runs a workspace binary to completion, panicking with its output on failure.
 pub fn run(bin: &str, args: &[&str]) -> String {
-    let out = Command::new(binary(bin))
+    let out = without_test_settings(&mut Command::new(binary(bin)))
         .args(args)
         .output()
         .expect("run binary");
@@ -259,4 +275,5 @@ pub fn ca_issue(ca: &Path, station: &str, out: &Path, extra: &[&str]) {
     run("district-node", &args);
 }
 
+pub mod faults;
 pub mod tree;

@@ -89,6 +89,23 @@ impl Tree {
         district_db: DistrictDb,
         policy_extra: &str,
     ) -> Tree {
+        Tree::start_linked(root, codes, district_db, policy_extra, "", |_, parent| {
+            parent.to_owned()
+        })
+        .await
+    }
+
+    /// As [`Tree::start_with`], with each child dialling `via(child code, parent's inter-node
+    /// URL)` instead of its parent directly (a proxy in between), and `parent_extra` (lines such
+    /// as `retry_cap_ms = 500`) added to every child's `[parent]` section.
+    pub async fn start_linked(
+        root: &Path,
+        codes: &[&str],
+        district_db: DistrictDb,
+        policy_extra: &str,
+        parent_extra: &str,
+        mut via: impl FnMut(&str, &str) -> String,
+    ) -> Tree {
         let district_url = match district_db {
             DistrictDb::Sqlite => "sqlite://node.sqlite".to_owned(),
             DistrictDb::Postgres => fresh_postgres_database().await,
@@ -116,12 +133,14 @@ impl Tree {
             let api_port = (tier != bangban_domain::station::Tier::Village).then(free_port);
             let parent_api = parent_of(code)
                 .and_then(|p| tree.nodes.get(&p))
-                .and_then(|p| p.api.clone());
+                .and_then(|p| p.api.clone())
+                .map(|api| via(code, &api));
             let config = node_config(
                 code,
                 ui_port,
                 api_port,
                 parent_api.as_deref(),
+                parent_extra,
                 &district_url,
             ) + policy_extra;
             std::fs::create_dir_all(&dir).expect("node folder");
@@ -450,6 +469,7 @@ pub fn node_config(
     ui: u16,
     api: Option<u16>,
     parent_api: Option<&str>,
+    parent_extra: &str,
     district_url: &str,
 ) -> String {
     let ws = workspace();
@@ -462,7 +482,7 @@ pub fn node_config(
     } else {
         c.push_str("[database]\npath = \"node.sqlite\"\n");
         if let Some(p) = parent_api {
-            c.push_str(&format!("[parent]\nurl = \"{p}\"\n"));
+            c.push_str(&format!("[parent]\nurl = \"{p}\"\n{parent_extra}"));
         }
     }
     if let Some(a) = api {

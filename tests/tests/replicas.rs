@@ -41,7 +41,7 @@ async fn start_replicas(root: &Path, db_url: &str) -> Vec<(Node, String, std::pa
             std::fs::copy(shared_tls.join(file), tls.join(file)).unwrap();
         }
         let (ui, api) = (free_port(), free_port());
-        let config = every_second(node_config(DISTRICT, ui, Some(api), None, db_url));
+        let config = every_second(node_config(DISTRICT, ui, Some(api), None, "", db_url));
         // Started without waiting: both migrate and seed the empty database at once.
         let node = Node::start(Kind::District, &dir, ui, &config);
         replicas.push((node, format!("https://127.0.0.1:{api}"), tls));
@@ -69,7 +69,7 @@ async fn start_station(
     ca_issue(&root.join("ca"), code, &tls, hosts);
     let ui = free_port();
     let api = serves.then(free_port);
-    let config = node_config(code, ui, api, Some("@parent"), "")
+    let config = node_config(code, ui, api, Some("@parent"), "", "")
         .replace("url = \"@parent\"", &format!("url = {parent}"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("node.toml"), &config).unwrap();

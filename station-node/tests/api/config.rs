@@ -160,6 +160,30 @@ tls_cert = \"ui.pem\"\n",
             &[("BANGBAN_HTTP__HANDSHAKE_TIMEOUT_SECS", "0")],
             "http.handshake_timeout_secs",
         ),
+        // How the link to the parent waits and retries.
+        (
+            "",
+            &[("BANGBAN_PARENT__PULL_WAIT_SECS", "0")],
+            "parent.pull_wait_secs",
+        ),
+        (
+            "",
+            &[("BANGBAN_PARENT__PULL_WAIT_SECS", "31")],
+            "parent.pull_wait_secs",
+        ),
+        (
+            "",
+            &[("BANGBAN_PARENT__RETRY_BASE_MS", "5")],
+            "parent.retry_base_ms",
+        ),
+        (
+            "",
+            &[
+                ("BANGBAN_PARENT__RETRY_BASE_MS", "500"),
+                ("BANGBAN_PARENT__RETRY_CAP_MS", "100"),
+            ],
+            "parent.retry_cap_ms",
+        ),
         // Pinned policy keys (the lines land in [policy]).
         (
             "pinned_keys = [\"not base64!\"]\n",
@@ -250,6 +274,27 @@ fn several_parent_urls_come_from_an_array_or_one_variable() {
         assert_eq!(code, 0, "{list:?}: {err}");
         assert!(out.contains(both), "{list:?}: {out}");
     }
+}
+
+#[test]
+fn parent_link_waits_have_defaults_and_can_be_set() {
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_config(dir.path(), "");
+    let config = crate::helpers::load(&file);
+    assert_eq!(config.link.pull_wait_secs, 25);
+    assert_eq!(config.link.backoff_base, Duration::from_millis(200));
+    assert_eq!(config.link.backoff_cap, Duration::from_secs(30));
+
+    let file = write_config(
+        dir.path(),
+        "[parent]\npull_wait_secs = 2\nretry_base_ms = 50\nretry_cap_ms = 1000\n",
+    );
+    let config = crate::helpers::load(&file);
+    assert_eq!(config.link.pull_wait_secs, 2);
+    assert_eq!(config.link.backoff_base, Duration::from_millis(50));
+    assert_eq!(config.link.backoff_cap, Duration::from_secs(1));
 }
 
 #[test]
