@@ -159,6 +159,13 @@ async fn across_the_tree(db: DistrictDb) {
             .to_owned();
         if row.contains("✓ no difference") {
             assert!(row.contains("与上级对账"), "{row}");
+            // The link panel shows the last run, whoever ran it.
+            let last = page
+                .split("id=\"last-reconcile\"")
+                .nth(1)
+                .and_then(|r| r.split("</dd>").next())
+                .unwrap_or_default();
+            assert!(last.contains("✓ 与上级一致"), "{last}");
             break;
         }
         assert!(std::time::Instant::now() < deadline, "{row}");

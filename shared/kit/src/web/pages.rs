@@ -325,6 +325,9 @@ struct StartPage {
     calendar_link: bool,
     /// The scheduled jobs and their last runs.
     jobs: Vec<JobRow>,
+    /// This node's last reconciliation with its parent, whoever ran it (the job, the command
+    /// line, the parent's request): when (China time), whether it succeeded, what it found.
+    last_reconcile: Option<(String, bool, String)>,
     /// The open alerts of this centre and its subtree, newest first; `None` for a role that
     /// does not watch them (`Permission::WatchAlerts`).
     alerts: Option<Vec<super::alerts::AlertRow>>,
@@ -487,6 +490,28 @@ pub async fn start(
     };
     let page = StartPage {
         jobs: job_rows(&web.jobs, &t),
+        last_reconcile: match web.uplink {
+            Some(_) => web
+                .store
+                .reconcile_runs(Some("parent"), 0, 1)
+                .await
+                .ok()
+                .and_then(|runs| runs.into_iter().next())
+                .map(|(_, run)| {
+                    let at = OffsetDateTime::from_unix_timestamp_nanos(
+                        i128::from(run.finished_at_ms) * 1_000_000,
+                    )
+                    .map(china_time)
+                    .unwrap_or_default();
+                    let detail = if run.ok && run.detail == "no difference" {
+                        t.pick("与上级一致", "no difference").to_owned()
+                    } else {
+                        run.detail
+                    };
+                    (at, run.ok, detail)
+                }),
+            None => None,
+        },
         alerts,
         missing_year,
         calendar_link,
