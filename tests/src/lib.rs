@@ -275,5 +275,39 @@ pub fn ca_issue(ca: &Path, station: &str, out: &Path, extra: &[&str]) {
     run("district-node", &args);
 }
 
+/// A page of the web UI at `ui`, signed in as the tree's operator: its status and text.
+pub async fn web_page(ui: &str, path: &str) -> (u16, String) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("web UI");
+    let res = http
+        .post(format!("{ui}/login"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("username", "operator"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("web UI");
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("bangban_session="))
+        .expect("web UI")
+        .split(';')
+        .next()
+        .expect("web UI")
+        .to_owned();
+    let res = http
+        .get(format!("{ui}{path}"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("web UI");
+    (res.status().as_u16(), res.text().await.expect("web UI"))
+}
+
+pub mod bench;
 pub mod faults;
 pub mod tree;

@@ -114,43 +114,10 @@ async fn across_the_tree(db: DistrictDb) {
     assert!(ok && out.contains("no difference"), "{out}");
 
     // The scheduled run shows on the village's start page (every 5 s in the test's config).
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
     let ui = tree.nodes[VILLAGE].ui.clone();
-    let res = http
-        .post(format!("{ui}/login"))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[
-            ("username", "operator"),
-            ("password", bangban_tests::PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("bangban_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
     let deadline = std::time::Instant::now() + SYNC;
     loop {
-        let page = http
-            .get(format!("{ui}/start"))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = bangban_tests::web_page(&ui, "/start").await.1;
         let row = page
             .split("data-job=\"reconcile\"")
             .nth(1)

@@ -38,42 +38,6 @@ fn database_contains(dir: &Path, needle: &str) -> bool {
     })
 }
 
-/// A page of the web UI at `ui`, signed in as the tree's operator: its status and text.
-async fn web_page(ui: &str, path: &str) -> (u16, String) {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let res = http
-        .post(format!("{ui}/login"))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[
-            ("username", "operator"),
-            ("password", bangban_tests::PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("bangban_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let res = http
-        .get(format!("{ui}{path}"))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
-}
-
 async fn summary_at(tree: &mut Tree, code: &str, case_id: &str) -> Option<Value> {
     let (status, body) = tree.api(code, "GET", "/api/v1/summaries", None).await;
     assert_eq!(status, 200, "{body}");
@@ -151,17 +115,17 @@ async fn a_case_handled_at_a_village_reaches_the_district_as_a_summary_without_p
     // The page lists it too, without a link: the district does not hold the case. A centre
     // outside the district is named beside its field.
     let district_ui = tree.node(DISTRICT).ui.clone();
-    let page = web_page(&district_ui, "/summaries").await;
+    let page = bangban_tests::web_page(&district_ui, "/summaries").await;
     assert_eq!(page.0, 200);
     assert!(page.1.contains(at_district["case_no"].as_str().unwrap()));
     assert!(!page.1.contains(&format!("href=\"/cases/{id}\"")));
-    let refused = web_page(&district_ui, "/summaries?centre=410403000000").await;
+    let refused = bangban_tests::web_page(&district_ui, "/summaries?centre=410403000000").await;
     assert_eq!(refused.0, 422);
     assert!(refused.1.contains("id=\"centre-error\""));
-    let start = web_page(&district_ui, "/start").await.1;
+    let start = bangban_tests::web_page(&district_ui, "/start").await.1;
     assert!(start.contains("id=\"summaries-link\""));
     let village_ui = tree.node(VILLAGE).ui.clone();
-    let start = web_page(&village_ui, "/start").await.1;
+    let start = bangban_tests::web_page(&village_ui, "/start").await.1;
     assert!(
         !start.contains("id=\"summaries-link\""),
         "a village has no area"

@@ -16,47 +16,19 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bangban_domain::event::EventId;
-use bangban_domain::station::StationCode;
 use bangban_kit::db::{Db, sqlite_url};
-use bangban_kit::policy::{Policy, PolicyHandle};
 use bangban_kit::store::CaseStore;
 use bangban_kit::store::digests::{Digest, event_hash};
-use bangban_kit::sync::server::{SyncServer, routes};
-use bangban_kit::tls::{NodeCredentials, https_client, serve_mtls, server_config};
-use bangban_tests::{ca_init, ca_issue, workspace};
+use bangban_kit::tls::https_client;
+use bangban_tests::bench::{code, creds, policy, serve};
+use bangban_tests::{ca_init, ca_issue};
 
 const TOWN: &str = "410402001000";
 const VILLAGE: &str = "410402001001";
 const DAYS: i64 = 3 * 365;
-
-fn code(s: &str) -> StationCode {
-    StationCode::parse(s).unwrap()
-}
-
-fn creds(dir: &std::path::Path) -> NodeCredentials {
-    let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
-    NodeCredentials::from_pem(&read("node.pem"), &read("node.key"), &read("ca.pem")).unwrap()
-}
-
-fn policy() -> PolicyHandle {
-    let ws = workspace();
-    let read = |p: &str| std::fs::read_to_string(ws.join(p)).unwrap();
-    PolicyHandle::new(Policy {
-        calendar: bangban_domain::calendar::WorkingCalendar::from_json(&read(
-            "deploy/policy/calendar.json",
-        ))
-        .unwrap(),
-        topology: Some(
-            bangban_domain::topology::Topology::from_json(&read("deploy/topology/xinhua.json"))
-                .unwrap(),
-        ),
-        ..Default::default()
-    })
-}
 
 fn day_of(i: usize, n: usize) -> (i64, time::Date) {
     let per_day = n.div_ceil(DAYS as usize).max(1);
@@ -225,7 +197,6 @@ async fn main() {
         &root.path().join("village-tls"),
         &[],
     );
-    let town_creds = creds(&root.path().join("town-tls"));
     let client = https_client(
         &creds(&root.path().join("village-tls")),
         Vec::new(),
@@ -258,27 +229,7 @@ async fn main() {
         eprintln!("{n} cases written in {:.1} s", t.elapsed().as_secs_f64());
         let village = CaseStore::new(village_db.clone(), policy()).with_uplink(code(VILLAGE));
         let town_store = CaseStore::new(town.clone(), policy());
-        let sync = Arc::new(SyncServer {
-            store: town_store.clone(),
-            me: code(TOWN),
-            policy: policy(),
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = url::Url::parse(&format!(
-            "https://127.0.0.1:{}/",
-            listener.local_addr().unwrap().port()
-        ))
-        .unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve_mtls(
-            listener,
-            server_config(&town_creds, Vec::new()).unwrap(),
-            code("410402000000"),
-            routes(sync, axum::Router::new()),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
+        let (url, stop) = serve(town_store.clone(), TOWN, &root.path().join("town-tls")).await;
         // Warm the connection and the page caches, then measure.
         measure(&village, &client, &url, 3).await;
         let same = measure(&village, &client, &url, 50).await;
@@ -323,8 +274,7 @@ async fn main() {
             one.bytes
         );
         medians.push((n, same.median_ms));
-        let _ = stop.send(());
-        let _ = server.await;
+        drop(stop);
         village_db.close().await;
         town.close().await;
     }

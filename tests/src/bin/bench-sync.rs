@@ -23,15 +23,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bangban_domain::event::Event;
-use bangban_domain::station::{StationCode, Tier};
+use bangban_domain::station::Tier;
 use bangban_kit::db::{Db, sqlite_url};
-use bangban_kit::policy::{Policy, PolicyHandle};
 use bangban_kit::store::{Admission, CaseStore};
 use bangban_kit::sync::client::{LinkOptions, push_once, run_forwarder};
-use bangban_kit::sync::server::{SyncServer, routes};
 use bangban_kit::sync::{LinkStatus, ParentUrls};
-use bangban_kit::tls::{NodeCredentials, https_client, serve_mtls, server_config};
-use bangban_tests::{ca_init, ca_issue, workspace};
+use bangban_kit::tls::https_client;
+use bangban_tests::bench::{code, creds, policy, serve};
+use bangban_tests::{ca_init, ca_issue};
 use time::OffsetDateTime;
 
 #[path = "../../../shared/kit/tests/common/databases.rs"]
@@ -46,31 +45,6 @@ use store_support::CaseBuilder;
 const DISTRICT: &str = "410402000000";
 const TOWN: &str = "410402001000";
 const VILLAGE: &str = "410402001001";
-
-fn code(s: &str) -> StationCode {
-    StationCode::parse(s).unwrap()
-}
-
-fn creds(dir: &std::path::Path) -> NodeCredentials {
-    let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
-    NodeCredentials::from_pem(&read("node.pem"), &read("node.key"), &read("ca.pem")).unwrap()
-}
-
-fn policy() -> PolicyHandle {
-    let ws = workspace();
-    let read = |p: &str| std::fs::read_to_string(ws.join(p)).unwrap();
-    PolicyHandle::new(Policy {
-        calendar: bangban_domain::calendar::WorkingCalendar::from_json(&read(
-            "deploy/policy/calendar.json",
-        ))
-        .unwrap(),
-        topology: Some(
-            bangban_domain::topology::Topology::from_json(&read("deploy/topology/xinhua.json"))
-                .unwrap(),
-        ),
-        ..Default::default()
-    })
-}
 
 async fn open(path: &std::path::Path) -> Db {
     let db = Db::connect(&sqlite_url(path)).await.unwrap();
@@ -88,36 +62,6 @@ fn case_events(seq: u32) -> Vec<Event> {
         case.escalate(VILLAGE, 3, Tier::District),
         case.comment(VILLAGE, 4, "已电话告知申请人办理进度"),
     ]
-}
-
-/// A parent serving its children over mTLS from `store`; stops when the sender drops.
-async fn serve(
-    store: CaseStore,
-    me: &str,
-    tls: &std::path::Path,
-) -> (url::Url, tokio::sync::oneshot::Sender<()>) {
-    let sync = Arc::new(SyncServer {
-        store,
-        me: code(me),
-        policy: policy(),
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = url::Url::parse(&format!(
-        "https://127.0.0.1:{}/",
-        listener.local_addr().unwrap().port()
-    ))
-    .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve_mtls(
-        listener,
-        server_config(&creds(tls), Vec::new()).unwrap(),
-        code(DISTRICT),
-        routes(sync, axum::Router::new()),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    (url, stop)
 }
 
 /// A village store holding `cases` escalated cases, all queued for its parent.
