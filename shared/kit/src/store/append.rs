@@ -15,7 +15,15 @@ pub struct AppendTx<'s> {
     store: &'s CaseStore,
     tx: sqlx::Transaction<'static, sqlx::Any>,
     last_seq: Option<i64>,
+    /// The state and `shared_up` of each case this transaction appended to, as written: the
+    /// next event of the case starts from it instead of reading and parsing the row again (a
+    /// batch from a child carries whole logs). An entry leaves while its case is being appended
+    /// to, so after a refused event the row is the only truth.
+    cases: CaseCache,
 }
+
+/// See [`AppendTx`]: case id → (state, shared with the parent).
+pub(super) type CaseCache = std::collections::HashMap<String, (CaseState, bool)>;
 
 impl AppendTx<'_> {
     /// Appends one event. A refusal (a client error) is decided before anything of the event is
@@ -28,7 +36,7 @@ impl AppendTx<'_> {
     ) -> Result<Appended, StoreError> {
         let outcome = self
             .store
-            .append_in(&mut self.tx, ev, admission, now)
+            .append_in(&mut self.tx, ev, admission, now, &mut self.cases)
             .await?;
         if let Appended::Stored { seq, .. } = &outcome {
             self.last_seq = Some(*seq);
@@ -120,6 +128,7 @@ impl CaseStore {
             store: self,
             tx: self.begin_write().await?,
             last_seq: None,
+            cases: CaseCache::new(),
         })
     }
 
@@ -157,6 +166,7 @@ impl CaseStore {
         ev: &Event,
         admission: Admission,
         now: OffsetDateTime,
+        cases: &mut CaseCache,
     ) -> Result<Appended, StoreError> {
         let event_id = ev.event_id.to_string();
         let case_id = ev.case_id.to_string();
@@ -184,7 +194,10 @@ impl CaseStore {
             });
         }
         self.admit_author(admission, ev)?;
-        let current = self.current_state(&mut *conn, &case_id).await?;
+        let (current, shared_up) = match cases.remove(&case_id) {
+            Some((state, shared)) => (Some(state), Some(shared)),
+            None => (self.current_state(&mut *conn, &case_id).await?, None),
+        };
         let is_new = current.is_none();
         // What the stage count and the search terms compare against.
         let before = current
@@ -326,8 +339,17 @@ impl CaseStore {
         self.project_attachment(&mut *conn, ev).await?;
         let origin = state.origin.to_string();
         digests::add_to_scope(&mut *conn, "all", &origin, day, 1, hash).await?;
-        self.queue_upward(&mut *conn, ev, &state, is_new, now_ms, (day, hash))
+        let shared = self
+            .queue_upward(
+                &mut *conn,
+                ev,
+                &state,
+                (is_new, shared_up),
+                now_ms,
+                (day, hash),
+            )
             .await?;
+        cases.insert(case_id, (state.clone(), shared));
         self.summarise(&mut *conn, &state, now_ms).await?;
         Ok(Appended::Stored {
             seq,

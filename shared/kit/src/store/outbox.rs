@@ -26,16 +26,18 @@ impl CaseStore {
         conn: &mut AnyConnection,
         ev: &Event,
         state: &CaseState,
-        is_new: bool,
+        (is_new, known): (bool, Option<bool>),
         now_ms: i64,
         (day, hash): (i64, i64),
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let Some(me) = self.uplink else {
-            return Ok(());
+            return Ok(false);
         };
         let case_id = ev.case_id.to_string();
         let shared: i64 = if is_new {
             0
+        } else if let Some(known) = known {
+            i64::from(known)
         } else {
             sqlx::query("SELECT shared_up FROM cases WHERE case_id = $1")
                 .bind(&case_id)
@@ -84,8 +86,9 @@ impl CaseStore {
             .bind(now_ms)
             .execute(&mut *conn)
             .await?;
+            return Ok(true);
         }
-        Ok(())
+        Ok(shared != 0)
     }
 
     /// Up to `limit` queued events for the parent, oldest first.

@@ -190,13 +190,24 @@ impl CaseStore {
                 .execute(&mut *conn)
                 .await?;
         }
-        for term in terms {
-            sqlx::query("INSERT INTO case_terms (term, opened_at, case_id) VALUES ($1, $2, $3)")
-                .bind(term)
+        // One statement for all of a case's terms: each statement is a round trip to the
+        // database's thread.
+        let terms: Vec<&String> = terms.iter().collect();
+        for chunk in terms.chunks(100) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, $1, $2)", i + 3))
+                .collect();
+            let sql = format!(
+                "INSERT INTO case_terms (term, opened_at, case_id) VALUES {}",
+                rows.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(opened_at_ms)
-                .bind(case_id)
-                .execute(&mut *conn)
-                .await?;
+                .bind(case_id);
+            for term in chunk {
+                q = q.bind(term.as_str());
+            }
+            q.execute(&mut *conn).await?;
         }
         Ok(())
     }
