@@ -276,6 +276,33 @@ mod tests {
     }
 
     #[test]
+    fn the_lane_is_events_unless_named() {
+        let plain: CompareRequest =
+            serde_json::from_str(r#"{"level": "root", "digests": []}"#).unwrap();
+        assert_eq!(plain.lane, Lane::Events);
+        assert!(
+            !serde_json::to_string(&plain).unwrap().contains("lane"),
+            "the events lane costs no bytes"
+        );
+        let summaries = CompareRequest {
+            lane: Lane::Summaries,
+            ..plain
+        };
+        let text = serde_json::to_string(&summaries).unwrap();
+        assert!(text.contains(r#""lane":"summaries""#), "{text}");
+        assert_eq!(
+            serde_json::from_str::<CompareRequest>(&text).unwrap(),
+            summaries
+        );
+        assert!(
+            serde_json::from_str::<CompareRequest>(
+                r#"{"lane": "gossip", "level": "root", "digests": []}"#
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
     fn digests_of_the_wrong_length_are_refused() {
         for x in ["ff", "00000000000000fff", "zz000000000000ff", ""] {
             let e = check(&req(Level::Root, None, vec![entry("all", x)])).unwrap_err();
