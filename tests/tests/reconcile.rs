@@ -62,11 +62,30 @@ async fn across_the_tree(db: DistrictDb) {
             .await;
     }
 
-    // In step: one request, nothing found.
+    // The village's case summaries go up now rather than at the job's next tick.
+    let pushed = run(
+        "station-node",
+        &[
+            "job",
+            "run",
+            "summary-push",
+            "--config",
+            &root
+                .path()
+                .join(VILLAGE)
+                .join("node.toml")
+                .display()
+                .to_string(),
+        ],
+    );
+    assert!(!pushed.is_empty(), "{pushed}");
+
+    // In step: one request per lane (events, summaries), nothing found.
     let (ok, out) = reconcile("station-node", &tree, VILLAGE, &[]);
     assert!(ok, "{out}");
     assert!(out.contains("no difference"), "{out}");
-    assert!(out.contains("1 request(s)"), "{out}");
+    assert!(out.contains("2 request(s)"), "{out}");
+    assert!(out.contains("comparing all 3 case summaries"), "{out}");
 
     // The village writes a comment and loses its outbox row, as a lost acknowledgement would:
     // nothing would ever send it again.
@@ -100,7 +119,10 @@ async fn across_the_tree(db: DistrictDb) {
 
     let (ok, out) = reconcile("station-node", &tree, VILLAGE, &[]);
     assert!(ok, "{out}");
-    assert!(out.contains("1 up, 0 down, 0 unrepairable"), "{out}");
+    assert!(
+        out.contains("1 up, 0 down, 0 summaries up, 0 unrepairable"),
+        "{out}"
+    );
     assert!(out.contains(&format!("up case {}", ids[0])), "{out}");
     // The normal link carries it on, through the town, to the district.
     let comment_id = comment.event_id.to_string();
@@ -164,6 +186,11 @@ async fn across_the_tree(db: DistrictDb) {
         ],
     );
     assert!(listed.contains(TOWN), "{listed}");
+    // With the gaps in the case numbers of the last days: the village's 1 to 3 are all here.
+    assert!(
+        listed.contains("case numbers of the last 7 days: no gaps"),
+        "{listed}"
+    );
     // Asking every town: the ten that never run here do not report, and the command says so.
     let (ok, out) = reconcile("district-node", &tree, DISTRICT, &["--wait", "8"]);
     assert!(!ok, "{out}");

@@ -172,6 +172,15 @@ impl Db {
                         "wrote the reconciliation digests of existing cases"
                     );
                 }
+                let filled = crate::store::fill_summary_digests(self)
+                    .await
+                    .map_err(|e| DbError::Digests(e.to_string()))?;
+                if filled > 0 {
+                    tracing::info!(
+                        summaries = filled,
+                        "wrote the reconciliation digests of existing case summaries"
+                    );
+                }
             }
         }
         Ok(())

@@ -66,7 +66,13 @@ pub struct GaugeReading {
     pub summaries_queued: i64,
     /// Case summaries children sent since start: stored, already held, refused (from memory).
     pub summaries_received: [u64; 3],
+    /// Case numbers of this node's subtree missing here, over the last
+    /// [`GAP_DAYS`] days (`CaseStore::number_gap_count`).
+    pub case_number_gaps: i64,
 }
+
+/// The days of case numbers the gap gauge covers, today included.
+pub const GAP_DAYS: i64 = 7;
 
 impl GaugeReading {
     /// Reads every database count the gauges show. A failed read fails the whole reading: the
@@ -88,6 +94,13 @@ impl GaugeReading {
             summaries_received: {
                 let counts = store.summary_counts();
                 [counts.stored(), counts.unchanged(), counts.refused()]
+            },
+            case_number_gaps: match store.me() {
+                Some(me) => {
+                    let (from, to) = crate::store::recent_days(OffsetDateTime::now_utc(), GAP_DAYS);
+                    store.number_gap_count(me, from, to).await?
+                }
+                None => 0,
             },
         })
     }
@@ -239,6 +252,7 @@ impl NodeMetrics {
             {
                 counter!("bangban_summaries_received_total", "outcome" => outcome).absolute(n);
             }
+            gauge!("bangban_case_number_gaps").set(value(reading.case_number_gaps));
         });
     }
 
@@ -307,6 +321,11 @@ fn describe() {
         "Case summaries children sent since start, by outcome: stored (new or newer), \
          unchanged (a version already held), refused (personal data, outside the subtree, \
          malformed)."
+    );
+    describe_gauge!(
+        "bangban_case_number_gaps",
+        "Case numbers of this node's subtree from the last 7 days missing here: below the \
+         highest number seen for their station and day, held neither as a summary nor as a case."
     );
     describe_gauge!(
         "bangban_policy_generation",

@@ -8,7 +8,7 @@ mod parts;
 mod readiness;
 mod settings;
 
-pub use metrics::{GaugeReading, NodeMetrics, refresh_gauges};
+pub use metrics::{GAP_DAYS, GaugeReading, NodeMetrics, refresh_gauges};
 pub use parts::{CheckFn, Parts, Stop};
 pub use readiness::{NodeReadiness, SharedReadiness, StoreReadiness};
 pub use settings::*;

@@ -17,7 +17,7 @@ fn line(run: &RunRow) -> String {
         .map(crate::web::pages::china_time)
         .unwrap_or_default();
     format!(
-        "{at}  {:<12} {}  {} request(s), {} bytes, {} case(s) differed, {} up, {} down, {} unrepairable: {}",
+        "{at}  {:<12} {}  {} request(s), {} bytes, {} case(s) differed, {} up, {} down, {} summaries up, {} unrepairable: {}",
         run.peer,
         if run.ok { "ok    " } else { "FAILED" },
         run.requests,
@@ -25,9 +25,47 @@ fn line(run: &RunRow) -> String {
         run.cases_checked,
         run.sent_up,
         run.fetched_down,
+        run.summaries_sent,
         run.unrepairable,
         run.detail
     )
+}
+
+/// The (station, day) pairs with gaps listed at most.
+const GAPS_LISTED: u32 = 100;
+
+/// Prints the gaps in the case numbers of `me`'s subtree over the last days, or that there are
+/// none.
+async fn print_gaps(store: &CaseStore, me: StationCode) -> anyhow::Result<()> {
+    let days = crate::node::GAP_DAYS;
+    let (from, to) = crate::store::recent_days(OffsetDateTime::now_utc(), days);
+    let gaps = store.number_gaps(me, from, to, GAPS_LISTED).await?;
+    if gaps.is_empty() {
+        println!("case numbers of the last {days} days: no gaps");
+        return Ok(());
+    }
+    println!(
+        "case numbers of the last {days} days: gaps (held neither as a summary nor as a case)"
+    );
+    for gap in &gaps {
+        let listed: Vec<String> = gap.missing.iter().map(|n| format!("{n:04}")).collect();
+        let more = if gap.missing_total > i64::try_from(listed.len()).unwrap_or(i64::MAX) {
+            " …"
+        } else {
+            ""
+        };
+        println!(
+            "  {} {}: {} missing: {}{more}",
+            gap.station,
+            gap.day,
+            gap.missing_total,
+            listed.join(", ")
+        );
+    }
+    if gaps.len() == GAPS_LISTED as usize {
+        println!("  (the first {GAPS_LISTED} station-days only)");
+    }
+    Ok(())
 }
 
 /// Runs `reconcile …` for node `me`.
@@ -46,6 +84,7 @@ pub async fn command(
         for (_, run) in runs.iter().rev() {
             println!("{}", line(run));
         }
+        print_gaps(&store, me).await?;
         return Ok(());
     }
     if !asks_children {
@@ -71,12 +110,10 @@ pub async fn command(
             .ok_or_else(|| anyhow::anyhow!("no parent URL answered; nothing was compared"))?;
         println!("{}", line(&outcome.run));
         for r in &outcome.repairs {
-            println!(
-                "  {} case {} event {}",
-                r.direction,
-                r.case_id,
-                r.event_id.map(|e| e.to_string()).unwrap_or_default()
-            );
+            match r.event_id {
+                Some(event) => println!("  {} case {} event {event}", r.direction, r.case_id),
+                None => println!("  {} case {} summary", r.direction, r.case_id),
+            }
         }
         return Ok(());
     }

@@ -9,6 +9,14 @@
 //! recorded (`reconcile_runs`, `reconcile_repairs`), counted in metrics and reported to the
 //! parent.
 //!
+//! A second lane compares the case summaries the same way (`sum` digests, one hash per case's
+//! id and version): every summary a child holds (its own and those its children sent) should
+//! be at the parent. One that the parent lacks or holds in another version is queued again in
+//! `summary_outbox` for the `summary-push` job (the parent keeps the newer); one the parent
+//! holds and the child lacks cannot be repaired from below (summaries only flow up) and is
+//! recorded as such. Each run checks the events, then the summaries: a run that finds nothing
+//! costs one request per lane.
+//!
 //! Children dial parents, here too: a parent that wants a child reconciled now records a
 //! request ([`CaseStore::request_reconcile`]), which the child sees in the
 //! [`REQUEST_HEADER`] of its next pull.
@@ -32,7 +40,7 @@ use crate::store::digests::{Digest, DigestSide};
 use crate::store::{CaseStore, RepairRow, RunRow, to_ms};
 use crate::sync::PARENT_CURSOR;
 use crate::sync::client::{LinkError, endpoint, refused};
-use wire::{CompareAnswer, CompareRequest, DigestEntry, Level, RunReport};
+use wire::{CompareAnswer, CompareRequest, DigestEntry, Lane, Level, RunReport};
 
 /// The response header of a pull that asks the child to reconcile now: the request's time
 /// (unix milliseconds at the parent).
@@ -111,11 +119,13 @@ impl Session<'_> {
 
     async fn compare(
         &mut self,
+        lane: Lane,
         level: Level,
         within: Option<i64>,
         mine: &BTreeMap<String, Digest>,
     ) -> Result<Vec<DigestEntry>, LinkError> {
         let req = CompareRequest {
+            lane,
             level,
             within,
             digests: mine
@@ -134,7 +144,10 @@ struct Tally {
     cases: i64,
     sent_up: i64,
     fetched_down: i64,
+    /// Of both lanes.
     unrepairable: i64,
+    summaries_sent: i64,
+    summaries_unrepairable: i64,
     repairs: Vec<RepairRow>,
 }
 
@@ -146,8 +159,24 @@ impl Tally {
             _ => self.unrepairable += 1,
         }
         self.repairs.push(RepairRow {
+            lane: Lane::Events,
             case_id,
             event_id,
+            direction,
+        });
+    }
+
+    fn found_summary(&mut self, case_id: CaseId, direction: &'static str) {
+        if direction == "up" {
+            self.summaries_sent += 1;
+        } else {
+            self.unrepairable += 1;
+            self.summaries_unrepairable += 1;
+        }
+        self.repairs.push(RepairRow {
+            lane: Lane::Summaries,
+            case_id,
+            event_id: None,
             direction,
         });
     }
@@ -172,15 +201,32 @@ pub async fn run_once(
         bytes: 0,
     };
     let mut tally = Tally::default();
-    let result = descend(store, &mut session, me, &mut tally, progress).await;
+    let mut result = descend(store, &mut session, me, Lane::Events, &mut tally, progress).await;
+    if result.is_ok() {
+        result = descend(
+            store,
+            &mut session,
+            me,
+            Lane::Summaries,
+            &mut tally,
+            progress,
+        )
+        .await;
+    }
     let finished = OffsetDateTime::now_utc();
     let (ok, detail) = match &result {
         Ok(()) if tally.repairs.is_empty() => (true, "no difference".to_owned()),
         Ok(()) => (
             true,
             format!(
-                "{} case(s) differed: {} event(s) sent up, {} fetched, {} unrepairable",
-                tally.cases, tally.sent_up, tally.fetched_down, tally.unrepairable
+                "{} case(s) differed: {} event(s) sent up, {} fetched, {} unrepairable; \
+                 summaries: {} re-sent, {} unrepairable",
+                tally.cases,
+                tally.sent_up,
+                tally.fetched_down,
+                tally.unrepairable - tally.summaries_unrepairable,
+                tally.summaries_sent,
+                tally.summaries_unrepairable
             ),
         ),
         Err(e) => (false, e.to_string().chars().take(500).collect()),
@@ -196,15 +242,22 @@ pub async fn run_once(
         sent_up: tally.sent_up,
         fetched_down: tally.fetched_down,
         unrepairable: tally.unrepairable,
+        summaries_sent: tally.summaries_sent,
         detail,
     };
     let run_id = store.record_run(&run, &tally.repairs).await?;
-    for (direction, n) in [
-        ("up", tally.sent_up),
-        ("down", tally.fetched_down),
-        ("unrepairable", tally.unrepairable),
+    for (lane, direction, n) in [
+        ("events", "up", tally.sent_up),
+        ("events", "down", tally.fetched_down),
+        (
+            "events",
+            "unrepairable",
+            tally.unrepairable - tally.summaries_unrepairable,
+        ),
+        ("summaries", "up", tally.summaries_sent),
+        ("summaries", "unrepairable", tally.summaries_unrepairable),
     ] {
-        metrics::counter!("bangban_reconcile_discrepancies_total", "direction" => direction)
+        metrics::counter!("bangban_reconcile_discrepancies_total", "lane" => lane, "direction" => direction)
             .increment(u64::try_from(n).unwrap_or_default());
     }
     metrics::counter!("bangban_reconcile_runs_total", "outcome" => if ok { "ok" } else { "failed" })
@@ -217,6 +270,7 @@ pub async fn run_once(
             sent_up = tally.sent_up,
             fetched_down = tally.fetched_down,
             unrepairable = tally.unrepairable,
+            summaries_sent = tally.summaries_sent,
             "reconciliation found differences with the parent"
         );
     }
@@ -246,27 +300,38 @@ pub async fn run_once(
     })
 }
 
+/// Compares one lane level by level, descending only into what differs, and repairs what it
+/// finds at the level of cases.
 async fn descend(
     store: &CaseStore,
     session: &mut Session<'_>,
     me: StationCode,
+    lane: Lane,
     tally: &mut Tally,
     progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<(), LinkError> {
     use server::digests_at;
     let side = DigestSide::Up;
-    let root = digests_at(store, side, Level::Root, None).await?;
+    let (zh, en) = match lane {
+        Lane::Events => ("条记录", "events"),
+        Lane::Summaries => ("份办件摘要", "case summaries"),
+    };
+    let root = digests_at(store, lane, side, Level::Root, None).await?;
     let total = root.get("all").copied().unwrap_or_default();
     progress(&format!(
-        "比对全部 {} 条记录 / comparing all {} events",
+        "比对全部 {} {zh} / comparing all {} {en}",
         total.n, total.n
     ));
-    if session.compare(Level::Root, None, &root).await?.is_empty() {
+    if session
+        .compare(lane, Level::Root, None, &root)
+        .await?
+        .is_empty()
+    {
         progress("一致 / no difference");
         return Ok(());
     }
-    let months = digests_at(store, side, Level::Months, None).await?;
-    let months = session.compare(Level::Months, None, &months).await?;
+    let months = digests_at(store, lane, side, Level::Months, None).await?;
+    let months = session.compare(lane, Level::Months, None, &months).await?;
     progress(&format!(
         "{} 个月份不一致 / {} month(s) differ",
         months.len(),
@@ -274,8 +339,10 @@ async fn descend(
     ));
     for m in months {
         let month: i64 = m.key.parse().unwrap_or_default();
-        let days = digests_at(store, side, Level::Days, Some(month)).await?;
-        let days = session.compare(Level::Days, Some(month), &days).await?;
+        let days = digests_at(store, lane, side, Level::Days, Some(month)).await?;
+        let days = session
+            .compare(lane, Level::Days, Some(month), &days)
+            .await?;
         progress(&format!(
             "{month}: {} 天不一致 / {} day(s) differ",
             days.len(),
@@ -283,30 +350,81 @@ async fn descend(
         ));
         for d in days {
             let day: i64 = d.key.parse().unwrap_or_default();
-            let cases = digests_at(store, side, Level::Cases, Some(day)).await?;
-            let cases = session.compare(Level::Cases, Some(day), &cases).await?;
+            let mine = digests_at(store, lane, side, Level::Cases, Some(day)).await?;
+            let cases = session
+                .compare(lane, Level::Cases, Some(day), &mine)
+                .await?;
             progress(&format!(
                 "{day}: {} 件不一致 / {} case(s) differ",
                 cases.len(),
                 cases.len()
             ));
-            for c in cases {
-                let Ok(case_id) = c.key.parse::<CaseId>() else {
-                    continue;
-                };
-                repair_case(store, session, me, case_id, tally).await?;
+            match lane {
+                Lane::Events => {
+                    for c in cases {
+                        let Ok(case_id) = c.key.parse::<CaseId>() else {
+                            continue;
+                        };
+                        repair_case(store, session, me, case_id, tally).await?;
+                    }
+                }
+                Lane::Summaries => repair_summaries(store, &mine, cases, tally).await?,
             }
         }
     }
-    progress(&format!(
-        "上报 {} 条，补收 {} 条，无法修复 {} 条 / {} sent up, {} fetched, {} unrepairable",
-        tally.sent_up,
-        tally.fetched_down,
-        tally.unrepairable,
-        tally.sent_up,
-        tally.fetched_down,
-        tally.unrepairable
-    ));
+    match lane {
+        Lane::Events => progress(&format!(
+            "上报 {} 条，补收 {} 条，无法修复 {} 条 / {} sent up, {} fetched, {} unrepairable",
+            tally.sent_up,
+            tally.fetched_down,
+            tally.unrepairable,
+            tally.sent_up,
+            tally.fetched_down,
+            tally.unrepairable
+        )),
+        Lane::Summaries => progress(&format!(
+            "重新上报摘要 {} 份，无法修复 {} 份 / {} summaries re-sent, {} unrepairable",
+            tally.summaries_sent,
+            tally.summaries_unrepairable,
+            tally.summaries_sent,
+            tally.summaries_unrepairable
+        )),
+    }
+    Ok(())
+}
+
+/// Repairs the summaries of one day that differ: those this node holds are queued again for
+/// the parent (which keeps the newer version), unless they wait in the queue already (in
+/// transit, not counted); those only the parent holds cannot come from below.
+async fn repair_summaries(
+    store: &CaseStore,
+    mine: &BTreeMap<String, Digest>,
+    differ: Vec<DigestEntry>,
+    tally: &mut Tally,
+) -> Result<(), LinkError> {
+    let mut resend = Vec::new();
+    for c in differ {
+        let Ok(case_id) = c.key.parse::<CaseId>() else {
+            continue;
+        };
+        if mine.contains_key(&c.key) {
+            resend.push((case_id, c.key));
+        } else {
+            tracing::warn!(case_id = %case_id, "the parent holds a case summary this node lacks");
+            tally.found_summary(case_id, "unrepairable");
+        }
+    }
+    let keys: Vec<String> = resend.iter().map(|(_, k)| k.clone()).collect();
+    let queued: HashSet<String> = store
+        .requeue_summaries(&keys, OffsetDateTime::now_utc())
+        .await?
+        .into_iter()
+        .collect();
+    for (case_id, key) in resend {
+        if queued.contains(&key) {
+            tally.found_summary(case_id, "up");
+        }
+    }
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use axum::{Extension, Json};
 use bangban_domain::station::StationCode;
 use bangban_domain::wire::PulledEvent;
 
-use super::wire::{self, CompareAnswer, CompareRequest, Level, RunReport};
+use super::wire::{self, CompareAnswer, CompareRequest, Lane, Level, RunReport};
 use crate::http::{ApiJson, CaseIdPath, Problem};
 use crate::store::digests::{Digest, DigestSide};
 use crate::sync::server::{Child, SyncServer};
@@ -19,10 +19,11 @@ use crate::sync::server::{Child, SyncServer};
 /// The whole span of days a root or month comparison covers.
 pub(crate) const ALL_DAYS: (i64, i64) = (0, 99_999_999);
 
-/// This node's digests of `child`'s subtree (or, with [`DigestSide::Up`], of what it shares
-/// with its parent) at one level, by key.
+/// This node's digests of one lane of `child`'s subtree (or, with [`DigestSide::Up`], of what
+/// it shares with its parent) at one level, by key.
 pub(crate) async fn digests_at(
     store: &crate::store::CaseStore,
+    lane: Lane,
     side: DigestSide,
     level: Level,
     within: Option<i64>,
@@ -32,20 +33,22 @@ pub(crate) async fn digests_at(
     };
     Ok(match level {
         Level::Root => store
-            .digests_by(side, ALL_DAYS, |_| 0)
+            .lane_digests_by(lane, side, ALL_DAYS, |_| 0)
             .await?
             .into_values()
             .map(|d| ("all".to_owned(), d))
             .collect(),
-        Level::Months => by(store.digests_by(side, ALL_DAYS, |d| d / 100).await?),
+        Level::Months => by(store
+            .lane_digests_by(lane, side, ALL_DAYS, |d| d / 100)
+            .await?),
         Level::Days => {
             let m = within.unwrap_or_default();
             by(store
-                .digests_by(side, (m * 100, m * 100 + 99), |d| d)
+                .lane_digests_by(lane, side, (m * 100, m * 100 + 99), |d| d)
                 .await?)
         }
         Level::Cases => store
-            .case_digests(side, within.unwrap_or_default())
+            .lane_case_digests(lane, side, within.unwrap_or_default())
             .await?
             .into_iter()
             .map(|c| (c.case_id, c.digest))
@@ -64,8 +67,9 @@ fn refused(child: StationCode, err: &wire::RequestError) -> Problem {
     )
 }
 
-/// Compares the child's digests of one level with this node's digests of the child's subtree,
-/// and answers with this node's digests of the entries that differ. Forged ranges, malformed
+/// Compares the child's digests of one level of one lane (events or summaries) with this
+/// node's digests of the child's subtree, and answers with this node's digests of the entries
+/// that differ. Forged ranges, malformed
 /// digests and cases of another subtree are refused whole, logged, and change nothing.
 #[utoipa::path(
     post,
@@ -86,6 +90,7 @@ pub(crate) async fn compare(
     let theirs = wire::check(&req).map_err(|e| refused(child, &e))?;
     let mine = digests_at(
         &state.store,
+        req.lane,
         DigestSide::Child(child),
         req.level,
         req.within,
@@ -97,7 +102,10 @@ pub(crate) async fn compare(
             .filter(|k| !mine.contains_key(*k))
             .cloned()
             .collect();
-        let outside = state.store.cases_outside(child, &unknown_here).await?;
+        let outside = state
+            .store
+            .lane_cases_outside(req.lane, child, &unknown_here)
+            .await?;
         if let Some(case) = outside.first() {
             tracing::warn!(peer = %child, case_id = %case, "reconciliation named a case outside the caller's subtree");
             metrics::counter!("bangban_reconcile_refused_total", "code" => "sync.outside_subtree")
@@ -110,7 +118,7 @@ pub(crate) async fn compare(
             ));
         }
     }
-    metrics::counter!("bangban_reconcile_requests_total").increment(1);
+    metrics::counter!("bangban_reconcile_requests_total", "lane" => req.lane.as_str()).increment(1);
     Ok(Json(CompareAnswer {
         differ: wire::differing(&mine, &theirs),
     }))
@@ -179,6 +187,7 @@ pub(crate) async fn report(
 ) -> Result<StatusCode, Problem> {
     let mut run = report.run;
     let counts = [
+        run.summaries_sent,
         run.requests,
         run.bytes,
         run.cases_checked,

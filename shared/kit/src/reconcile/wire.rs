@@ -1,7 +1,8 @@
 //! The reconciliation exchange (`POST /v1/reconcile`) and its checks. A child sends its digests
 //! of one level of the tree of days; the parent answers with its own digests of the entries that
 //! differ. Keys by level: `root`: `all`; `months`: `yyyymm`; `days` (within a month):
-//! `yyyymmdd`; `cases` (within a day): case ids.
+//! `yyyymmdd`; `cases` (within a day): case ids. Two lanes use the same levels and checks: the
+//! case events (the default) and the case summaries ([`Lane`]).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::RunRow;
 use crate::store::digests::Digest;
+pub use crate::store::digests::Lane;
 
 /// The most digests one request may carry (a day of a town's subtree is far fewer cases).
 pub const MAX_ENTRIES: usize = 20_000;
@@ -50,6 +52,11 @@ impl DigestEntry {
 /// `POST /v1/reconcile`: the child's digests of one level.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CompareRequest {
+    /// What is compared: `events` (the default when absent), the events of the cases both
+    /// sides hold; or `summaries`, the case summaries (one per case, its latest version) of the
+    /// caller's subtree, all of which the caller holds and should have pushed.
+    #[serde(default, skip_serializing_if = "Lane::is_events")]
+    pub lane: Lane,
     pub level: Level,
     /// The month (`yyyymm`) for `days`, the day (`yyyymmdd`) for `cases`; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -219,6 +226,7 @@ mod tests {
 
     fn req(level: Level, within: Option<i64>, digests: Vec<DigestEntry>) -> CompareRequest {
         CompareRequest {
+            lane: Lane::Events,
             level,
             within,
             digests,
@@ -265,6 +273,33 @@ mod tests {
             let e = check(&r).unwrap_err();
             assert_eq!(e.code(), "reconcile.range", "{r:?}");
         }
+    }
+
+    #[test]
+    fn the_lane_is_events_unless_named() {
+        let plain: CompareRequest =
+            serde_json::from_str(r#"{"level": "root", "digests": []}"#).unwrap();
+        assert_eq!(plain.lane, Lane::Events);
+        assert!(
+            !serde_json::to_string(&plain).unwrap().contains("lane"),
+            "the events lane costs no bytes"
+        );
+        let summaries = CompareRequest {
+            lane: Lane::Summaries,
+            ..plain
+        };
+        let text = serde_json::to_string(&summaries).unwrap();
+        assert!(text.contains(r#""lane":"summaries""#), "{text}");
+        assert_eq!(
+            serde_json::from_str::<CompareRequest>(&text).unwrap(),
+            summaries
+        );
+        assert!(
+            serde_json::from_str::<CompareRequest>(
+                r#"{"lane": "gossip", "level": "root", "digests": []}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]

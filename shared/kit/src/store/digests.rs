@@ -10,7 +10,11 @@
 //! - `sync_digests` scope `all`: every event stored here, per case origin and day: a parent
 //!   compares a child's subtree with the rows whose origin lies in it;
 //! - `sync_digests` scope `up`: the events of the cases shared with the parent, per origin and
-//!   day: what a child compares with its parent.
+//!   day: what a child compares with its parent;
+//! - `sync_digests` scope `sum`: the case summaries held here ([`summary_hash`] of each case's
+//!   id and version), per origin and day: both sides of a link compare them in the
+//!   [`Lane::Summaries`] lane (a child all of its summaries, a parent those of the child's
+//!   subtree).
 //!
 //! Months and the whole set are folded from the day rows when asked (a few thousand rows at
 //! most), so a check that finds no difference reads one small table.
@@ -56,6 +60,52 @@ pub fn event_hash(id: &EventId) -> i64 {
     let mut first = [0u8; 8];
     first.copy_from_slice(&sum.as_ref()[..8]);
     i64::from_be_bytes(first)
+}
+
+/// The 64-bit hash of a case summary that the `sum` digests XOR: the first 8 bytes of the
+/// SHA-256 of `"<case_id>:<version>"`, as a signed integer. A newer version changes it, so a
+/// parent holding an older version differs.
+pub fn summary_hash(case_id: &str, version: i64) -> i64 {
+    let text = format!("{case_id}:{version}");
+    let sum = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&sum.as_ref()[..8]);
+    i64::from_be_bytes(first)
+}
+
+/// What a comparison is about: the case events (`cases.ev_*`, scopes `all`/`up`) or the case
+/// summaries (`case_summaries`, scope `sum`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Lane {
+    /// The events of the cases both sides should hold.
+    #[default]
+    Events,
+    /// The case summaries of the child's subtree, one per case in its latest version.
+    Summaries,
+}
+
+impl Lane {
+    pub fn is_events(&self) -> bool {
+        *self == Lane::Events
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Lane::Events => "events",
+            Lane::Summaries => "summaries",
+        }
+    }
 }
 
 /// The day of a case number, as yyyymmdd (0 if the number is malformed, which the store never
@@ -124,22 +174,46 @@ impl CaseStore {
         days: (i64, i64),
         key: impl Fn(i64) -> i64,
     ) -> Result<BTreeMap<i64, Digest>, StoreError> {
-        let rows = match side {
-            DigestSide::Up => sqlx::query(
+        self.lane_digests_by(Lane::Events, side, days, key).await
+    }
+
+    /// [`CaseStore::digests_by`] of one lane. In the summaries lane a child's side is every
+    /// summary it holds (its own and those its children sent): all of them should be at the
+    /// parent.
+    pub async fn lane_digests_by(
+        &self,
+        lane: Lane,
+        side: DigestSide,
+        days: (i64, i64),
+        key: impl Fn(i64) -> i64,
+    ) -> Result<BTreeMap<i64, Digest>, StoreError> {
+        let rows = match (lane, side) {
+            (Lane::Events, DigestSide::Up) => sqlx::query(
                 "SELECT day, n, x FROM sync_digests WHERE scope = 'up' AND day BETWEEN $1 AND $2",
             )
             .bind(days.0)
             .bind(days.1)
             .fetch_all(self.db.pool())
             .await?,
-            DigestSide::Child(child) => {
+            (Lane::Summaries, DigestSide::Up) => sqlx::query(
+                "SELECT day, n, x FROM sync_digests WHERE scope = 'sum' AND day BETWEEN $1 AND $2",
+            )
+            .bind(days.0)
+            .bind(days.1)
+            .fetch_all(self.db.pool())
+            .await?,
+            (lane, DigestSide::Child(child)) => {
                 sqlx::query(
                     "SELECT day, n, x FROM sync_digests \
-                     WHERE scope = 'all' AND origin LIKE $3 AND day BETWEEN $1 AND $2",
+                     WHERE scope = $4 AND origin LIKE $3 AND day BETWEEN $1 AND $2",
                 )
                 .bind(days.0)
                 .bind(days.1)
                 .bind(subtree_pattern(&child))
+                .bind(match lane {
+                    Lane::Events => "all",
+                    Lane::Summaries => "sum",
+                })
                 .fetch_all(self.db.pool())
                 .await?
             }
@@ -161,6 +235,51 @@ impl CaseStore {
         side: DigestSide,
         day: i64,
     ) -> Result<Vec<CaseDigest>, StoreError> {
+        self.lane_case_digests(Lane::Events, side, day).await
+    }
+
+    /// [`CaseStore::case_digests`] of one lane: in the summaries lane, one entry per summary
+    /// (count 1, the hash of its id and version).
+    pub async fn lane_case_digests(
+        &self,
+        lane: Lane,
+        side: DigestSide,
+        day: i64,
+    ) -> Result<Vec<CaseDigest>, StoreError> {
+        if lane == Lane::Summaries {
+            let rows = match side {
+                DigestSide::Up => {
+                    sqlx::query(
+                        "SELECT case_id, version FROM case_summaries WHERE case_day = $1 \
+                     ORDER BY case_id",
+                    )
+                    .bind(day)
+                    .fetch_all(self.db.pool())
+                    .await?
+                }
+                DigestSide::Child(child) => {
+                    sqlx::query(
+                        "SELECT case_id, version FROM case_summaries WHERE case_day = $1 \
+                     AND origin LIKE $2 ORDER BY case_id",
+                    )
+                    .bind(day)
+                    .bind(subtree_pattern(&child))
+                    .fetch_all(self.db.pool())
+                    .await?
+                }
+            };
+            return rows
+                .iter()
+                .map(|r| {
+                    let case_id: String = r.try_get("case_id")?;
+                    let x = summary_hash(&case_id, r.try_get("version")?);
+                    Ok(CaseDigest {
+                        case_id,
+                        digest: Digest::from_row(1, x),
+                    })
+                })
+                .collect();
+        }
         let rows =
             match side {
                 DigestSide::Up => sqlx::query(
@@ -196,11 +315,27 @@ impl CaseStore {
         child: StationCode,
         case_ids: &[String],
     ) -> Result<Vec<String>, StoreError> {
+        self.lane_cases_outside(Lane::Events, child, case_ids).await
+    }
+
+    /// [`CaseStore::cases_outside`] of one lane: in the summaries lane, the summaries held here
+    /// of cases outside `child`'s subtree.
+    pub async fn lane_cases_outside(
+        &self,
+        lane: Lane,
+        child: StationCode,
+        case_ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        let table = match lane {
+            Lane::Events => "cases",
+            Lane::Summaries => "case_summaries",
+        };
         let mut outside = Vec::new();
         for chunk in case_ids.chunks(500) {
             let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+            // Built from a fixed table name and placeholder numbers; every value is bound.
             let sql = format!(
-                "SELECT case_id FROM cases WHERE origin NOT LIKE $1 AND case_id IN ({})",
+                "SELECT case_id FROM {table} WHERE origin NOT LIKE $1 AND case_id IN ({})",
                 placeholders.join(", ")
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(subtree_pattern(&child));
@@ -290,7 +425,8 @@ async fn rebuild_scopes(db: &Db) -> Result<(), StoreError> {
         }
     }
     let mut tx = db.pool().begin().await?;
-    sqlx::query("DELETE FROM sync_digests")
+    // The `sum` scope is the summaries' own (see `fill_summaries`).
+    sqlx::query("DELETE FROM sync_digests WHERE scope IN ('all', 'up')")
         .execute(&mut *tx)
         .await?;
     for (scope, rows) in [("all", all), ("up", up)] {
@@ -309,4 +445,74 @@ async fn rebuild_scopes(db: &Db) -> Result<(), StoreError> {
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Writes the `sum` digests of the summaries held here when they do not count every summary (a
+/// database written before they existed): rebuilds the scope from `case_summaries`, read by
+/// pages. Runs when the database is opened; a database whose counts agree costs two counts.
+pub(crate) async fn fill_summaries(db: &Db) -> Result<u64, StoreError> {
+    let counts = |sql: &'static str| async move {
+        let n: i64 = sqlx::query(sql).fetch_one(db.pool()).await?.try_get("n")?;
+        Ok::<i64, StoreError>(n)
+    };
+    let held = counts("SELECT COUNT(*) AS n FROM case_summaries").await?;
+    let counted = counts(
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM sync_digests WHERE scope = 'sum'",
+    )
+    .await?;
+    if held == counted {
+        return Ok(0);
+    }
+    // Under the write lock, so that no summary upsert of another connection (or replica)
+    // lands between the read and the rewrite.
+    let mut tx = match db.backend() {
+        crate::db::Backend::Sqlite => db.pool().begin_with("BEGIN IMMEDIATE").await?,
+        crate::db::Backend::Postgres => {
+            let mut tx = db.pool().begin().await?;
+            sqlx::query("LOCK TABLE case_summaries IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+            tx
+        }
+    };
+    let mut sums: BTreeMap<(String, i64), Digest> = BTreeMap::new();
+    let mut after = String::new();
+    let mut filled = 0u64;
+    loop {
+        let rows = sqlx::query(
+            "SELECT case_id, origin, case_day, version FROM case_summaries WHERE case_id > $1 \
+             ORDER BY case_id LIMIT 5000",
+        )
+        .bind(&after)
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after = last.try_get("case_id")?;
+        for r in &rows {
+            let case_id: String = r.try_get("case_id")?;
+            let x = summary_hash(&case_id, r.try_get("version")?);
+            sums.entry((r.try_get("origin")?, r.try_get("case_day")?))
+                .or_default()
+                .add(Digest::from_row(1, x));
+            filled += 1;
+        }
+    }
+    sqlx::query("DELETE FROM sync_digests WHERE scope = 'sum'")
+        .execute(&mut *tx)
+        .await?;
+    for ((origin, day), d) in sums {
+        sqlx::query(
+            "INSERT INTO sync_digests (scope, origin, day, n, x) VALUES ('sum', $1, $2, $3, $4)",
+        )
+        .bind(origin)
+        .bind(day)
+        .bind(i64::try_from(d.n).unwrap_or(i64::MAX))
+        .bind(i64::from_ne_bytes(d.x.to_ne_bytes()))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(filled)
 }

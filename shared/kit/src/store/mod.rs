@@ -72,6 +72,7 @@ pub use attachments::AttachmentRow;
 pub use cases::DayCounts;
 pub use dead_letters::{DeadLetter, DeadLetterCounts, DeadLetterError, Direction, PullApplied};
 pub use error::StoreError;
+pub use numbering::{GAP_NUMBERS_LISTED, NumberGap, recent_days};
 pub use outbox::Queued;
 pub use personal::{PersonalDataView, PersonalViewFilter};
 pub use reconcile::{LoggedEvent, RepairRow, RunRow};
@@ -321,6 +322,11 @@ impl CaseStore {
         self
     }
 
+    /// This node's code, when it summarises its own cases.
+    pub fn me(&self) -> Option<StationCode> {
+        self.me
+    }
+
     /// A receiver that changes whenever events are stored.
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<i64> {
         self.changes.subscribe()
@@ -369,6 +375,12 @@ pub(crate) async fn fill_search_terms(db: &Db) -> Result<u64, StoreError> {
 
 pub(crate) async fn fill_digests(db: &Db) -> Result<u64, StoreError> {
     digests::fill_pending(db).await
+}
+
+/// Writes the `sum` digests of summaries stored before they existed; see
+/// `digests::fill_summaries`.
+pub(crate) async fn fill_summary_digests(db: &Db) -> Result<u64, StoreError> {
+    digests::fill_summaries(db).await
 }
 
 fn date_string(d: Date) -> String {

@@ -34,15 +34,21 @@ pub struct RunRow {
     pub sent_up: i64,
     /// Events this node lacked, stored from the parent.
     pub fetched_down: i64,
-    /// Differences neither side can repair (an event refused, or the parent lacks an event
-    /// written above this node).
+    /// Differences neither side can repair (an event refused, the parent lacks an event
+    /// written above this node, or the parent holds a summary this node lacks).
     pub unrepairable: i64,
+    /// Case summaries the parent lacked or held in another version, queued for it again (the
+    /// summaries lane; absent in reports of children from before it).
+    #[serde(default)]
+    pub summaries_sent: i64,
     pub detail: String,
 }
 
 /// One discrepancy found by a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepairRow {
+    /// Which comparison found it: events (`event_id` set) or summaries (no event).
+    pub lane: super::digests::Lane,
     pub case_id: CaseId,
     pub event_id: Option<EventId>,
     /// `up`, `down` or `unrepairable`.
@@ -221,8 +227,8 @@ impl CaseStore {
         let mut tx = self.db.pool().begin().await?;
         let id: i64 = sqlx::query(
             "INSERT INTO reconcile_runs (peer, started_at, finished_at, ok, requests, bytes, \
-             cases_checked, sent_up, fetched_down, unrepairable, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+             cases_checked, sent_up, fetched_down, unrepairable, detail, summaries_sent) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(&run.peer)
         .bind(run.started_at_ms)
@@ -235,19 +241,21 @@ impl CaseStore {
         .bind(run.fetched_down)
         .bind(run.unrepairable)
         .bind(&run.detail)
+        .bind(run.summaries_sent)
         .fetch_one(&mut *tx)
         .await?
         .try_get("id")?;
         for r in repairs {
             sqlx::query(
-                "INSERT INTO reconcile_repairs (run_id, case_id, event_id, direction, found_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO reconcile_repairs (run_id, case_id, event_id, direction, found_at, \
+                 lane) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(id)
             .bind(r.case_id.to_string())
             .bind(r.event_id.map(|e| e.to_string()))
             .bind(r.direction)
             .bind(run.finished_at_ms)
+            .bind(r.lane.as_str())
             .execute(&mut *tx)
             .await?;
         }
@@ -264,7 +272,7 @@ impl CaseStore {
     ) -> Result<Vec<(i64, RunRow)>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, peer, started_at, finished_at, ok, requests, bytes, cases_checked, \
-             sent_up, fetched_down, unrepairable, detail FROM reconcile_runs \
+             sent_up, fetched_down, unrepairable, detail, summaries_sent FROM reconcile_runs \
              WHERE ($1 = '' OR peer = $1) AND id > $2 ORDER BY id DESC LIMIT $3",
         )
         .bind(peer.unwrap_or(""))
@@ -287,6 +295,7 @@ impl CaseStore {
                         sent_up: r.try_get("sent_up")?,
                         fetched_down: r.try_get("fetched_down")?,
                         unrepairable: r.try_get("unrepairable")?,
+                        summaries_sent: r.try_get("summaries_sent")?,
                         detail: r.try_get("detail")?,
                     },
                 ))
@@ -297,7 +306,7 @@ impl CaseStore {
     /// The discrepancies recorded by one run.
     pub async fn reconcile_repairs(&self, run_id: i64) -> Result<Vec<RepairRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT case_id, event_id, direction FROM reconcile_repairs WHERE run_id = $1 \
+            "SELECT case_id, event_id, direction, lane FROM reconcile_repairs WHERE run_id = $1 \
              ORDER BY id",
         )
         .bind(run_id)
@@ -308,7 +317,13 @@ impl CaseStore {
                 let case_id: String = r.try_get("case_id")?;
                 let event_id: Option<String> = r.try_get("event_id")?;
                 let direction: String = r.try_get("direction")?;
+                let lane: String = r.try_get("lane")?;
                 Ok(RepairRow {
+                    lane: if lane == "summaries" {
+                        super::digests::Lane::Summaries
+                    } else {
+                        super::digests::Lane::Events
+                    },
                     case_id: case_id
                         .parse()
                         .map_err(|_| StoreError::Corrupt(format!("case id {case_id}")))?,

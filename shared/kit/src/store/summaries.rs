@@ -114,6 +114,13 @@ impl CaseStore {
 
     /// Stores `summary` unless a summary of the same or a newer version is held, and queues it
     /// for the parent when this node has one. Whether it was stored.
+    ///
+    /// In the same transaction it keeps the `sum` digests (`store::digests`) of the summary's
+    /// origin and day: a new case adds one summary, a newer version swaps the old hash for the
+    /// new. INVARIANT: the old version is read with the row locked, so that two writers of one
+    /// case never both swap out the same old hash. On SQLite the caller's transaction holds the
+    /// write lock (`BEGIN IMMEDIATE`); on PostgreSQL the read is `FOR UPDATE`, and an insert
+    /// that loses a race to a concurrent insert reads again once that one committed.
     async fn upsert_summary(
         &self,
         conn: &mut AnyConnection,
@@ -123,50 +130,178 @@ impl CaseStore {
         let doc = serde_json::to_string(summary).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let case_id = summary.case_id.to_string();
         let version = i64_of(summary.version);
-        let done = sqlx::query(
-            "INSERT INTO case_summaries (case_id, case_no, origin, holder, stage, item_code, \
-             item_name, opened_at, due_date, closed_at, last_event_at, visits, version, doc, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-             ON CONFLICT (case_id) DO UPDATE SET holder = excluded.holder, \
-             stage = excluded.stage, item_code = excluded.item_code, \
-             item_name = excluded.item_name, due_date = excluded.due_date, \
-             closed_at = excluded.closed_at, last_event_at = excluded.last_event_at, \
-             visits = excluded.visits, version = excluded.version, doc = excluded.doc, \
-             updated_at = excluded.updated_at \
-             WHERE case_summaries.version < excluded.version",
+        let new_hash = super::digests::summary_hash(&case_id, version);
+        let mut held = self.held_summary(conn, &case_id).await?;
+        if held.is_none() {
+            let origin = summary.origin.to_string();
+            let day = super::digests::case_day(&summary.case_no);
+            let inserted = sqlx::query(
+                "INSERT INTO case_summaries (case_id, case_no, origin, holder, stage, item_code, \
+                 item_name, opened_at, due_date, closed_at, last_event_at, visits, version, doc, \
+                 updated_at, case_day) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+                 $13, $14, $15, $16) ON CONFLICT (case_id) DO NOTHING",
+            )
+            .bind(&case_id)
+            .bind(summary.case_no.to_string())
+            .bind(&origin)
+            .bind(summary.holder.to_string())
+            .bind(summary.stage.as_str())
+            .bind(summary.item_code.clone())
+            .bind(summary.item_name.clone())
+            .bind(to_ms(summary.opened_at))
+            .bind(date_opt(summary.due_date))
+            .bind(summary.closed_at.map(to_ms))
+            .bind(to_ms(summary.last_event_at))
+            .bind(i64::from(summary.visits))
+            .bind(version)
+            .bind(&doc)
+            .bind(now_ms)
+            .bind(day)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+                > 0;
+            if inserted {
+                super::digests::add_to_scope(conn, "sum", &origin, day, 1, new_hash).await?;
+                self.queue_summary(conn, &case_id, version, now_ms).await?;
+                return Ok(true);
+            }
+            // Another transaction inserted it meanwhile (and has committed): update that row.
+            held = self.held_summary(conn, &case_id).await?;
+        }
+        let Some(held) = held else {
+            return Err(StoreError::Corrupt(format!(
+                "summary of case {case_id} neither inserted nor held"
+            )));
+        };
+        if held.version >= version {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE case_summaries SET holder = $2, stage = $3, item_code = $4, item_name = $5, \
+             due_date = $6, closed_at = $7, last_event_at = $8, visits = $9, version = $10, \
+             doc = $11, updated_at = $12 WHERE case_id = $1",
         )
         .bind(&case_id)
-        .bind(summary.case_no.to_string())
-        .bind(summary.origin.to_string())
         .bind(summary.holder.to_string())
         .bind(summary.stage.as_str())
         .bind(summary.item_code.clone())
         .bind(summary.item_name.clone())
-        .bind(to_ms(summary.opened_at))
         .bind(date_opt(summary.due_date))
         .bind(summary.closed_at.map(to_ms))
         .bind(to_ms(summary.last_event_at))
         .bind(i64::from(summary.visits))
         .bind(version)
-        .bind(doc)
+        .bind(&doc)
         .bind(now_ms)
         .execute(&mut *conn)
         .await?;
-        let stored = done.rows_affected() > 0;
-        if stored && self.uplink.is_some() {
-            // A newer version replaces the one still waiting; the first queuing time stays.
-            sqlx::query(
-                "INSERT INTO summary_outbox (case_id, version, enqueued_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (case_id) DO UPDATE SET version = excluded.version \
-                 WHERE summary_outbox.version < excluded.version",
-            )
-            .bind(&case_id)
-            .bind(version)
-            .bind(now_ms)
-            .execute(&mut *conn)
+        // The row keeps its origin and day (those of its first version), and so do its digests.
+        let old_hash = super::digests::summary_hash(&case_id, held.version);
+        super::digests::add_to_scope(
+            conn,
+            "sum",
+            &held.origin,
+            held.case_day,
+            0,
+            old_hash ^ new_hash,
+        )
+        .await?;
+        self.queue_summary(conn, &case_id, version, now_ms).await?;
+        Ok(true)
+    }
+
+    /// The version, origin and day of the summary of `case_id` held here, its row locked for
+    /// the rest of the transaction on PostgreSQL (SQLite's write lock covers the database).
+    async fn held_summary(
+        &self,
+        conn: &mut AnyConnection,
+        case_id: &str,
+    ) -> Result<Option<HeldSummary>, StoreError> {
+        let sql = match self.db.backend() {
+            crate::db::Backend::Sqlite => {
+                "SELECT version, origin, case_day FROM case_summaries WHERE case_id = $1"
+            }
+            crate::db::Backend::Postgres => {
+                "SELECT version, origin, case_day FROM case_summaries WHERE case_id = $1 \
+                 FOR UPDATE"
+            }
+        };
+        let row = sqlx::query(sql)
+            .bind(case_id)
+            .fetch_optional(&mut *conn)
             .await?;
+        row.map(|r| {
+            Ok(HeldSummary {
+                version: r.try_get("version")?,
+                origin: r.try_get("origin")?,
+                case_day: r.try_get("case_day")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Queues `version` of a stored summary for the parent, when this node has one. A newer
+    /// version replaces the one still waiting; the first queuing time stays.
+    async fn queue_summary(
+        &self,
+        conn: &mut AnyConnection,
+        case_id: &str,
+        version: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        if self.uplink.is_none() {
+            return Ok(());
         }
-        Ok(stored)
+        sqlx::query(
+            "INSERT INTO summary_outbox (case_id, version, enqueued_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (case_id) DO UPDATE SET version = excluded.version \
+             WHERE summary_outbox.version < excluded.version",
+        )
+        .bind(case_id)
+        .bind(version)
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Queues again, for the parent, the summaries of `case_ids` held here that are not queued
+    /// already (reconciliation found the parent lacking them, or holding another version).
+    /// Returns those queued now; those already waiting are in transit.
+    pub async fn requeue_summaries(
+        &self,
+        case_ids: &[String],
+        now: OffsetDateTime,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut queued = Vec::new();
+        let mut tx = self.begin_summaries().await?;
+        for case_id in case_ids {
+            let n = sqlx::query(
+                "INSERT INTO summary_outbox (case_id, version, enqueued_at) \
+                 SELECT case_id, version, $2 FROM case_summaries WHERE case_id = $1 \
+                 ON CONFLICT (case_id) DO NOTHING",
+            )
+            .bind(case_id)
+            .bind(to_ms(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n > 0 {
+                queued.push(case_id.clone());
+            }
+        }
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    /// A transaction that writes summaries: on SQLite it takes the write lock first, so that
+    /// reading a held version and writing the new one cannot fail half-way under WAL.
+    async fn begin_summaries(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.db.backend() {
+            crate::db::Backend::Sqlite => self.db.pool().begin_with("BEGIN IMMEDIATE").await?,
+            crate::db::Backend::Postgres => self.db.pool().begin().await?,
+        })
     }
 
     /// Stores summaries a child sent, in one transaction: each replaces only an older version of
@@ -178,7 +313,7 @@ impl CaseStore {
         now: OffsetDateTime,
     ) -> Result<SummaryOutcome, StoreError> {
         let now_ms = to_ms(now);
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.begin_summaries().await?;
         let mut stored = 0u32;
         for summary in summaries {
             if self.upsert_summary(&mut tx, summary, now_ms).await? {
@@ -319,6 +454,13 @@ impl CaseStore {
         }
         Ok(found)
     }
+}
+
+/// What the upsert of a summary needs of the version held.
+struct HeldSummary {
+    version: i64,
+    origin: String,
+    case_day: i64,
 }
 
 enum Bind {

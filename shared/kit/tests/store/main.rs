@@ -89,6 +89,9 @@ both_backends_of!(
     a_summary_follows_the_events_pulled_from_the_parent,
     a_town_relays_the_summaries_its_villages_send,
     summaries_list_by_subtree_and_stage_newest_first,
+    summary_digests_follow_each_stored_version_and_are_filled_when_opened,
+    racing_summary_writers_leave_one_digest,
+    gaps_in_case_numbers_are_those_held_neither_as_summary_nor_as_case,
 );
 
 both_backends_of!(

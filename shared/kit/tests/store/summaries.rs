@@ -374,3 +374,221 @@ pub async fn summaries_list_by_subtree_and_stage_newest_first(store: CaseStore) 
     let back: Vec<_> = back.iter().map(|r| r.summary.case_id).collect();
     assert_eq!(back, expected[3..5].to_vec());
 }
+
+/// The `sum` digest rows, by origin and day.
+async fn sum_digests(store: &CaseStore) -> Vec<(String, i64, i64, i64)> {
+    sqlx::query(
+        "SELECT origin, day, n, x FROM sync_digests WHERE scope = 'sum' ORDER BY origin, day",
+    )
+    .fetch_all(store.db().pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        (
+            r.try_get("origin").unwrap(),
+            r.try_get("day").unwrap(),
+            r.try_get("n").unwrap(),
+            r.try_get("x").unwrap(),
+        )
+    })
+    .collect()
+}
+
+fn with_version(mut summary: CaseSummary, version: u64) -> CaseSummary {
+    summary.version = version;
+    summary
+}
+
+pub async fn summary_digests_follow_each_stored_version_and_are_filled_when_opened(
+    store: CaseStore,
+) {
+    use bangban_kit::store::digests::{DigestSide, Lane, summary_hash};
+    let a = CaseBuilder::at_station(VILLAGE, 1);
+    let b = CaseBuilder::at_station(SIBLING, 1);
+    let (sa, sb) = (
+        summary_after(&[a.application()]),
+        summary_after(&[b.application()]),
+    );
+    store
+        .store_summaries(&[with_version(sa.clone(), 2), sb.clone()], now())
+        .await
+        .unwrap();
+    // An older version changes nothing; a newer one swaps its hash.
+    store
+        .store_summaries(&[with_version(sa.clone(), 1)], now())
+        .await
+        .unwrap();
+    store
+        .store_summaries(&[with_version(sa.clone(), 5)], now())
+        .await
+        .unwrap();
+    let (ia, ib) = (a.case_id.to_string(), b.case_id.to_string());
+    let day = 20_260_210;
+    assert_eq!(
+        sum_digests(&store).await,
+        vec![
+            (VILLAGE.to_owned(), day, 1, summary_hash(&ia, 5)),
+            (SIBLING.to_owned(), day, 1, summary_hash(&ib, 1)),
+        ],
+        "ordered by origin: the village's code sorts first"
+    );
+    // The cases level of the lane reads the same versions; a subtree sees its own only.
+    let cases = store
+        .lane_case_digests(Lane::Summaries, DigestSide::Child(code(VILLAGE)), day)
+        .await
+        .unwrap();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].case_id, ia);
+    assert_eq!(cases[0].digest.x, summary_hash(&ia, 5) as u64);
+    let town = store
+        .lane_digests_by(
+            Lane::Summaries,
+            DigestSide::Child(code(TOWN)),
+            (0, 99_999_999),
+            |_| 0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(town[&0].n, 2);
+    assert_eq!(
+        town[&0].x,
+        (summary_hash(&ia, 5) ^ summary_hash(&ib, 1)) as u64
+    );
+
+    // A database whose summaries predate their digests gets them when opened.
+    let kept = sum_digests(&store).await;
+    sqlx::query("DELETE FROM sync_digests WHERE scope = 'sum'")
+        .execute(store.db().pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE case_summaries SET case_day = CAST(substr(case_no, 14, 8) AS BIGINT)")
+        .execute(store.db().pool())
+        .await
+        .unwrap();
+    store.db().migrate().await.unwrap();
+    assert_eq!(sum_digests(&store).await, kept);
+}
+
+/// Writers racing on one new case (several connections, several versions) leave the digest of
+/// exactly the newest version: the held version is read under a lock.
+pub async fn racing_summary_writers_leave_one_digest(store: CaseStore) {
+    use bangban_kit::store::digests::summary_hash;
+    let a = CaseBuilder::at_station(VILLAGE, 1);
+    let base = summary_after(&[a.application()]);
+    let mut tasks = Vec::new();
+    for writer in 0..6u64 {
+        let store = store.clone();
+        let base = base.clone();
+        tasks.push(tokio::spawn(async move {
+            for v in 1..=4u64 {
+                let version = 1 + (v * 7 + writer * 3) % 9;
+                store
+                    .store_summaries(&[with_version(base.clone(), version)], now())
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let held = store.summary(a.case_id).await.unwrap().unwrap().version;
+    assert_eq!(held, 9, "the newest version written");
+    assert_eq!(
+        sum_digests(&store).await,
+        vec![(
+            VILLAGE.to_owned(),
+            20_260_210,
+            1,
+            summary_hash(&a.case_id.to_string(), 9)
+        )]
+    );
+}
+
+pub async fn gaps_in_case_numbers_are_those_held_neither_as_summary_nor_as_case(store: CaseStore) {
+    use bangban_kit::store::NumberGap;
+    let summary_of = |station: &str, seq: u32| {
+        let case = CaseBuilder::at_station(station, seq);
+        summary_after(&[case.application()])
+    };
+    // The village: 1, 2, 4 and 6 as summaries, 5 as a case held here; 3 is missing.
+    let mut summaries: Vec<CaseSummary> = [1, 2, 4, 6]
+        .into_iter()
+        .map(|seq| summary_of(VILLAGE, seq))
+        .collect();
+    // The sibling: 1 to 3, none missing. A village of another town: 2 of 1 and 3.
+    summaries.extend((1..=3).map(|seq| summary_of(SIBLING, seq)));
+    summaries.extend([1, 3].map(|seq| summary_of(OTHER_TOWN_VILLAGE, seq)));
+    store.store_summaries(&summaries, now()).await.unwrap();
+    let held_as_case = CaseBuilder::at_station(VILLAGE, 5);
+    store
+        .append(&held_as_case.application(), now())
+        .await
+        .unwrap();
+
+    let (from, to) = (20_260_201, 20_260_228);
+    let gaps = store.number_gaps(code(TOWN), from, to, 10).await.unwrap();
+    assert_eq!(
+        gaps,
+        vec![NumberGap {
+            station: code(VILLAGE),
+            day: 20_260_210,
+            missing: vec![3],
+            missing_total: 1,
+        }]
+    );
+    assert_eq!(
+        store.number_gap_count(code(TOWN), from, to).await.unwrap(),
+        1
+    );
+    // The district sees both towns; the limit bounds the list.
+    let all = store
+        .number_gaps(code(DISTRICT), from, to, 10)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(
+        all.iter()
+            .any(|g| g.station == code(OTHER_TOWN_VILLAGE) && g.missing == [2])
+    );
+    assert_eq!(
+        store
+            .number_gap_count(code(DISTRICT), from, to)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .number_gaps(code(DISTRICT), from, to, 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Outside the window of days, nothing.
+    assert!(
+        store
+            .number_gaps(code(TOWN), 20_260_211, to, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The missing summary arrives: no gap left in the town's subtree.
+    store
+        .store_summaries(&[summary_of(VILLAGE, 3)], now())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .number_gaps(code(TOWN), from, to, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.number_gap_count(code(TOWN), from, to).await.unwrap(),
+        0
+    );
+}

@@ -68,6 +68,7 @@ parent_on_both_backends!(
     a_child_restored_from_nothing_gets_its_cases_back,
     forged_requests_are_refused_and_change_nothing,
     digests_of_an_older_database_are_filled_when_opened,
+    summaries_are_reconciled_like_events,
     the_parent_records_each_pulls_outbox_report_and_raises_link_alarms,
     pushed_summaries_are_stored_once_and_a_replay_changes_nothing,
     a_summary_with_personal_data_is_refused_and_nothing_is_stored,

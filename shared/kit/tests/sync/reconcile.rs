@@ -9,7 +9,9 @@ use bangban_kit::db::Db;
 use bangban_kit::reconcile::run_once;
 use bangban_kit::store::CaseStore;
 use bangban_kit::store::digests::DigestSide;
+use bangban_kit::store::digests::Lane;
 use bangban_kit::sync::client::{LinkOptions, pull_once, push_once};
+use bangban_kit::sync::summaries::push_summaries_once;
 use sqlx::Row;
 
 use crate::support::*;
@@ -33,6 +35,10 @@ async fn sync(parent: &Parent, child: &Child) {
         .unwrap()
         > 0
     {}
+    // Last: what was pulled changed the summaries of the village's cases.
+    push_summaries_once(&child.store, &child.client, &url, 500)
+        .await
+        .unwrap();
 }
 
 async fn reconcile(parent: &Parent, child: &Child) -> bangban_kit::reconcile::Outcome {
@@ -98,8 +104,9 @@ pub async fn a_check_without_differences_is_one_small_request(db: Db) {
 
     let outcome = reconcile(&parent, &child).await;
     assert!(outcome.run.ok);
-    assert_eq!(outcome.run.requests, 1, "{:?}", outcome.run);
-    assert!(outcome.run.bytes < 400, "{:?}", outcome.run);
+    // One request per lane: the events, then the summaries.
+    assert_eq!(outcome.run.requests, 2, "{:?}", outcome.run);
+    assert!(outcome.run.bytes < 800, "{:?}", outcome.run);
     assert!(outcome.repairs.is_empty());
     assert_eq!(outcome.run.detail, "no difference");
     // Recorded here, and reported to the parent.
@@ -109,7 +116,7 @@ pub async fn a_check_without_differences_is_one_small_request(db: Db) {
     let there = parent.store.reconcile_runs(None, 0, 10).await.unwrap();
     assert_eq!(there.len(), 1);
     assert_eq!(there[0].1.peer, VILLAGE);
-    assert_eq!(there[0].1.requests, 1);
+    assert_eq!(there[0].1.requests, 2);
 }
 
 pub async fn every_kind_of_divergence_is_found_repaired_and_recorded(db: Db) {
@@ -189,7 +196,7 @@ pub async fn every_kind_of_divergence_is_found_repaired_and_recorded(db: Db) {
     let (mine, theirs) = roots(&parent, &child).await;
     assert_eq!(mine, theirs);
     let again = reconcile(&parent, &child).await;
-    assert_eq!(again.run.requests, 1, "{:?}", again.run);
+    assert_eq!(again.run.requests, 2, "{:?}", again.run);
     assert!(again.repairs.is_empty());
     // The town recorded both reports.
     let there = parent
@@ -254,7 +261,7 @@ pub async fn a_child_restored_from_nothing_gets_its_cases_back(db: Db) {
     );
     sync(&parent, &fresh).await;
     let again = reconcile(&parent, &fresh).await;
-    assert_eq!(again.run.requests, 1, "{:?}", again.run);
+    assert_eq!(again.run.requests, 2, "{:?}", again.run);
 }
 
 pub async fn forged_requests_are_refused_and_change_nothing(db: Db) {
@@ -274,8 +281,23 @@ pub async fn forged_requests_are_refused_and_change_nothing(db: Db) {
     ] {
         parent.store.append(&ev, now()).await.unwrap();
     }
+    // And its summary, as the sibling pushed it.
+    let sibling_log = [
+        theirs.application(),
+        theirs.complete_review(SIBLING, 1),
+        theirs.delegation(SIBLING, 2),
+    ];
+    let sibling_summary = bangban_domain::summary::CaseSummary::from_state(
+        &bangban_domain::case::fold(&sibling_log).unwrap(),
+    );
+    parent
+        .store
+        .store_summaries(&[sibling_summary], now())
+        .await
+        .unwrap();
     let day = bangban_kit::store::digests::case_day(&theirs.case_no);
     let events_before = parent.store.last_seq().await.unwrap();
+    let summaries_before = summary_rows(&parent.store).await;
     let url = parent.server.url();
     let post = |body: serde_json::Value| {
         let mut u = url.clone();
@@ -319,6 +341,37 @@ pub async fn forged_requests_are_refused_and_change_nothing(db: Db) {
             422,
             "",
         ),
+        // The summaries lane: the same checks, and a lane that does not exist.
+        (
+            serde_json::json!({"lane": "gossip", "level": "root", "digests": []}),
+            422,
+            "",
+        ),
+        (
+            serde_json::json!({"lane": 1, "level": "root", "digests": []}),
+            400,
+            "",
+        ),
+        (
+            serde_json::json!({"lane": "summaries", "level": "days", "within": 202611, "digests": [{"key": "20261201", "n": 1, "x": x}]}),
+            400,
+            "reconcile.range",
+        ),
+        (
+            serde_json::json!({"lane": "summaries", "level": "root", "within": 202611, "digests": []}),
+            400,
+            "reconcile.range",
+        ),
+        (
+            serde_json::json!({"lane": "summaries", "level": "root", "digests": [{"key": "all", "n": 1, "x": "abc"}]}),
+            400,
+            "reconcile.digest",
+        ),
+        (
+            serde_json::json!({"lane": "summaries", "level": "cases", "within": day, "digests": [{"key": theirs.case_id.to_string(), "n": 1, "x": x}]}),
+            403,
+            "sync.outside_subtree",
+        ),
     ];
     for (body, status, code) in cases {
         let res = post(body.clone()).await.unwrap();
@@ -354,6 +407,7 @@ pub async fn forged_requests_are_refused_and_change_nothing(db: Db) {
 
     // Nothing changed at the town.
     assert_eq!(parent.store.last_seq().await.unwrap(), events_before);
+    assert_eq!(summary_rows(&parent.store).await, summaries_before);
     assert!(
         parent
             .store
@@ -364,7 +418,200 @@ pub async fn forged_requests_are_refused_and_change_nothing(db: Db) {
     );
     // The real child's own check still works (the control).
     let outcome = reconcile(&parent, &child).await;
-    assert_eq!(outcome.run.requests, 1);
+    assert_eq!(outcome.run.requests, 2);
+}
+
+/// Every summary held, with its version, and the `sum` digest rows.
+async fn summary_rows(store: &CaseStore) -> (Vec<(String, i64)>, Vec<(String, i64, i64, i64)>) {
+    let held = sqlx::query("SELECT case_id, version FROM case_summaries ORDER BY case_id")
+        .fetch_all(store.db().pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.try_get("case_id").unwrap(), r.try_get("version").unwrap()))
+        .collect();
+    let digests = sqlx::query(
+        "SELECT origin, day, n, x FROM sync_digests WHERE scope = 'sum' ORDER BY origin, day",
+    )
+    .fetch_all(store.db().pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        (
+            r.try_get("origin").unwrap(),
+            r.try_get("day").unwrap(),
+            r.try_get("n").unwrap(),
+            r.try_get("x").unwrap(),
+        )
+    })
+    .collect();
+    (held, digests)
+}
+
+/// The whole-set summary digests of both sides of the link: all of the child's, the parent's
+/// of the child's subtree.
+async fn summary_roots(
+    parent: &Parent,
+    child: &Child,
+) -> (
+    Option<bangban_kit::store::digests::Digest>,
+    Option<bangban_kit::store::digests::Digest>,
+) {
+    let all = |s: &CaseStore, side| {
+        let s = s.clone();
+        async move {
+            s.lane_digests_by(Lane::Summaries, side, (0, 99_999_999), |_| 0)
+                .await
+                .unwrap()
+                .get(&0)
+                .copied()
+        }
+    };
+    (
+        all(&child.store, DigestSide::Up).await,
+        all(&parent.store, DigestSide::Child(code(VILLAGE))).await,
+    )
+}
+
+async fn exec(store: &CaseStore, sql: &str, case_id: bangban_domain::event::CaseId) {
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .bind(case_id.to_string())
+        .execute(store.db().pool())
+        .await
+        .unwrap();
+}
+
+pub async fn summaries_are_reconciled_like_events(db: Db) {
+    let ca = district_ca();
+    let parent = Parent::start(&ca, db, tolerance(86_400)).await;
+    let child = Child::new(&ca, tolerance(86_400)).await;
+    let cases: Vec<_> = (1..=4).map(new_case).collect();
+    for case in &cases[..2] {
+        append_all(&child.store, &case.escalated()).await;
+    }
+    // Two handled at the village: only their summaries go up.
+    for case in &cases[2..] {
+        append_all(
+            &child.store,
+            &[case.application(), case.complete_review(VILLAGE, 1)],
+        )
+        .await;
+    }
+    sync(&parent, &child).await;
+    let (mine, theirs) = summary_roots(&parent, &child).await;
+    assert_eq!(mine.map(|d| d.n), Some(4));
+    assert_eq!(mine, theirs, "the pushes keep both sides' digests equal");
+    let outcome = reconcile(&parent, &child).await;
+    assert_eq!(outcome.run.requests, 2, "{:?}", outcome.run);
+    assert!(outcome.repairs.is_empty(), "{:?}", outcome.repairs);
+
+    // 1. A newer version lost on the way: its queue row went before the push.
+    append_all(&child.store, &[cases[2].delegation(VILLAGE, 2)]).await;
+    exec(
+        &child.store,
+        "DELETE FROM summary_outbox WHERE case_id = $1",
+        cases[2].case_id,
+    )
+    .await;
+    // 2. A summary the town lost (removed with SQL; its digests are rebuilt when reopened).
+    exec(
+        &parent.store,
+        "DELETE FROM case_summaries WHERE case_id = $1",
+        cases[3].case_id,
+    )
+    .await;
+    parent.store.db().migrate().await.unwrap();
+    // 3. A summary the town holds that the village lost: it cannot come from below.
+    exec(
+        &child.store,
+        "DELETE FROM case_summaries WHERE case_id = $1",
+        cases[0].case_id,
+    )
+    .await;
+    child.store.db().migrate().await.unwrap();
+    sync(&parent, &child).await;
+    assert_eq!(child.store.summary_outbox_len().await.unwrap(), 0);
+    assert_ne!(summary_roots(&parent, &child).await.0, mine);
+
+    let outcome = reconcile(&parent, &child).await;
+    assert!(outcome.run.ok, "{:?}", outcome.run);
+    assert_eq!(
+        (
+            outcome.run.summaries_sent,
+            outcome.run.unrepairable,
+            outcome.run.sent_up,
+            outcome.run.fetched_down
+        ),
+        (2, 1, 0, 0),
+        "{:?}",
+        outcome.run
+    );
+    assert!(
+        outcome
+            .run
+            .detail
+            .contains("summaries: 2 re-sent, 1 unrepairable"),
+        "{}",
+        outcome.run.detail
+    );
+    let mut recorded: Vec<_> = child
+        .store
+        .reconcile_repairs(outcome.run_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            assert_eq!((r.lane, r.event_id), (Lane::Summaries, None));
+            (r.case_id, r.direction)
+        })
+        .collect();
+    recorded.sort();
+    let mut expected = vec![
+        (cases[0].case_id, "unrepairable"),
+        (cases[2].case_id, "up"),
+        (cases[3].case_id, "up"),
+    ];
+    expected.sort();
+    assert_eq!(recorded, expected);
+    assert_eq!(child.store.summary_outbox_len().await.unwrap(), 2);
+    // The town has the report, with its count.
+    let there = parent
+        .store
+        .reconcile_runs(Some(VILLAGE), 0, 1)
+        .await
+        .unwrap();
+    assert_eq!(there[0].1.summaries_sent, 2);
+
+    // The summary-push job carries the repairs.
+    let pushed = push_summaries_once(&child.store, &child.client, &parent.server.url(), 100)
+        .await
+        .unwrap();
+    assert_eq!((pushed.sent, pushed.stored), (2, 2));
+    assert_eq!(
+        parent
+            .store
+            .summary(cases[2].case_id)
+            .await
+            .unwrap()
+            .map(|s| s.version),
+        Some(3)
+    );
+    assert_eq!(
+        parent.store.summary(cases[3].case_id).await.unwrap(),
+        child.store.summary(cases[3].case_id).await.unwrap()
+    );
+
+    // A newer version still queued is in transit, not a discrepancy; the lost one stays lost.
+    append_all(&child.store, &[cases[3].delegation(VILLAGE, 2)]).await;
+    let again = reconcile(&parent, &child).await;
+    assert_eq!(
+        (again.run.summaries_sent, again.run.unrepairable),
+        (0, 1),
+        "{:?}",
+        again.run
+    );
+    assert_eq!(child.store.summary_outbox_len().await.unwrap(), 1);
 }
 
 /// A database written before digests existed gets them when opened, equal to those kept by
