@@ -11,8 +11,10 @@
 //! written straight into the tables reconciliation reads (a million cases through the append
 //! path would take the better part of an hour): each case row, its digest over six event ids
 //! hashed with the store's own `event_hash`, and the per-day digest rows, as the appends would
-//! have left them; the cases are spread evenly over three years. The logs themselves are not
-//! written: a no-difference check never reads them, and a one-case difference reads one.
+//! have left them, and the same per-day rows for the summaries lane (a run compares events,
+//! then summaries); the cases are spread evenly over three years. The logs and the summaries
+//! themselves are not written: a no-difference check never reads them, and a one-case
+//! difference reads one log.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
@@ -87,10 +89,12 @@ async fn fill(village: &Db, town: &Db, n: usize) {
             .unwrap();
         }
         for (day, d) in &days {
+            // The summaries lane: one summary per case on both sides (their digest stands for
+            // the per-day rows the summary upserts keep).
             for scope in if shared {
-                &["up", "all"][..]
+                &["up", "all", "sum"][..]
             } else {
-                &["all"][..]
+                &["all", "sum"][..]
             } {
                 sqlx::query(
                     "INSERT INTO sync_digests (scope, origin, day, n, x) VALUES ($1, $2, $3, $4, $5)",
