@@ -15,15 +15,55 @@ pub struct AppendTx<'s> {
     store: &'s CaseStore,
     tx: sqlx::Transaction<'static, sqlx::Any>,
     last_seq: Option<i64>,
-    /// The state and `shared_up` of each case this transaction appended to, as written: the
-    /// next event of the case starts from it instead of reading and parsing the row again (a
-    /// batch from a child carries whole logs). An entry leaves while its case is being appended
-    /// to, so after a refused event the row is the only truth.
-    cases: CaseCache,
+    /// What the appends of this transaction leave for its commit (see [`Deferred`]).
+    deferred: Deferred,
 }
 
-/// See [`AppendTx`]: case id → (state, shared with the parent).
-pub(super) type CaseCache = std::collections::HashMap<String, (CaseState, bool)>;
+/// What an append transaction keeps in memory between its appends. Every statement is a round
+/// trip to the database's thread, and a batch from a child carries whole logs, so:
+/// - `cases`: the state and `shared_up` of each case appended to, as written: the next event of
+///   the case starts from it instead of reading and parsing the row again. An entry leaves
+///   while its case is being appended to, so after a refused event the row is the only truth;
+/// - `stages` and `digests`: the changes of the stage counts and of the day digests, sums that
+///   many events touch, written once each by [`AppendTx::commit`] (additions and XORs commute,
+///   so the order of events does not matter; nothing reads them inside the transaction).
+#[derive(Default)]
+pub(super) struct Deferred {
+    pub(super) cases: std::collections::HashMap<String, (CaseState, bool)>,
+    /// Event ids known not to be stored (one look-up for a whole batch, see
+    /// [`CaseStore::append_batch`]); an id leaves as its event is appended.
+    absent: std::collections::HashSet<String>,
+    stages: std::collections::BTreeMap<String, i64>,
+    digests: std::collections::BTreeMap<(&'static str, String, i64), (i64, i64)>,
+}
+
+impl Deferred {
+    fn stage(&mut self, stage: &str, delta: i64) {
+        *self.stages.entry(stage.to_owned()).or_default() += delta;
+    }
+
+    /// Adds `n` events whose hashes XOR to `x` to the day row of `scope`.
+    pub(super) fn digest(&mut self, scope: &'static str, origin: &str, day: i64, n: i64, x: i64) {
+        let e = self
+            .digests
+            .entry((scope, origin.to_owned(), day))
+            .or_default();
+        e.0 += n;
+        e.1 ^= x;
+    }
+
+    async fn flush(&mut self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        for (stage, delta) in std::mem::take(&mut self.stages) {
+            if delta != 0 {
+                count_stage(&mut *conn, &stage, delta).await?;
+            }
+        }
+        for ((scope, origin, day), (n, x)) in std::mem::take(&mut self.digests) {
+            digests::add_to_scope(&mut *conn, scope, &origin, day, n, x).await?;
+        }
+        Ok(())
+    }
+}
 
 impl AppendTx<'_> {
     /// Appends one event. A refusal (a client error) is decided before anything of the event is
@@ -36,12 +76,41 @@ impl AppendTx<'_> {
     ) -> Result<Appended, StoreError> {
         let outcome = self
             .store
-            .append_in(&mut self.tx, ev, admission, now, &mut self.cases)
+            .append_in(&mut self.tx, ev, admission, now, &mut self.deferred)
             .await?;
         if let Appended::Stored { seq, .. } = &outcome {
             self.last_seq = Some(*seq);
         }
         Ok(outcome)
+    }
+
+    /// Looks up in one query which of `events` are stored already; the others skip their own
+    /// look-up when appended in this transaction.
+    pub(crate) async fn note_absent(&mut self, events: &[Event]) -> Result<(), StoreError> {
+        for chunk in events.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT event_id FROM case_events WHERE event_id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for ev in chunk {
+                q = q.bind(ev.event_id.to_string());
+            }
+            let stored: std::collections::HashSet<String> = q
+                .fetch_all(&mut *self.tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>("event_id"))
+                .collect::<Result<_, _>>()?;
+            for ev in chunk {
+                let id = ev.event_id.to_string();
+                if !stored.contains(&id) {
+                    self.deferred.absent.insert(id);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Saves the position of a pull from `peer` with the events it brought.
@@ -69,7 +138,8 @@ impl AppendTx<'_> {
     }
 
     /// Commits, then wakes long-polls and the forwarder.
-    pub async fn commit(self) -> Result<(), StoreError> {
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        self.deferred.flush(&mut self.tx).await?;
         self.tx.commit().await?;
         if let Some(seq) = self.last_seq {
             self.store.changes.send_replace(seq);
@@ -103,6 +173,7 @@ impl CaseStore {
         now: OffsetDateTime,
     ) -> Result<Vec<Appended>, StoreError> {
         let mut tx = self.begin_append().await?;
+        tx.note_absent(events).await?;
         let mut outcomes = Vec::with_capacity(events.len());
         for (index, ev) in events.iter().enumerate() {
             let outcome = tx
@@ -128,7 +199,7 @@ impl CaseStore {
             store: self,
             tx: self.begin_write().await?,
             last_seq: None,
-            cases: CaseCache::new(),
+            deferred: Deferred::default(),
         })
     }
 
@@ -166,14 +237,17 @@ impl CaseStore {
         ev: &Event,
         admission: Admission,
         now: OffsetDateTime,
-        cases: &mut CaseCache,
+        deferred: &mut Deferred,
     ) -> Result<Appended, StoreError> {
         let event_id = ev.event_id.to_string();
         let case_id = ev.case_id.to_string();
 
         // Idempotency before legality: a replay of a stored event is accepted even if the case
         // has moved on since.
-        if let Some(row) = sqlx::query("SELECT doc FROM case_events WHERE event_id = $1")
+        let known_absent = deferred.absent.remove(&event_id);
+        if known_absent {
+            // Looked up with its batch: not stored.
+        } else if let Some(row) = sqlx::query("SELECT doc FROM case_events WHERE event_id = $1")
             .bind(&event_id)
             .fetch_optional(&mut *conn)
             .await?
@@ -194,7 +268,7 @@ impl CaseStore {
             });
         }
         self.admit_author(admission, ev)?;
-        let (current, shared_up) = match cases.remove(&case_id) {
+        let (current, shared_up) = match deferred.cases.remove(&case_id) {
             Some((state, shared)) => (Some(state), Some(shared)),
             None => (self.current_state(&mut *conn, &case_id).await?, None),
         };
@@ -313,10 +387,10 @@ impl CaseStore {
             .await?;
         }
         match &before {
-            None => count_stage(&mut *conn, state.stage.as_str(), 1).await?,
+            None => deferred.stage(state.stage.as_str(), 1),
             Some((stage, _, _)) if *stage != state.stage => {
-                count_stage(&mut *conn, stage.as_str(), -1).await?;
-                count_stage(&mut *conn, state.stage.as_str(), 1).await?;
+                deferred.stage(stage.as_str(), -1);
+                deferred.stage(state.stage.as_str(), 1);
             }
             Some(_) => {}
         }
@@ -338,18 +412,18 @@ impl CaseStore {
         let seq: i64 = row.try_get("seq")?;
         self.project_attachment(&mut *conn, ev).await?;
         let origin = state.origin.to_string();
-        digests::add_to_scope(&mut *conn, "all", &origin, day, 1, hash).await?;
+        deferred.digest("all", &origin, day, 1, hash);
         let shared = self
             .queue_upward(
                 &mut *conn,
                 ev,
                 &state,
                 (is_new, shared_up),
-                now_ms,
-                (day, hash),
+                (now_ms, day, hash),
+                deferred,
             )
             .await?;
-        cases.insert(case_id, (state.clone(), shared));
+        deferred.cases.insert(case_id, (state.clone(), shared));
         self.summarise(&mut *conn, &state, now_ms).await?;
         Ok(Appended::Stored {
             seq,

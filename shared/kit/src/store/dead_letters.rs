@@ -167,6 +167,7 @@ impl CaseStore {
         now: OffsetDateTime,
     ) -> Result<PullApplied, StoreError> {
         let mut tx = self.begin_append().await?;
+        tx.note_absent(events).await?;
         let mut applied = PullApplied::default();
         for ev in events {
             match tx.append(ev, Admission::FromParent, now).await {

@@ -20,15 +20,17 @@ pub struct Queued {
 impl CaseStore {
     /// Queues events for the parent. A case is shared upward from the moment its holder is above
     /// this node; then its whole log so far goes up, and every later event written in this
-    /// node's subtree follows. Events that came from above are never sent back up.
+    /// node's subtree follows. Events that came from above are never sent back up. `known`: the
+    /// case's `shared_up` when the caller knows it; the event's time (unix ms), its case's day
+    /// and its hash for the digests. Returns whether the case is shared now.
     pub(super) async fn queue_upward(
         &self,
         conn: &mut AnyConnection,
         ev: &Event,
         state: &CaseState,
         (is_new, known): (bool, Option<bool>),
-        now_ms: i64,
-        (day, hash): (i64, i64),
+        (now_ms, day, hash): (i64, i64, i64),
+        deferred: &mut super::append::Deferred,
     ) -> Result<bool, StoreError> {
         let Some(me) = self.uplink else {
             return Ok(false);
@@ -49,7 +51,7 @@ impl CaseStore {
         if shared != 0 {
             // Every event of a shared case counts in what the parent should hold, wherever it
             // was written (see `digests`).
-            super::digests::add_to_scope(&mut *conn, "up", &origin, day, 1, hash).await?;
+            deferred.digest("up", &origin, day, 1, hash);
             if me.is_same_or_ancestor_of(&ev.author) {
                 sqlx::query(
                     "INSERT INTO outbox (event_id, enqueued_at) VALUES ($1, $2) \
@@ -68,15 +70,13 @@ impl CaseStore {
             .fetch_one(&mut *conn)
             .await?;
             // The whole log so far (this event included) now counts in what the parent holds.
-            super::digests::add_to_scope(
-                &mut *conn,
+            deferred.digest(
                 "up",
                 &origin,
                 day,
                 row.try_get("ev_n")?,
                 row.try_get("ev_x")?,
-            )
-            .await?;
+            );
             sqlx::query(
                 "INSERT INTO outbox (event_id, enqueued_at) \
                  SELECT event_id, $2 FROM case_events WHERE case_id = $1 ORDER BY seq \
