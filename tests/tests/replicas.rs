@@ -371,11 +371,15 @@ async fn two_district_replicas_on_one_postgres_serve_the_tree_and_survive_a_sigk
             pids[0]
         );
     }
-    // Three jobs every second ran all along, first on both replicas, then on B alone.
+    // Three jobs every second ran all along, first on both replicas, then on B alone (others
+    // may have run on their own schedules, e.g. the link watchdog at second 30).
     let jobs: BTreeSet<&str> = runs.keys().map(|(job, _)| job.as_str()).collect();
-    assert_eq!(
-        jobs,
-        BTreeSet::from(["purge-login-audit", "purge-sessions", "refresh-gauges"]),
+    assert!(
+        jobs.is_superset(&BTreeSet::from([
+            "purge-login-audit",
+            "purge-sessions",
+            "refresh-gauges"
+        ])),
         "{runs:?}\nB's log:\n{}",
         b_log
             .lines()
