@@ -146,7 +146,7 @@ async fn across_the_tree(db: DistrictDb) {
             .and_then(|r| r.split("</tr>").next())
             .unwrap_or_default()
             .to_owned();
-        if row.contains("✓ no difference") {
+        if row.contains("✓ 正常") && row.contains("no difference") {
             assert!(row.contains("与上级对账"), "{row}");
             // The link panel shows the last run, whoever ran it.
             let last = page
