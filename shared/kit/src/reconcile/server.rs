@@ -143,20 +143,7 @@ pub(crate) async fn case_log(
     Extension(Child(child)): Extension<Child>,
     CaseIdPath(case_id): CaseIdPath,
 ) -> Result<Json<Vec<PulledEvent>>, Problem> {
-    let (origin, events) = state
-        .store
-        .case_log(case_id)
-        .await?
-        .ok_or_else(|| Problem::not_found("该办件", "case"))?;
-    if !child.is_same_or_ancestor_of(&origin) {
-        tracing::warn!(peer = %child, case_id = %case_id, "child asked for a case outside its subtree");
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "sync.outside_subtree",
-            "该办件不属于贵站辖区，无权查看".to_owned(),
-            "this case is outside your subtree".to_owned(),
-        ));
-    }
+    let events = crate::sync::server::subtree_log(&state, child, case_id).await?;
     Ok(Json(
         events
             .into_iter()

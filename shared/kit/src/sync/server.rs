@@ -386,12 +386,23 @@ async fn case_events(
     Extension(Child(child)): Extension<Child>,
     CaseIdPath(case_id): CaseIdPath,
 ) -> Result<Json<Vec<Event>>, Problem> {
-    let (case, events) = state
+    let events = subtree_log(&state, child, case_id).await?;
+    Ok(Json(events.into_iter().map(|e| e.event).collect()))
+}
+
+/// The log of `case_id` with this node's positions, if the case is in `child`'s subtree: 404
+/// for a case not held here, 403 (logged) for one outside the subtree.
+pub(crate) async fn subtree_log(
+    state: &SyncServer,
+    child: StationCode,
+    case_id: bangban_domain::event::CaseId,
+) -> Result<Vec<crate::store::LoggedEvent>, Problem> {
+    let (origin, events) = state
         .store
-        .case(case_id)
+        .case_log(case_id)
         .await?
         .ok_or_else(|| Problem::not_found("该办件", "case"))?;
-    if !child.is_same_or_ancestor_of(&case.origin) {
+    if !child.is_same_or_ancestor_of(&origin) {
         tracing::warn!(peer = %child, case_id = %case_id, "child asked for a case outside its subtree");
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
@@ -400,5 +411,5 @@ async fn case_events(
             "this case is outside your subtree".to_owned(),
         ));
     }
-    Ok(Json(events))
+    Ok(events)
 }
